@@ -1,0 +1,7 @@
+"""Hypeline's library: find the moments in a stream by how they sound, with CLAP."""
+
+from emotion.classify import Classification, Classifier
+from emotion.errors import HypelineError
+from emotion.model import Clap, load_clap
+
+__all__ = ["Clap", "Classification", "Classifier", "HypelineError", "load_clap"]

@@ -1,0 +1,37 @@
+"""One family of errors a user can cause, each with a message that says what to do next.
+
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; the dashboard shows it
+with ``st.error``. Neither shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class HypelineError(Exception):
+    """A failure the user can fix; the message is one sentence with the fix."""
+
+    exit_code = 2
+
+
+class ModelNotFoundError(HypelineError):
+    """The CLAP weights are neither on disk nor downloadable."""
+
+
+class ModelLoadError(HypelineError):
+    """A folder or hub id was found but does not hold a usable CLAP checkpoint."""
+
+
+class DeviceError(HypelineError):
+    """The requested device or precision is not available here."""
+
+
+class AudioError(HypelineError):
+    """A file is missing, unreadable, has no audio, or ffmpeg failed on it."""
+
+
+class LabelError(HypelineError):
+    """The labels or prompts given cannot be scored (empty, blank, duplicated)."""
+
+
+class SourceError(HypelineError):
+    """A VOD URL or path cannot be fetched or opened."""

@@ -1,0 +1,226 @@
+"""Load a CLAP checkpoint and turn audio and text into embeddings, batched and deterministic.
+
+One function owns where weights come from (``load_clap``): a local folder in Hugging
+Face format, or a hub id served from the local cache, downloaded only when the hub is
+reachable. Audio goes through our batched torch log-mel (``emotion.features``) on the
+model's device; on CUDA the matmuls run under bf16 autocast (fp16 where bf16 is missing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from transformers import ClapModel, ClapProcessor
+from transformers.utils import logging as hf_logging
+
+from emotion.errors import DeviceError, ModelLoadError, ModelNotFoundError
+from emotion.features import LogMel
+
+DEFAULT_MODEL = "laion/clap-htsat-fused"
+KNOWN_MODELS = (
+    "laion/clap-htsat-fused",
+    "laion/clap-htsat-unfused",
+    "laion/larger_clap_general",
+    "laion/larger_clap_music_and_speech",
+)
+MODEL_ENV = "HYPELINE_MODEL"
+HUB_CONNECT_TIMEOUT_S = 3.0
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_model_name(model: str | None = None) -> str:
+    """The model to use: the argument, else ``$HYPELINE_MODEL``, else the default."""
+    return model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError(
+            "--device cuda was asked for but no CUDA GPU is visible; use --device cpu."
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError as e:
+        raise DeviceError(f"Unknown device {device!r}; use auto, cpu or cuda.") from e
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """``auto`` → bf16 on CUDA that supports it, fp16 on older CUDA, fp32 on CPU."""
+    if precision == "auto":
+        if device.type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision not in PRECISIONS:
+        raise DeviceError(f"Unknown precision {precision!r}; use auto, fp32, bf16 or fp16.")
+    return PRECISIONS[precision]
+
+
+class Clap:
+    """A loaded CLAP checkpoint: normalised audio and text embeddings and zero-shot logits."""
+
+    def __init__(
+        self,
+        name: str,
+        model: ClapModel,
+        processor: ClapProcessor,
+        device: torch.device,
+        dtype: torch.dtype,
+    ):
+        self.name = name
+        self.model = model.eval()
+        self.processor = processor
+        self.device = device
+        self.dtype = dtype
+        self.mel = LogMel(processor.feature_extractor, device)
+        self.sampling_rate = self.mel.sampling_rate
+        self.max_length_s = self.mel.max_samples / self.sampling_rate
+        self.embedding_dim = int(model.config.projection_dim)
+        # ClapModel's logits_per_audio = exp(logit_scale_a) * cos(audio, text).
+        self.logit_scale = float(model.logit_scale_a.detach().float().exp())
+        self._text_cache: dict[str, np.ndarray] = {}
+
+    @property
+    def precision(self) -> str:
+        return {v: k for k, v in PRECISIONS.items()}[self.dtype]
+
+    def _autocast(self) -> torch.autocast:
+        # Weights, norms and the log-mel stay fp32; matmuls run in half precision.
+        enabled = self.dtype != torch.float32
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=enabled)
+
+    @torch.inference_mode()
+    def embed_audio(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """``[n_clips, dim]`` unit vectors for mono clips at ``sampling_rate``, of any length.
+
+        A clip's embedding does not depend on the other clips of the batch.
+        """
+        if not waveforms:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        batch = self.mel(waveforms)
+        with self._autocast():
+            out = self.model.get_audio_features(
+                input_features=batch.features, is_longer=batch.is_longer
+            )
+        rows = out.pooler_output.float()
+        # Rows back to clip order; a long clip of a non-fusion checkpoint has several rows
+        # (its max_length_s pieces) whose sum, normalised, is the mean direction.
+        pooled = torch.zeros(batch.n_clips, rows.shape[1], device=rows.device)
+        pooled.index_add_(0, batch.owner, rows)
+        return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+
+    @torch.inference_mode()
+    def embed_text(self, prompts: Sequence[str]) -> np.ndarray:
+        """``[n_prompts, dim]`` unit vectors, cached per prompt for the life of this model.
+
+        Each prompt is encoded alone, so padding never changes its embedding.
+        """
+        for prompt in dict.fromkeys(prompts):
+            if prompt not in self._text_cache:
+                tokens = self.processor.tokenizer([prompt], return_tensors="pt").to(self.device)
+                with self._autocast():
+                    out = self.model.get_text_features(**tokens)
+                self._text_cache[prompt] = out.pooler_output.float()[0].cpu().numpy()
+        if not prompts:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        return np.stack([self._text_cache[p] for p in prompts])
+
+
+def load_clap(model: str | None = None, device: str = "auto", precision: str = "auto") -> Clap:
+    """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP)."""
+    name = resolve_model_name(model)
+    torch_device = resolve_device(device)
+    dtype = resolve_precision(precision, torch_device)
+    source = _weights_source(name)
+    try:
+        with _quiet_transformers():
+            clap_model = ClapModel.from_pretrained(source, local_files_only=True)
+            processor = ClapProcessor.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelLoadError(
+            f"{name} could not be loaded as a CLAP checkpoint ({_first_line(e)}); it needs "
+            "config.json, the weights, preprocessor_config.json and the tokenizer files, "
+            "as saved by ClapModel/ClapProcessor.save_pretrained."
+        ) from e
+    # Module.to moves in place; PreTrainedModel.to's decorator confuses type checkers.
+    torch.nn.Module.to(clap_model, torch_device)
+    return Clap(name, clap_model, processor, torch_device, dtype)
+
+
+def _weights_source(name: str) -> str:
+    """A local folder holding the checkpoint: the one given, or the hub cache's snapshot."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if _looks_like_path(name):
+        raise ModelNotFoundError(
+            f"Model folder not found: {path}. Pass --model with a folder that holds a CLAP "
+            "checkpoint, or a Hugging Face id such as laion/clap-htsat-fused."
+        )
+    from huggingface_hub import constants, snapshot_download
+
+    patterns = ["*.json", "*.safetensors", "*.txt", "*.model"]
+    try:
+        return str(snapshot_download(name, allow_patterns=patterns, local_files_only=True))
+    except Exception:  # not in the cache (any variant of it): try the hub below
+        pass
+    cache = constants.HF_HUB_CACHE
+    if constants.HF_HUB_OFFLINE or not _hub_reachable(constants.ENDPOINT):
+        raise ModelNotFoundError(
+            f"The weights of {name} are not in the cache ({cache}) and the Hugging Face hub "
+            f"cannot be reached; download them once with `hf download {name}` (older "
+            f"huggingface_hub: `huggingface-cli download {name}`) on a machine with internet, "
+            "or pass --model /path/to/folder."
+        )
+    try:
+        return str(snapshot_download(name, allow_patterns=patterns))
+    except Exception as e:
+        raise ModelNotFoundError(
+            f"{name} could not be downloaded from the Hugging Face hub ({_first_line(e)}); "
+            "check the model id, or pass --model /path/to/folder."
+        ) from e
+
+
+def _looks_like_path(name: str) -> bool:
+    # Hub ids are "owner/name"; anything else with a separator or a dot prefix is a path.
+    windows_sep = os.sep != "/" and os.sep in name
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or windows_sep
+
+
+def _hub_reachable(endpoint: str) -> bool:
+    """One TCP connect with a short timeout, instead of the hub client's minute of retries."""
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=HUB_CONNECT_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' advisory logging while loading (it is noise on stderr)."""
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
