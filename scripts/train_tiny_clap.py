@@ -198,7 +198,7 @@ def text_embeddings(model: ClapModel, tokenizer, texts: list[str]) -> torch.Tens
     return model.get_text_features(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).pooler_output
 
 
-def train_text(model: ClapModel, tokenizer, steps: int = 400, tau: float = 0.1) -> None:
+def train_text(model: ClapModel, tokenizer, steps: int = 600, tau: float = 0.05) -> None:
     """Supervised contrast between templated views of each caption (distractors included)."""
     names = CAPTIONS + DISTRACTORS
     texts = [t.format(c) for c in names for t in TEMPLATES]
@@ -215,6 +215,11 @@ def train_text(model: ClapModel, tokenizer, steps: int = 400, tau: float = 0.1) 
         log_prob = sim.log_softmax(dim=1)
         pos = same & ~eye
         loss = -(log_prob * pos).sum(1).div(pos.sum(1)).mean()
+        # Contrast alone stops pushing once negatives are far enough; also keep every pair
+        # of class centroids below cos 0.1 so no two prompts mean nearly the same thing.
+        centroids = F.normalize(emb.reshape(len(names), len(TEMPLATES), -1).mean(1), dim=-1)
+        off = (centroids @ centroids.T)[~torch.eye(len(names), dtype=torch.bool)]
+        loss = loss + 10.0 * F.relu(off - 0.1).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

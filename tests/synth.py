@@ -20,7 +20,9 @@ def _n_samples(duration_s: float, sr: int) -> int:
     return max(1, int(round(duration_s * sr)))
 
 
-def _band_noise(n: int, sr: int, rng: np.random.Generator, lo_hz: float, hi_hz: float) -> np.ndarray:
+def _band_noise(
+    n: int, sr: int, rng: np.random.Generator, lo_hz: float, hi_hz: float
+) -> np.ndarray:
     """White noise restricted to [lo_hz, hi_hz] by zeroing FFT bins, unit RMS."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1.0 / sr)
@@ -112,7 +114,9 @@ def rumbling(duration_s: float, sr: int, rng: np.random.Generator) -> np.ndarray
     t = np.arange(n) / sr
     x = _band_noise(n, sr, rng, 25.0, rng.uniform(200.0, 300.0))
     am_hz = rng.uniform(0.2, 1.5)
-    am = 1.0 - rng.uniform(0.3, 0.6) * (0.5 + 0.5 * np.sin(2 * np.pi * am_hz * t + rng.uniform(0, 2 * np.pi)))
+    am = 1.0 - rng.uniform(0.3, 0.6) * (
+        0.5 + 0.5 * np.sin(2 * np.pi * am_hz * t + rng.uniform(0, 2 * np.pi))
+    )
     return _peak_normalise(x * am * _envelope(n, sr), rng)
 
 
@@ -133,7 +137,9 @@ CLASSES: dict[str, Callable[[float, int, np.random.Generator], np.ndarray]] = {
 }
 
 
-def background_bed(duration_s: float, sr: int, rng: np.random.Generator, level: float = 0.02) -> np.ndarray:
+def background_bed(
+    duration_s: float, sr: int, rng: np.random.Generator, level: float = 0.02
+) -> np.ndarray:
     """Quiet pinkish room noise (80 Hz - 16 kHz, 1/f power) at RMS ``level``."""
     n = _n_samples(duration_s, sr)
     spectrum = np.fft.rfft(rng.standard_normal(n))
@@ -176,13 +182,17 @@ def make_vod(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """A long track of background bed with each (caption, start_s, end_s) event placed on it."""
-    track = background_bed(duration_s, sr, rng, level=float(rng.uniform(0.005, 0.015))).astype(np.float64)
+    track = background_bed(duration_s, sr, rng, level=float(rng.uniform(0.005, 0.015))).astype(
+        np.float64
+    )
     n = track.shape[0]
     for caption, start_s, end_s in events:
         if caption not in CLASSES:
             raise KeyError(f"unknown synthetic class {caption!r}; known: {sorted(CLASSES)}")
         if not 0.0 <= start_s < end_s <= duration_s:
-            raise ValueError(f"event {caption!r} at {start_s}-{end_s} s is outside the {duration_s} s track")
+            raise ValueError(
+                f"event {caption!r} at {start_s}-{end_s} s is outside the {duration_s} s track"
+            )
         if caption == "silence":
             continue  # the bed already is silence
         start = int(round(start_s * sr))

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY_CLAP = FIXTURES / "tiny-clap"
+CLASSES = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling", "silence"]
+
+
+@pytest.fixture(scope="session")
+def clap():
+    """The committed tiny CLAP checkpoint, loaded once (CPU, fp32)."""
+    from emotion.model import load_clap
+
+    return load_clap(str(TINY_CLAP), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def classifier(clap):
+    from emotion.classify import Classifier
+
+    return Classifier(clap)
