@@ -11,11 +11,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tqdm import tqdm
+
+from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
 from emotion.errors import HypelineError
+from emotion.export import FORMATS, parse_formats, slugify
+from emotion.highlights import HighlightSettings
 from emotion.model import DEFAULT_MODEL, MODEL_ENV
-from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.progress import Progress, clock
+from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.windows import check_grid
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +67,78 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--text", required=True, help='a description, e.g. "a dog barking"')
     _add_model_args(match)
     match.set_defaults(func=_match)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="find highlights in a VOD (URL or file) and write exports",
+        description="Find the moments of a VOD by how they sound and export them.",
+    )
+    analyze.add_argument("source", help="VOD file path or http(s) URL (anything yt-dlp opens)")
+    analyze.add_argument(
+        "--labels", required=True, help='moments to find, e.g. "win celebration, fail frustration"'
+    )
+    analyze.add_argument(
+        "--background",
+        default=", ".join(DEFAULT_BACKGROUND),
+        help="scored but never highlighted, so ordinary audio has somewhere to go "
+        f'(default "{", ".join(DEFAULT_BACKGROUND)}"; "" for none)',
+    )
+    analyze.add_argument(
+        "--template", default=DEFAULT_TEMPLATE, help="prompt template (see classify)"
+    )
+    grid = analyze.add_argument_group("windows")
+    grid.add_argument(
+        "--window", type=float, default=DEFAULT_WINDOW_S, help="window length, s (default 10)"
+    )
+    grid.add_argument(
+        "--hop", type=float, default=DEFAULT_HOP_S, help="hop between windows, s (default 5)"
+    )
+    grid.add_argument(
+        "--batch-size", type=int, help="windows per forward pass (default 8 on CPU, 64 on CUDA)"
+    )
+    found = analyze.add_argument_group("highlights")
+    defaults = HighlightSettings()
+    found.add_argument(
+        "--threshold",
+        type=float,
+        default=defaults.threshold,
+        help="probability to start a highlight (default 0.5)",
+    )
+    found.add_argument(
+        "--min-duration",
+        type=float,
+        default=defaults.min_duration_s,
+        help="shortest highlight kept, s (default 0)",
+    )
+    found.add_argument(
+        "--merge-gap",
+        type=float,
+        default=defaults.merge_gap_s,
+        help="join highlights of a label closer than this, s (default 5)",
+    )
+    found.add_argument(
+        "--smoothing",
+        type=float,
+        default=defaults.smoothing_s,
+        help="moving average over the timeline, s (default 0: none)",
+    )
+    found.add_argument("--top-k", type=int, help="keep the N best highlights over all labels")
+    out = analyze.add_argument_group("exports")
+    out.add_argument("--out", type=Path, help="output folder (default ./hypeline-out/<source>/)")
+    out.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help=f"comma-separated, from {','.join(FORMATS)} (default all)",
+    )
+    out.add_argument("--clips", action="store_true", help="also cut one media clip per highlight")
+    out.add_argument(
+        "--clip-padding", type=float, default=1.0, help="seconds added around each clip (default 1)"
+    )
+    out.add_argument(
+        "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"
+    )
+    _add_model_args(analyze)
+    analyze.set_defaults(func=_analyze)
     return parser
 
 
@@ -71,7 +150,7 @@ def _classifier(args: argparse.Namespace, template: str = DEFAULT_TEMPLATE):
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from emotion.scoring import check_template, parse_labels
+    from emotion.scoring import parse_labels
 
     labels = parse_labels(args.labels)  # bad input fails before the model loads
     check_template(args.template)
@@ -88,6 +167,83 @@ def _match(args: argparse.Namespace) -> int:
     check_file(args.audio)
     similarity = _classifier(args).match(args.audio, text)
     print(json.dumps({"similarity": round(similarity, 4)}))
+    return 0
+
+
+class ProgressBars:
+    """One tqdm bar per stage on stderr (hidden when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, tqdm] = {}
+
+    def update(self, p: Progress) -> None:
+        bar = self._bars.get(p.stage)
+        if bar is None:
+            bar = self._bars[p.stage] = tqdm(
+                total=100, desc=p.stage, unit="%", file=sys.stderr, disable=None,
+                bar_format="{desc:>8} {percentage:3.0f}%|{bar:30}| {postfix}",
+            )  # fmt: skip
+        if p.fraction is not None:
+            bar.n = round(100 * p.fraction, 1)
+        bar.set_postfix_str(p.message, refresh=True)
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
+    """The short report on stdout."""
+    lines = [
+        f"{analysis.source.title} ({clock(analysis.duration_s)}): "
+        f"{len(analysis.highlights)} highlight(s) for {', '.join(analysis.labels)}"
+    ]
+    for h in analysis.highlights:
+        lines.append(f"  {clock(h.start_s):>8}–{clock(h.end_s):<8} {h.label}  ({h.score:.2f})")
+    lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
+    return "\n".join(lines)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from emotion.analysis import check_prompts, embed_source, score
+    from emotion.export import write_exports
+    from emotion.model import load_clap
+    from emotion.sources import open_source, source_identity
+    from emotion.store import Store
+
+    # Everything the user typed is checked before any download or model load.
+    labels, background = check_prompts(args.labels, args.background)
+    check_template(args.template)
+    check_grid(args.window, args.hop)
+    settings = HighlightSettings(
+        threshold=args.threshold,
+        min_duration_s=args.min_duration,
+        merge_gap_s=args.merge_gap,
+        top_k=args.top_k,
+        smoothing_s=args.smoothing,
+    )
+    settings.check()
+    formats = parse_formats(args.formats)
+
+    with ProgressBars() as bars:
+        source = open_source(args.source, progress=bars.update)
+        clap = load_clap(args.model, device=args.device, precision=args.precision)
+        store = Store()
+        record = embed_source(
+            clap, store, source, source_identity(source), args.window, args.hop,
+            batch_size=args.batch_size, progress=bars.update,
+        )  # fmt: skip
+    analysis = score(
+        record, store.vectors(record), clap, labels, background, args.template, settings
+    )
+    out_dir = args.out or Path("hypeline-out") / slugify(source.title)
+    written = write_exports(
+        analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding, fps=args.fps
+    )
+    print(summary(analysis, out_dir, written))
     return 0
 
 

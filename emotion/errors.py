@@ -35,3 +35,13 @@ class LabelError(HypelineError):
 
 class SourceError(HypelineError):
     """A VOD URL or path cannot be fetched or opened."""
+
+
+class ExportError(HypelineError):
+    """An export cannot be written (unknown format, unwritable folder, a clip ffmpeg cannot cut)."""
+
+
+class Cancelled(HypelineError):
+    """The user stopped a run; what was embedded is kept and the next run resumes."""
+
+    exit_code = 130

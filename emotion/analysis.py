@@ -1,0 +1,224 @@
+"""One analysis of a VOD: decode → windows → embeddings (stored) → scores → highlights.
+
+``embed_source`` is the expensive half: it streams the audio through the model once and
+stores the window embeddings, resuming where a killed run stopped. ``score`` is the
+cheap half: one matrix product over the stored vectors, so new prompts, templates or
+thresholds never touch the audio again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+
+from emotion.audio import stream_audio
+from emotion.errors import Cancelled, LabelError
+from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
+from emotion.model import Clap
+from emotion.progress import Progress, ProgressFn, clock
+from emotion.scoring import DEFAULT_TEMPLATE, parse_labels, prompts_for, zero_shot_probabilities
+from emotion.sources import Source
+from emotion.store import AnalysisRecord, Store
+from emotion.windows import Window, check_grid, iter_windows
+
+DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
+DEFAULT_HOP_S = 5.0
+# Scored with the labels so that ordinary stream audio has somewhere to go, never highlighted.
+DEFAULT_BACKGROUND = ("calm talking", "background music", "silence", "keyboard and mouse clicks")
+PREFETCH_BATCHES = 2  # decoded batches waiting for the model: bounds memory
+
+
+def default_batch_size(clap: Clap) -> int:
+    return 64 if clap.device.type == "cuda" else 8
+
+
+@dataclass
+class Analysis:
+    """What the exporters and the dashboard read.
+
+    ``scores[i, j]`` is the probability of ``prompts[j]`` (labels, then background) in the
+    window starting at ``window_starts_s[i]``; rows sum to 1.
+    """
+
+    source: Source
+    model: str
+    window_s: float
+    hop_s: float
+    template: str
+    labels: list[str]
+    background: list[str]
+    window_starts_s: np.ndarray
+    scores: np.ndarray
+    duration_s: float = 0.0
+    highlights: list[Highlight] = field(default_factory=list)
+    analysis_id: int | None = None
+
+    @property
+    def prompts(self) -> list[str]:
+        return [*self.labels, *self.background]
+
+    def label_scores(self, label: str) -> np.ndarray:
+        """One prompt's probability per window."""
+        return self.scores[:, self.prompts.index(label)]
+
+
+def check_prompts(
+    labels: Sequence[str] | str, background: Sequence[str] | str
+) -> tuple[list[str], list[str]]:
+    """Validated labels and background; a prompt may not be in both lists."""
+    label_list = parse_labels(labels)
+    background_list = parse_labels(background, "background labels") if background else []
+    both = {b.casefold() for b in background_list} & {label.casefold() for label in label_list}
+    if both:
+        raise LabelError(
+            f"{sorted(both)[0]!r} is both a label and a background label; keep it in one list."
+        )
+    return label_list, background_list
+
+
+def embed_source(
+    clap: Clap,
+    store: Store,
+    source: Source,
+    identity: str,
+    window_s: float = DEFAULT_WINDOW_S,
+    hop_s: float = DEFAULT_HOP_S,
+    batch_size: int | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> AnalysisRecord:
+    """Embed every window of ``source`` into the store (resuming), and return its record."""
+    check_grid(window_s, hop_s)
+    record = store.open_analysis(source, identity, clap.name, window_s, hop_s, clap.embedding_dim)
+    if record.complete:
+        return record
+    batch_size = batch_size or default_batch_size(clap)
+    decoded = _Counter(stream_audio(source.path, clap.sampling_rate))
+    windows = iter_windows(decoded, clap.sampling_rate, window_s, hop_s, first_index=record.n_done)
+    total = _expected_windows(source.duration_s, window_s, hop_s)
+    started, first_done = time.monotonic(), record.n_done
+    for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")
+        vectors = clap.embed_audio([w.samples for w in batch])
+        n_done = batch[-1].index + 1
+        store.append(record.id, clap.embedding_dim, vectors, n_done)
+        if progress is not None:
+            progress(_embed_progress(n_done, first_done, total, started))
+    store.finish(record.id, decoded.n / clap.sampling_rate)
+    return store.analysis(record.id)
+
+
+def score(
+    record: AnalysisRecord,
+    vectors: np.ndarray,
+    clap: Clap,
+    labels: Sequence[str],
+    background: Sequence[str] = (),
+    template: str = DEFAULT_TEMPLATE,
+    settings: HighlightSettings | None = None,
+) -> Analysis:
+    """Probabilities per window and highlights from stored embeddings (no audio involved)."""
+    settings = settings or HighlightSettings()
+    prompts = [*labels, *background]
+    text = clap.embed_text(prompts_for(prompts, template))
+    window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+    duration_s = record.duration_s or vectors.shape[0] * record.hop_s
+    cell_starts, cell_scores = cell_timeline(
+        window_scores, record.hop_s, record.window_s, duration_s
+    )
+    highlights = find_highlights(
+        labels, cell_starts, cell_scores, record.hop_s, duration_s, settings
+    )
+    return Analysis(
+        source=record.source,
+        model=record.model,
+        window_s=record.window_s,
+        hop_s=record.hop_s,
+        template=template,
+        labels=list(labels),
+        background=list(background),
+        window_starts_s=np.arange(vectors.shape[0]) * record.hop_s,
+        scores=window_scores,
+        duration_s=duration_s,
+        highlights=highlights,
+        analysis_id=record.id,
+    )
+
+
+class _Counter:
+    """Passes PCM chunks through and counts the samples (the decoded duration)."""
+
+    def __init__(self, chunks: Iterable[np.ndarray]):
+        self._chunks = chunks
+        self.n = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for chunk in self._chunks:
+            self.n += chunk.size
+            yield chunk
+
+
+def _batches(windows: Iterator[Window], size: int) -> Iterator[list[Window]]:
+    while batch := list(islice(windows, size)):
+        yield batch
+
+
+def _prefetched(items: Iterator[list[Window]], depth: int) -> Iterator[list[Window]]:
+    """Run ``items`` on a thread, ``depth`` ahead: ffmpeg decodes while the model embeds."""
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(("item", item))
+            q.put(("end", None))
+        except BaseException as e:  # handed to the consumer, raised there
+            q.put(("error", e))
+
+    thread = threading.Thread(target=produce, daemon=True, name="hypeline-decode")
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.1)
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # ends the ffmpeg process
+
+
+def _expected_windows(duration_s: float | None, window_s: float, hop_s: float) -> int | None:
+    if not duration_s:
+        return None
+    return max(1, int(np.ceil(max(duration_s - window_s, 0) / hop_s - 1e-9)) + 1)
+
+
+def _embed_progress(n_done: int, first_done: int, total: int | None, started: float) -> Progress:
+    elapsed = time.monotonic() - started
+    rate = (n_done - first_done) / elapsed if elapsed > 0 else 0.0
+    if total is None:
+        return Progress("embed", None, f"{n_done} windows embedded ({rate:.1f}/s)")
+    total = max(total, n_done)
+    eta_s = (total - n_done) / rate if rate > 0 else None
+    eta = f", ETA {clock(eta_s)}" if eta_s is not None else ""
+    return Progress("embed", n_done / total, f"{n_done}/{total} windows ({rate:.1f}/s){eta}", eta_s)

@@ -1,0 +1,31 @@
+"""``highlights.csv``: one row per highlight, for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from emotion.analysis import Analysis
+from emotion.export.timefmt import by_start, clock
+
+HEADER = ("label", "start_s", "end_s", "peak_s", "score", "start", "end")
+
+
+def write(analysis: Analysis, path: Path) -> list[str]:
+    """Write ``highlights.csv``: seconds to the millisecond, plus ``h:mm:ss.mmm`` for people."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for h in by_start(analysis.highlights):
+            out.writerow(
+                [
+                    h.label,
+                    f"{h.start_s:.3f}",
+                    f"{h.end_s:.3f}",
+                    f"{h.peak_s:.3f}",
+                    f"{h.score:.4f}",
+                    clock(h.start_s),
+                    clock(h.end_s),
+                ]
+            )
+    return []

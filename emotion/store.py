@@ -1,0 +1,235 @@
+"""The library of analysed VODs under ``HYPELINE_HOME``: resumable, written as we go.
+
+* ``library.sqlite`` — sources, analyses (model, window, hop, status, progress) and
+  highlight reviews.
+* ``embeddings/<analysis id>.f32`` — the window embeddings, ``[n_windows, dim]`` float32
+  appended batch by batch. A batch is fsynced before the database counts it, so after a
+  kill the file is cut back to the count and the run resumes from there.
+
+An analysis is keyed by (source identity, model, window_s, hop_s): labels, template
+and thresholds are not part of the key — changing them re-scores the stored vectors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion.paths import hypeline_home
+from emotion.sources import Source
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    path TEXT NOT NULL,
+    url TEXT,
+    uploader TEXT,
+    duration_s REAL,
+    has_video INTEGER NOT NULL DEFAULT 0,
+    fps REAL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analyses (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    model TEXT NOT NULL,
+    window_s REAL NOT NULL,
+    hop_s REAL NOT NULL,
+    dim INTEGER NOT NULL,
+    status TEXT NOT NULL,            -- running | complete
+    n_done INTEGER NOT NULL DEFAULT 0,
+    duration_s REAL,                 -- decoded length, known when complete
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    UNIQUE (source_id, model, window_s, hop_s)
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id),
+    label TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    accepted INTEGER NOT NULL,
+    PRIMARY KEY (analysis_id, label, start_s)
+);
+"""
+
+
+@dataclass(frozen=True)
+class AnalysisRecord:
+    id: int
+    source: Source
+    model: str
+    window_s: float
+    hop_s: float
+    dim: int
+    status: str
+    n_done: int
+    duration_s: float | None
+    created: float
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+
+class Store:
+    """The on-disk library; each call opens its own short SQLite connection (thread-safe)."""
+
+    def __init__(self, home: Path | None = None):
+        self.home = home or hypeline_home()
+        self.vectors_dir = self.home / "embeddings"
+        self.vectors_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.home / "library.sqlite"
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            with db:  # one transaction
+                yield db
+        finally:
+            db.close()
+
+    def open_analysis(
+        self, source: Source, identity: str, model: str, window_s: float, hop_s: float, dim: int
+    ) -> AnalysisRecord:
+        """The analysis for this key, created if new; a running one is made ready to resume."""
+        now = time.time()
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO sources (identity, title, path, url, uploader, duration_s, "
+                "has_video, fps, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(identity) DO UPDATE SET title=excluded.title, path=excluded.path, "
+                "url=excluded.url, uploader=excluded.uploader, duration_s=excluded.duration_s, "
+                "has_video=excluded.has_video, fps=excluded.fps",
+                (identity, source.title, str(source.path), source.url, source.uploader,
+                 source.duration_s, int(source.has_video), source.fps, now),
+            )  # fmt: skip
+            (source_id,) = db.execute(
+                "SELECT id FROM sources WHERE identity = ?", (identity,)
+            ).fetchone()
+            db.execute(
+                "INSERT OR IGNORE INTO analyses (source_id, model, window_s, hop_s, dim, status, "
+                "created, updated) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                (source_id, model, window_s, hop_s, dim, now, now),
+            )
+            (analysis_id,) = db.execute(
+                "SELECT id FROM analyses WHERE source_id = ? AND model = ? AND window_s = ? "
+                "AND hop_s = ?",
+                (source_id, model, window_s, hop_s),
+            ).fetchone()
+        record = self.analysis(analysis_id)
+        if not record.complete:
+            self._truncate(record)
+        return record
+
+    def append(self, analysis_id: int, dim: int, vectors: np.ndarray, n_done: int) -> None:
+        """Persist the next windows' vectors, then count them as done."""
+        data = np.ascontiguousarray(vectors, dtype="<f4")
+        assert data.ndim == 2 and data.shape[1] == dim
+        with open(self._vectors(analysis_id), "ab") as f:
+            f.write(data.tobytes())
+            f.flush()
+            os.fsync(f.fileno())
+        with self._db() as db:
+            db.execute(
+                "UPDATE analyses SET n_done = ?, updated = ? WHERE id = ?",
+                (n_done, time.time(), analysis_id),
+            )
+
+    def finish(self, analysis_id: int, duration_s: float) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE analyses SET status = 'complete', duration_s = ?, updated = ? WHERE id = ?",
+                (duration_s, time.time(), analysis_id),
+            )
+
+    def vectors(self, record: AnalysisRecord) -> np.ndarray:
+        """The stored ``[n_done, dim]`` embeddings."""
+        path = self._vectors(record.id)
+        if not path.exists():
+            return np.zeros((0, record.dim), dtype=np.float32)
+        data = np.fromfile(path, dtype="<f4", count=record.n_done * record.dim)
+        return data.reshape(record.n_done, record.dim)
+
+    def analysis(self, analysis_id: int) -> AnalysisRecord:
+        with self._db() as db:
+            row = db.execute(_SELECT + " WHERE a.id = ?", (analysis_id,)).fetchone()
+        if row is None:
+            raise KeyError(analysis_id)
+        return _record(row)
+
+    def analyses(self) -> list[AnalysisRecord]:
+        """Every analysis in the library, newest first."""
+        with self._db() as db:
+            rows = db.execute(_SELECT + " ORDER BY a.updated DESC").fetchall()
+        return [_record(r) for r in rows]
+
+    def set_review(self, analysis_id: int, label: str, start_s: float, accepted: bool) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted) "
+                "VALUES (?, ?, ?, ?)",
+                (analysis_id, label, round(start_s, 3), int(accepted)),
+            )
+
+    def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:
+        """``(label, start_s) → accepted`` for the highlights the user reviewed."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT label, start_s, accepted FROM reviews WHERE analysis_id = ?",
+                (analysis_id,),
+            ).fetchall()
+        return {(r["label"], r["start_s"]): bool(r["accepted"]) for r in rows}
+
+    def _vectors(self, analysis_id: int) -> Path:
+        return self.vectors_dir / f"{analysis_id}.f32"
+
+    def _truncate(self, record: AnalysisRecord) -> None:
+        """Drop bytes written after the last counted batch (a run killed mid-write)."""
+        path = self._vectors(record.id)
+        keep = record.n_done * record.dim * 4
+        if path.exists() and path.stat().st_size != keep:
+            with open(path, "r+b") as f:
+                f.truncate(keep)
+
+
+_SELECT = (
+    "SELECT a.*, s.title, s.path, s.url, s.uploader, s.duration_s AS source_duration_s, "
+    "s.has_video, s.fps FROM analyses a JOIN sources s ON s.id = a.source_id"
+)
+
+
+def _record(row: sqlite3.Row) -> AnalysisRecord:
+    source = Source(
+        path=Path(row["path"]),
+        title=row["title"],
+        duration_s=row["source_duration_s"],
+        url=row["url"],
+        uploader=row["uploader"],
+        has_video=bool(row["has_video"]),
+        fps=row["fps"],
+    )
+    return AnalysisRecord(
+        id=row["id"],
+        source=source,
+        model=row["model"],
+        window_s=row["window_s"],
+        hop_s=row["hop_s"],
+        dim=row["dim"],
+        status=row["status"],
+        n_done=row["n_done"],
+        duration_s=row["duration_s"],
+        created=row["created"],
+    )
