@@ -19,7 +19,11 @@ HOME_ENV = "HYPELINE_HOME"
 def hypeline_home() -> Path:
     """The folder Hypeline writes to: ``$HYPELINE_HOME``, else the user cache folder."""
     configured = os.environ.get(HOME_ENV, "").strip()
-    home = Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("hypeline"))
+    home = (
+        Path(configured).expanduser()
+        if configured
+        else Path(platformdirs.user_cache_dir("hypeline"))
+    )
     return _ensure_dir(home)
 
 

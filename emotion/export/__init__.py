@@ -23,7 +23,7 @@ from pathlib import Path
 from emotion.analysis import Analysis
 from emotion.errors import ExportError
 from emotion.export import chapters, csvfile, edl, fcpxml, jsonfile, srt
-from emotion.export.clips import cut_all
+from emotion.export.clips import cut_all, slugify
 
 Writer = Callable[[Analysis, Path], list[str]]
 
@@ -49,6 +49,8 @@ _WRITERS: dict[str, Writer] = {
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["FILENAMES", "FORMATS", "get_writer", "parse_formats", "slugify", "write_exports"]
+
 
 def get_writer(fmt: str) -> Writer:
     """The writer for ``fmt`` (one of ``FORMATS``): ``writer(analysis, path)`` returns notes."""
@@ -58,6 +60,19 @@ def get_writer(fmt: str) -> Writer:
         raise ExportError(
             f"Unknown export format {fmt!r}; choose from {', '.join(FORMATS)}."
         ) from None
+
+
+def parse_formats(spec: str | Iterable[str]) -> list[str]:
+    """``"json, CSV"`` → ``["json", "csv"]``; ``"all"`` → every format; unknown names fail."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    fmts: list[str] = []
+    for name in (n.strip().lower() for n in names):
+        if name == "all":
+            fmts += FORMATS
+        elif name:
+            get_writer(name)  # raises with the list of formats
+            fmts.append(name)
+    return list(dict.fromkeys(fmts))
 
 
 def write_exports(

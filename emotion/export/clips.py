@@ -27,12 +27,13 @@ VIDEO_CONTAINERS = (".mp4", ".mkv", ".mov")
 AUDIO_BITRATE = "192k"
 VIDEO_CRF = 20
 MIN_CLIP_S = 0.1
-SLUG_CHARS = 40
+LABEL_SLUG_CHARS = 40
 
 
-def slug(label: str) -> str:
-    """A label as a file-name part: ``Win Celebration!`` → ``win-celebration``."""
-    return re.sub(r"[\W_]+", "-", label.lower()).strip("-")[:SLUG_CHARS].strip("-") or "clip"
+def slugify(text: str, max_chars: int = 60, fallback: str = "untitled") -> str:
+    """Text as a file-name part: ``Win Celebration!`` → ``win-celebration``."""
+    words = re.sub(r"[\W_]+", "-", text.lower()).strip("-")
+    return words[:max_chars].strip("-") or fallback
 
 
 def clip_suffix(source: Source) -> str:
@@ -45,7 +46,8 @@ def clip_suffix(source: Source) -> str:
 def clip_name(index: int, total: int, highlight: Highlight, suffix: str) -> str:
     """``01-win-celebration-0-01-05.mp4``: number in time order, label, start time."""
     number = str(index).zfill(max(2, len(str(total))))
-    return f"{number}-{slug(highlight.label)}-{slug_time(highlight.start_s)}{suffix}"
+    label = slugify(highlight.label, LABEL_SLUG_CHARS, fallback="clip")
+    return f"{number}-{label}-{slug_time(highlight.start_s)}{suffix}"
 
 
 def clip_range(highlight: Highlight, duration_s: float, padding_s: float) -> tuple[float, float]:

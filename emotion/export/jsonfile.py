@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from emotion.analysis import Analysis
-from emotion.export.timefmt import by_start
+from emotion.export.timefmt import by_start, media_duration_s
 
 TIME_DECIMALS = 3  # milliseconds
 SCORE_DECIMALS = 4
@@ -25,7 +25,9 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
     """The JSON document as plain Python values (floats rounded: times to ms, scores to 4 places)."""
     source = analysis.source
     where = {"url": source.url} if source.url else {"path": str(source.path.resolve())}
-    duration_s = _t(source.duration_s) if source.duration_s is not None else None
+    # A download may not say how long it is; the decoded audio then does.
+    known_s = media_duration_s(analysis)
+    duration_s = _t(known_s) if known_s else None
     scores = analysis.scores
     return {
         "source": {"title": source.title, **where, "duration_s": duration_s},
@@ -54,9 +56,24 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def dumps(doc: dict[str, Any]) -> str:
+    """JSON with one line per top-level key and per highlight: readable, and the timeline
+    (thousands of numbers on a long VOD) stays on one line instead of one per number."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    lines = []
+    for key, value in doc.items():
+        if key == "highlights" and value:
+            text = "[\n" + ",\n".join(f"  {one(h)}" for h in value) + "\n ]"
+        else:
+            text = one(value)
+        lines.append(f" {one(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def write(analysis: Analysis, path: Path) -> list[str]:
     """Write ``highlights.json``; nothing to report."""
-    with path.open("w", encoding="utf-8") as f:
-        json.dump(to_dict(analysis), f, ensure_ascii=False, indent=1, allow_nan=False)
-        f.write("\n")
+    path.write_text(dumps(to_dict(analysis)), encoding="utf-8")
     return []

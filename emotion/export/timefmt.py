@@ -17,7 +17,9 @@ def by_start(highlights: list[Highlight]) -> list[Highlight]:
 
 
 def media_duration_s(analysis: Analysis) -> float:
-    """The VOD's length: from the source when known, else the end of the last window or moment."""
+    """The VOD's length: the decoded audio's (exact), else the container's, else the last window's end."""
+    if analysis.duration_s:
+        return float(analysis.duration_s)
     if analysis.source.duration_s:
         return float(analysis.source.duration_s)
     ends = [h.end_s for h in analysis.highlights]
