@@ -40,9 +40,7 @@ SR = 48_000
 def full_size_fused(device: torch.device) -> tuple[ClapModel, ClapProcessor]:
     """laion/clap-htsat-fused's architecture and preprocessing, random weights."""
     torch.manual_seed(0)
-    config = ClapConfig(
-        audio_config={"enable_fusion": True}, text_config={}, projection_dim=512
-    )
+    config = ClapConfig(audio_config={"enable_fusion": True}, text_config={}, projection_dim=512)
     model = ClapModel(config).eval().to(device)
     extractor = ClapFeatureExtractor(
         feature_size=64, sampling_rate=SR, hop_length=480, max_length_s=10,
@@ -76,7 +74,9 @@ def main() -> None:
     device = torch.device(args.device)
     model, processor = full_size_fused(device)
     clips = windows(args.windows)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, {args.windows} windows of 10 s")
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, {args.windows} windows of 10 s"
+    )
 
     rate_pipe = None
     if args.pipeline_windows:
@@ -107,7 +107,9 @@ def main() -> None:
             zero_shot_probabilities(emb, text, clap.logit_scale)
         rate = len(clips) / (time.perf_counter() - t0)
         ratio = f"  ({rate / rate_pipe:.2f}x the pipeline)" if rate_pipe else ""
-        print(f"hypeline batched, batch {batch_size:3d}, {args.precision}: {rate:8.2f} windows/s{ratio}")
+        print(
+            f"hypeline batched, batch {batch_size:3d}, {args.precision}: {rate:8.2f} windows/s{ratio}"
+        )
 
 
 if __name__ == "__main__":

@@ -236,13 +236,17 @@ def _analyze(args: argparse.Namespace) -> int:
             clap, store, source, source_identity(source), args.window, args.hop,
             batch_size=args.batch_size, progress=bars.update,
         )  # fmt: skip
-    analysis = score(
-        record, store.vectors(record), clap, labels, background, args.template, settings
-    )
-    out_dir = args.out or Path("hypeline-out") / slugify(source.title)
-    written = write_exports(
-        analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding, fps=args.fps
-    )
+        analysis = score(
+            record, store.vectors(record), clap, labels, background, args.template, settings
+        )
+        out_dir = args.out or Path("hypeline-out") / slugify(source.title)
+        written = write_exports(
+            analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding,
+            fps=args.fps, on_note=lambda note: print(f"note: {note}", file=sys.stderr),
+            progress=lambda done, total: bars.update(
+                Progress("export", done / total, f"{done}/{total} files")
+            ),
+        )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
 
@@ -255,5 +259,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hypeline: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("hypeline: interrupted; nothing was lost that can't be resumed.", file=sys.stderr)
+        print("hypeline: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130

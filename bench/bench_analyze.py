@@ -1,0 +1,125 @@
+"""End-to-end analysis speed, memory and re-score time, with ratios from one run.
+
+Builds an H-hour synthetic VOD (pink noise + tones, AAC in .m4a) with ffmpeg, then runs
+the engine (decode → windows → embed → store) at the default 10 s window / 5 s hop, and
+prints ×realtime, windows/s and peak RSS. With ``--pipeline-windows N`` it also loops the
+transformers zero-shot pipeline over the first N windows of the same audio with the
+same model and prints the ratio (the pipeline is not charged for decoding).
+
+    python bench/bench_analyze.py --hours 1 --model full --pipeline-windows 48
+    python bench/bench_analyze.py --hours 10 --model tiny        # RSS flat in duration
+    python bench/bench_analyze.py --hours 3 --model tiny --rescore
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+import torch
+from transformers import pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_embed import LABELS, full_size_fused  # noqa: E402
+
+from emotion.analysis import embed_source, score  # noqa: E402
+from emotion.audio import ffmpeg_exe, stream_audio  # noqa: E402
+from emotion.model import Clap, load_clap  # noqa: E402
+from emotion.sources import open_source, source_identity  # noqa: E402
+from emotion.store import Store  # noqa: E402
+from emotion.windows import iter_windows  # noqa: E402
+
+TINY = REPO / "tests" / "fixtures" / "tiny-clap"
+
+
+def make_vod(path: Path, hours: float) -> Path:
+    if not path.exists():
+        seconds = hours * 3600
+        graph = (
+            f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.05[n];"
+            f"sine=f=440:r=48000:d={seconds}[s];[n][s]amix=inputs=2:weights=1 0.2"
+        )
+        cmd = [ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph,
+               "-ac", "1", "-c:a", "aac", "-b:a", "64k", str(path)]  # fmt: skip
+        subprocess.run(cmd, check=True)
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--model", choices=["full", "tiny"], default="full")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--pipeline-windows", type=int, default=0)
+    parser.add_argument("--rescore", action="store_true", help="also time re-scoring")
+    parser.add_argument("--media-dir", type=Path, default=Path(tempfile.gettempdir()))
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    if args.model == "full":
+        model, processor = full_size_fused(device)
+        precision = torch.bfloat16 if device.type == "cuda" else torch.float32
+        clap = Clap("htsat-fused (random weights)", model, processor, device, precision)
+    else:
+        clap = load_clap(str(TINY), device=args.device)
+    vod = make_vod(args.media_dir / f"hypeline-bench-{args.hours:g}h.m4a", args.hours)
+    source = open_source(str(vod))
+    print(f"{vod.name}: {source.duration_s:.0f} s, model {clap.name}, device {device}, "
+          f"torch threads {torch.get_num_threads()}, RSS before {peak_rss_mb():.0f} MB")  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as home:
+        store = Store(Path(home))
+        t0 = time.perf_counter()
+        record = embed_source(clap, store, source, source_identity(source),
+                              batch_size=args.batch_size)  # fmt: skip
+        elapsed = time.perf_counter() - t0
+        rate = record.n_done / elapsed
+        print(f"hypeline end to end: {record.n_done} windows in {elapsed:.1f} s = "
+              f"{rate:.1f} windows/s, {record.duration_s / elapsed:.1f}x realtime, "
+              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+        if args.rescore:
+            vectors = store.vectors(record)
+            timings = []
+            for _ in range(5):  # first call embeds the prompts, later ones hit the cache
+                t0 = time.perf_counter()
+                score(record, store.vectors(record), clap, LABELS[:4], LABELS[4:])
+                timings.append(time.perf_counter() - t0)
+            print(f"re-score {vectors.shape[0]} windows ({record.duration_s / 3600:.1f} h): "
+                  f"first {1000 * timings[0]:.1f} ms (prompts embedded), then "
+                  f"{1000 * min(timings[1:]):.1f} ms (load vectors + scores + highlights)")  # fmt: skip
+
+    if args.pipeline_windows:
+        classifier = pipeline(
+            "zero-shot-audio-classification", model=clap.model,
+            feature_extractor=clap.processor.feature_extractor,
+            tokenizer=clap.processor.tokenizer, device=device,
+        )  # fmt: skip
+        chunks = stream_audio(source.path, clap.sampling_rate)
+        windows = [w.samples for w in islice(iter_windows(chunks, clap.sampling_rate, 10, 5),
+                                             args.pipeline_windows)]  # fmt: skip
+        classifier(windows[0], candidate_labels=LABELS)
+        t0 = time.perf_counter()
+        for w in windows:
+            classifier(w, candidate_labels=LABELS)
+        pipe_rate = len(windows) / (time.perf_counter() - t0)
+        print(f"transformers pipeline loop: {pipe_rate:.1f} windows/s "
+              f"({pipe_rate * 5:.1f}x realtime at a 5 s hop); hypeline is {rate / pipe_rate:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
