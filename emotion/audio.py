@@ -69,7 +69,10 @@ def probe(path: Path) -> MediaInfo:
     )
     info = proc.stderr  # ffmpeg -i with no output describes the input on stderr, exit code 1
     if "Invalid data found" in info or "Input #0" not in info:
-        raise AudioError(f"{path.name} is not a media file ffmpeg can read: {_last_line(info)}")
+        raise AudioError(
+            f"{path.name} is not a media file ffmpeg can read ({_last_line(info)}); "
+            "pick a video or audio file."
+        )
     duration_s = None
     if m := _DURATION.search(info):
         h, mnt, s = m.groups()
@@ -162,5 +165,8 @@ def _explain(path: Path, stderr: str) -> str:
     if "matches no streams" in stderr or "does not contain any stream" in stderr:
         return f"{path.name} has no audio track; pick a file with sound."
     if "Invalid data found" in stderr or "could not find codec parameters" in stderr:
-        return f"{path.name} is not a media file ffmpeg can read ({_last_line(stderr)})."
+        return (
+            f"{path.name} is not a media file ffmpeg can read ({_last_line(stderr)}); "
+            "pick a video or audio file."
+        )
     return f"ffmpeg could not decode {path.name}: {_last_line(stderr)}"

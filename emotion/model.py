@@ -217,10 +217,14 @@ def _first_line(e: BaseException) -> str:
 def _quiet_transformers() -> Iterator[None]:
     """Silence transformers' advisory logging while loading (it is noise on stderr)."""
     level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # "Loading weights" bars on stderr
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
         hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from emotion.audio import MediaInfo, ffmpeg_exe, probe
-from emotion.errors import AudioError, SourceError
+from emotion.errors import SourceError
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.progress import Progress, ProgressFn
 
@@ -180,14 +180,7 @@ def _open_file(path: Path, looks_like_link: bool = False) -> Source:
 
 
 def _probe(path: Path) -> MediaInfo:
-    try:
-        info = probe(path)
-    except AudioError as e:
-        message = str(e)
-        if "not a media file" in message:  # probe says what, not what to do: add the fix
-            detail = message.split(": ", 1)[-1].rstrip(".")
-            message = f"{path.name} is not a video or audio file ffmpeg can read ({detail}); pick another file."
-        raise SourceError(message) from e
+    info = probe(path)
     if not info.has_audio:
         raise SourceError(f"{path.name} has no audio track; pick a file with sound.")
     return info

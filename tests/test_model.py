@@ -69,10 +69,10 @@ def test_long_clips_are_deterministic_and_fused(clap) -> None:
     first = clap.embed_audio([long_clip, synthetic_clips(seed=1)[0]])[0]
     second = clap.embed_audio([long_clip])[0]
     assert cosine(first, second) >= 0.9999
-    probs = zero_shot_probabilities(
-        second[None], clap.embed_text(prompts_for(CLASSES)), clap.logit_scale
-    )
-    assert CLASSES[int(probs.argmax())] == "a whistle"
+    # The fused path differs from the first crop alone (no label check here: the tiny
+    # checkpoint trains with is_longer=False, so its fusion layers are untrained).
+    crop = clap.embed_audio([long_clip[: 10 * SR]])[0]
+    assert cosine(second, crop) < 0.9999
 
 
 def test_text_embeddings_are_cached_and_unit_length(clap) -> None:

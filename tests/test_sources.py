@@ -12,7 +12,7 @@ import pytest
 
 import emotion.sources as sources
 from emotion.audio import ffmpeg_exe, load_audio
-from emotion.errors import SourceError
+from emotion.errors import HypelineError, SourceError
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.sources import Source, SourceProgress, canonical_url, open_source, source_identity
 from tests.httpserver import Server, closed_port, serve_folder
@@ -66,7 +66,7 @@ def server(site: Path):
         yield s
 
 
-def assert_one_sentence(error: SourceError) -> str:
+def assert_one_sentence(error: HypelineError) -> str:
     message = str(error)
     assert "\n" not in message and "\r" not in message
     assert "Traceback" not in message
@@ -117,13 +117,13 @@ def test_local_wav(site: Path) -> None:
         ("C:\\vods\\stream.mp4", "File not found"),  # a Windows path, not a "c:" link
         ("www.twitch.tv/videos/123", "start it with https://"),
         (".", "is a folder"),
-        ("notes.txt", "not a video or audio file"),
+        ("notes.txt", "not a media file ffmpeg can read"),
         ("silent.mp4", "has no audio track"),
     ],
 )
 def test_local_file_errors(site: Path, monkeypatch, spec: str, expected: str) -> None:
     monkeypatch.chdir(site)
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(HypelineError) as e:  # SourceError, or AudioError from ffmpeg
         open_source(spec)
     assert expected in assert_one_sentence(e.value)
 

@@ -1,0 +1,151 @@
+"""`python -m emotion analyze` as a streamer runs it: exports, bad input, kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion.audio import ffmpeg_exe
+from tests.conftest import TINY_CLAP
+from tests.httpserver import closed_port
+from tests.media import tone, write_media
+from tests.synth import make_vod
+
+REPO = Path(__file__).resolve().parents[1]
+SR = 48_000
+EVENTS = [("clicking", 20.0, 32.0), ("a whistle", 65.0, 72.0)]
+ARGS = ["--labels", "a whistle, clicking", "--background", "silence"]
+
+
+def analyze(*args: str, home: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "emotion", "analyze", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def vod(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    audio = make_vod(EVENTS, 100.0, SR, np.random.default_rng(3))
+    folder = tmp_path_factory.mktemp("vod")
+    return write_media(folder / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"),
+                       video=True)  # fmt: skip
+
+
+def test_analyze_writes_every_export_and_a_summary(vod: Path, tmp_path: Path) -> None:
+    out = analyze(str(vod), *ARGS, home=tmp_path / "home", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "hypeline-out" / "stream-night"
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"highlights.json", "highlights.csv", "highlights.srt", "chapters.txt",
+                     "highlights.edl", "highlights.fcpxml"}  # fmt: skip
+    doc = json.loads((folder / "highlights.json").read_text())
+    assert doc["source"]["title"] == "Stream Night" and doc["source"]["duration_s"] == 100.0
+    assert doc["labels"] == ["a whistle", "clicking"] and doc["background"] == ["silence"]
+    found = {h["label"]: (h["start_s"], h["end_s"]) for h in doc["highlights"]}
+    assert set(found) == {"a whistle", "clicking"}
+    for label, start_s, end_s in EVENTS:
+        assert abs(found[label][0] - start_s) <= 5 and abs(found[label][1] - end_s) <= 5
+    assert len(doc["timeline"]["start_s"]) == 19
+    assert "Stream Night (1:40): 2 highlight(s)" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_reanalysis_with_other_labels_rescores_without_decoding(vod: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert analyze(str(vod), *ARGS, "--out", str(tmp_path / "a"), home=home).returncode == 0
+    mtime = (home / "embeddings" / "1.f32").stat().st_mtime_ns
+    out = analyze(str(vod), "--labels", "a whistle", "--background", "silence, clicking",
+                  "--threshold", "0.7", "--formats", "json", "--out", str(tmp_path / "b"),
+                  home=home)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (home / "embeddings" / "1.f32").stat().st_mtime_ns == mtime  # nothing appended
+    doc = json.loads((tmp_path / "b" / "highlights.json").read_text())
+    assert [h["label"] for h in doc["highlights"]] == ["a whistle"]
+
+
+def test_kill_9_then_rerun_resumes_to_identical_json(tmp_path: Path) -> None:
+    audio = make_vod(EVENTS, 600.0, SR, np.random.default_rng(4))
+    path = write_media(tmp_path / "long.flac", audio, SR)
+    args = [str(path), *ARGS, "--batch-size", "2", "--formats", "json"]
+    reference = analyze(*args, "--out", str(tmp_path / "ref"), home=tmp_path / "ref-home")
+    assert reference.returncode == 0, reference.stderr
+
+    home = tmp_path / "home"
+    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "emotion", "analyze", *args, "--out",
+                             str(tmp_path / "killed")], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    done = 0
+    deadline = time.monotonic() + 120
+    while done < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if (home / "library.sqlite").exists():
+            with sqlite3.connect(home / "library.sqlite") as db:
+                row = db.execute("SELECT n_done FROM analyses").fetchone()
+                done = row[0] if row else 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < done < 119, "the run should be killed mid-way"
+    assert not (tmp_path / "killed").exists()  # no half-written exports
+
+    resumed = analyze(*args, "--out", str(tmp_path / "resumed"), home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    expected = json.loads((tmp_path / "ref" / "highlights.json").read_text())
+    got = json.loads((tmp_path / "resumed" / "highlights.json").read_text())
+    expected["source"].pop("path"), got["source"].pop("path")
+    assert got == expected
+
+
+def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    text = tmp / "notes.mp4"
+    text.write_text("not a video\n" * 100)
+    truncated = write_media(tmp / "cut.mp4", tone(440, 20, SR), SR, audio_args=("-c:a", "aac"),
+                            video=True)  # fmt: skip
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    silent = tmp / "silent.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=black:s=64x64:r=25:d=2", "-c:v", "libx264", str(silent)],
+                   check=True)  # fmt: skip
+    empty = write_media(tmp / "empty.wav", np.zeros(0, np.float32), SR)
+    ok = write_media(tmp / "ok.wav", tone(440, 3, SR), SR)
+    return {
+        "missing file": ([str(tmp / "gone.mp4"), *ARGS], "File not found"),
+        "text named .mp4": ([str(text), *ARGS], "not a media file ffmpeg can read"),
+        "truncated media": ([str(truncated), *ARGS], "cut.mp4"),
+        "video without audio": ([str(silent), *ARGS], "has no audio track"),
+        "zero-length audio": ([str(empty), *ARGS], "no audio samples"),
+        "file:// URL": (["file:///etc/passwd", *ARGS], "Only http(s) links"),
+        "unreachable URL": (
+            [f"http://127.0.0.1:{closed_port()}/vod.mp4", *ARGS],
+            "Could not reach",
+        ),
+        "empty labels": ([str(ok), "--labels", " "], "No labels given"),
+        "blank label": ([str(ok), "--labels", "a,,b"], "blank"),
+        "duplicate label": ([str(ok), "--labels", "a, A"], "given twice"),
+        "unknown format": ([str(ok), *ARGS, "--formats", "json,pdf"], "Unknown export format"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "missing file", "text named .mp4", "truncated media", "video without audio",
+    "zero-length audio", "file:// URL", "unreachable URL", "empty labels", "blank label",
+    "duplicate label", "unknown format",
+])  # fmt: skip
+def test_bad_input_is_one_sentence_and_no_files(case: str, tmp_path: Path) -> None:
+    args, message = bad_inputs(tmp_path)[case]
+    out_dir = tmp_path / "out"
+    result = analyze(*args, "--out", str(out_dir), home=tmp_path / "home")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    assert not out_dir.exists()
