@@ -80,7 +80,7 @@ def find_highlights(
     settings.check()
     found: list[Highlight] = []
     for j, label in enumerate(labels):
-        scores = _smooth(cell_scores[:, j], settings.smoothing_s, hop_s)
+        scores = smooth(cell_scores[:, j], settings.smoothing_s, hop_s)
         for first, last in _runs(scores, settings, hop_s):
             start_s = float(cell_starts_s[first])
             end_s = float(min(cell_starts_s[last] + hop_s, duration_s))
@@ -101,7 +101,8 @@ def find_highlights(
     return sorted(found, key=lambda h: (h.start_s, h.label))
 
 
-def _smooth(scores: np.ndarray, smoothing_s: float, hop_s: float) -> np.ndarray:
+def smooth(scores: np.ndarray, smoothing_s: float, hop_s: float) -> np.ndarray:
+    """Moving average over ``smoothing_s`` of a cell timeline (one column)."""
     n = round(smoothing_s / hop_s)
     if n <= 1:
         return scores

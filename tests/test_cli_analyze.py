@@ -27,7 +27,8 @@ ARGS = ["--labels", "a whistle, clicking", "--background", "silence"]
 
 
 def analyze(*args: str, home: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home)}
+    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
+           "PYTHONPATH": str(REPO)}  # fmt: skip
     return subprocess.run([sys.executable, "-m", "emotion", "analyze", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 

@@ -1,0 +1,63 @@
+"""Analyze: a VOD link, an upload or a past analysis → timeline, highlights, exports."""
+
+import streamlit as st
+
+from emotion.store import Store
+from ui import exports, job, model, results
+
+settings = st.session_state.settings  # drawn by dashboard.py's sidebar
+store = Store()
+
+st.title("Find the moments")
+st.caption("Paste a VOD link → **Analyze** → download your chapters. Describe the moments in the sidebar.")  # fmt: skip
+
+TABS = [":material/link: Link or file path", ":material/upload: Upload", ":material/video_library: Library"]  # fmt: skip
+link_tab, upload_tab, library_tab = st.tabs(TABS)
+with link_tab:
+    link = st.text_input(
+        "VOD link or file path", key="link",
+        placeholder="https://www.twitch.tv/videos/…  or  /path/to/vod.mp4",
+    )  # fmt: skip
+    if st.button("Analyze", key="analyze_link", type="primary"):
+        job.start(link, settings)
+with upload_tab:
+    upload = st.file_uploader("A video or audio file", type=job.MEDIA_TYPES, key="upload")
+    if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
+        job.start(job.save_upload(upload), settings)
+    st.caption("Uploads pass through memory: for a file of many GB, paste its path in the first tab.")  # fmt: skip
+with library_tab:
+    if (resume := job.library(store)) is not None:
+        st.session_state.job = resume
+job.run(store)
+
+if "analysis_id" not in st.session_state:
+    st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip
+    st.stop()
+try:
+    record = store.analysis(st.session_state.analysis_id)
+except KeyError:  # the library was moved or emptied
+    del st.session_state.analysis_id
+    st.rerun()
+if not record.complete:
+    st.info(
+        f"{job.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."
+    )
+    st.stop()
+if settings.problem:
+    st.warning(settings.problem)
+    st.stop()
+clap = model.get(record.model)
+if clap is None:
+    st.info(f"Results need the model this VOD was analysed with. {model.error(record.model)}")
+    st.stop()
+
+analysis = results.scored(record, store, clap, settings)
+st.subheader(record.source.title)
+st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
+exports.panel(analysis, store.reviews(record.id), store.home)
+results.show_timeline(analysis, settings, store)
+table_col, player_col = st.columns([3, 2])
+with table_col:
+    results.highlight_table(analysis, store)
+with player_col:
+    results.player(record.source, store.home)

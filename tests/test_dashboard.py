@@ -1,0 +1,402 @@
+"""The dashboard headless (streamlit.testing AppTest) with the fixture checkpoint.
+
+The frame with its sidebar, and the Analyze page end to end on a synthetic VOD: the
+timeline and the table show the library's highlights, and editing thresholds, template
+or prompts re-scores from the stored embeddings without touching the audio again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion.analysis import embed_source, score
+from emotion.errors import Cancelled
+from emotion.export import FILENAMES, write_exports
+from emotion.highlights import Highlight, HighlightSettings
+from emotion.model import Clap
+from emotion.progress import clock
+from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.sources import NETWORK_OPTIONS, open_source, source_identity
+from emotion.store import Store
+from tests.conftest import TINY_CLAP
+from tests.httpserver import serve_folder
+from tests.media import write_media
+from tests.synth import make_vod
+from ui import exports, timeline
+from ui.sidebar import Prompt, seed
+
+DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
+SR = 48_000
+DURATION_S = 90.0
+EVENTS = [("a whistle", 20.0, 30.0), ("clicking", 55.0, 65.0)]
+LABELS = ["a whistle", "clicking"]
+BACKGROUND = ["silence"]
+PROMPTS = [
+    Prompt("a whistle", "#636EFA"),
+    Prompt("clicking", "#EF553B"),
+    Prompt("silence", "#9E9E9E", background=True),
+]
+RUN_TIMEOUT_S = 120
+
+
+@pytest.fixture(autouse=True)
+def frame_on_every_run(monkeypatch):
+    """Make AppTest run dashboard.py (the frame) on every run, as the server does.
+
+    AppTest forgets before each run that st.navigation took over, so with a pages/ folder
+    present its later runs go through Streamlit's legacy pages/ router, which runs the
+    page without the frame. The live server learns it once per process.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def init_without_legacy_pages(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_pages)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def vod(tmp_path_factory) -> Path:
+    audio = make_vod(EVENTS, DURATION_S, SR, np.random.default_rng(5))
+    path = tmp_path_factory.mktemp("vod") / "synthetic-vod.mp4"
+    return write_media(path, audio, SR, audio_args=("-c:a", "aac", "-b:a", "128k"), video=True)
+
+
+def app(prompts: list[Prompt] = PROMPTS) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S)
+    seed(at.session_state, prompts)
+    return at
+
+
+def analyzed(at: AppTest, vod: Path | str) -> AppTest:
+    """Run the app, paste the VOD's path and press Analyze."""
+    at.run()
+    assert not at.exception
+    at.text_input(key="link").input(str(vod))
+    at.button(key="analyze_link").click()
+    return at.run()
+
+
+def rows(at: AppTest) -> list[tuple[str, str, str, float]]:
+    (editor,) = at.data_editor
+    table = editor.value
+    return [
+        (r.moment, r.start, r.end, round(float(r.score), 6)) for r in table.itertuples(index=False)
+    ]
+
+
+def expected_rows(
+    store: Store, clap, labels=LABELS, template=DEFAULT_TEMPLATE, **settings
+) -> list[tuple[str, str, str, float]]:
+    (record,) = store.analyses()
+    analysis = score(
+        record, store.vectors(record), clap, labels, BACKGROUND, template,
+        HighlightSettings(**settings),
+    )  # fmt: skip
+    return [
+        (h.label, clock(h.start_s), clock(h.end_s), round(h.score, 6)) for h in analysis.highlights
+    ]
+
+
+def test_frame_shows_the_sidebar_with_the_model_ready(home: Path) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="model_choice").value == "Local folder…"
+    assert at.sidebar.text_input(key="model_folder").value == str(TINY_CLAP)
+    status = " ".join(m.value for m in at.sidebar.markdown)
+    assert re.search(r"ready · (cpu|cuda) · (fp32|bf16|fp16)", status), status
+    # The stream preset is loaded: its moments, and its background marked as such.
+    texts = {w.key: w.value for w in at.sidebar.text_input}
+    prompts = [texts[f"prompt_text_{i}"] for i in at.session_state["prompt_ids"]]
+    assert prompts[:2] == ["win celebration", "fail frustration"]
+    assert "silence" in prompts
+    assert not at.error
+    assert "Analyze" in [b.label for b in at.button]
+
+
+def test_a_preset_replaces_the_prompts(home: Path) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S).run()
+    at.sidebar.selectbox(key="preset").select("Instruments").run()
+    assert not at.exception
+    texts = [at.session_state[f"prompt_text_{i}"] for i in at.session_state["prompt_ids"]]
+    assert texts == ["piano", "guitar", "violin"]
+    at.sidebar.text_input(key="add_background").input("room tone").run()
+    ids = at.session_state["prompt_ids"]
+    assert [at.session_state[f"prompt_bg_{i}"] for i in ids] == [False, False, False, True]
+
+
+def test_analyze_page_shows_the_librarys_highlights_and_rescores_without_audio(
+    home: Path, vod: Path, clap, monkeypatch
+) -> None:
+    at = analyzed(app(), vod)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert [s.label for s in at.status] == ["Analyzed synthetic-vod"]
+    assert at.get("plotly_chart"), "no timeline"
+    store = Store(home)
+    (record,) = store.analyses()
+    assert record.complete and record.n_done == 17
+    assert rows(at) == expected_rows(store, clap)
+    whistles = [r for r in rows(at) if r[0] == "a whistle"]
+    assert any(start <= clock(25) <= end for _, start, end, _ in whistles), whistles
+    assert [b.label for b in at.get("download_button")][:6] == [
+        "YouTube chapters", "EDL", "FCPXML", "SRT", "CSV", "JSON",
+    ]  # fmt: skip
+
+    # From here on, touching the audio or the audio tower is a failure.
+    def no_audio(*args, **kwargs):
+        raise AssertionError("re-scoring went back to the audio")
+
+    monkeypatch.setattr("emotion.model.Clap.embed_audio", no_audio)
+    monkeypatch.setattr("emotion.analysis.stream_audio", no_audio)
+
+    at.sidebar.slider(key="threshold").set_value(0.3).run()
+    assert not at.exception, at.exception
+    assert rows(at) == expected_rows(store, clap, threshold=0.3)
+
+    at.sidebar.slider(key="merge_gap_s").set_value(20).run()
+    assert rows(at) == expected_rows(store, clap, threshold=0.3, merge_gap_s=20.0)
+
+    at.sidebar.text_input(key="template").input("the sound of {}").run()
+    assert not at.exception, at.exception
+    assert rows(at) == expected_rows(
+        store, clap, template="the sound of {}", threshold=0.3, merge_gap_s=20.0
+    )
+
+    at.sidebar.text_input(key="add_moments").input("a siren").run()
+    assert not at.exception, at.exception
+    assert rows(at) == expected_rows(
+        store, clap, [*LABELS, "a siren"], "the sound of {}", threshold=0.3, merge_gap_s=20.0
+    )
+    assert store.analyses() == [record]  # no new analysis, nothing re-embedded
+
+
+def test_a_link_is_downloaded_with_progress_then_analysed(
+    home: Path, vod: Path, clap, monkeypatch
+) -> None:
+    monkeypatch.setitem(NETWORK_OPTIONS, "retries", 0)
+    with serve_folder(vod.parent) as server:
+        at = analyzed(app(), server.url(vod.name))
+    assert not at.exception, at.exception
+    (status,) = at.status
+    bars = {p.proto.text.split(":")[0]: p.value for p in status.get("progress")}
+    assert bars == {"Downloading": 100, "Listening (decode + embed)": 100}, bars
+    store = Store(home)
+    (record,) = store.analyses()
+    assert record.source.url == server.url(vod.name) and record.complete
+    assert rows(at) == expected_rows(store, clap)
+    assert at.get("download_button")[0].label == "YouTube chapters"
+
+
+def test_a_past_analysis_opens_from_the_library(home: Path, vod: Path, clap) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    embed_source(clap, store, source, source_identity(source))
+    at = app().run()
+    assert at.selectbox(key="library").options == ["synthetic-vod · 1:30 · tiny-clap"]
+    at.button(key="library_open").click().run()
+    assert not at.exception, at.exception
+    assert not at.status  # nothing ran
+    assert rows(at) == expected_rows(store, clap)
+
+
+def test_an_upload_is_saved_to_disk_analysed_and_played_from_a_preview(
+    home: Path, vod: Path, clap, monkeypatch
+) -> None:
+    monkeypatch.setattr("ui.results.PLAYER_MAX_BYTES", 0)  # as if the VOD were huge
+    at = app().run()
+    at.file_uploader(key="upload").upload("synthetic-vod.mp4", vod.read_bytes(), "video/mp4")
+    at.run()
+    at.button(key="analyze_upload").click().run()
+    assert not at.exception, at.exception
+    (saved,) = (home / "uploads").glob("*/synthetic-vod.mp4")
+    assert saved.read_bytes() == vod.read_bytes()
+    assert [p.name for p in (home / "uploads").iterdir()] == [saved.parent.name]  # no leftovers
+    store = Store(home)
+    (record,) = store.analyses()
+    assert record.source.path == saved and record.complete
+    assert rows(at) == expected_rows(store, clap)
+    (preview,) = (home / "previews").glob("*.m4a")
+    assert preview.stat().st_size < saved.stat().st_size
+    assert at.get("audio") and not at.get("video")
+
+
+def test_an_interrupted_analysis_resumes_from_the_library(
+    home: Path, vod: Path, clap, monkeypatch
+) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    stop = threading.Event()
+    with pytest.raises(Cancelled):
+        embed_source(
+            clap, store, source, source_identity(source), batch_size=4,
+            progress=lambda p: stop.set(), cancel=stop,
+        )  # fmt: skip
+    (record,) = store.analyses()
+    assert not record.complete and record.n_done == 4
+    embedded = []
+    embed_audio = Clap.embed_audio
+
+    def counting(self, waveforms):
+        embedded.append(len(waveforms))
+        return embed_audio(self, waveforms)
+
+    monkeypatch.setattr(Clap, "embed_audio", counting)
+    at = app().run()
+    assert at.selectbox(key="library").options == [
+        "synthetic-vod · 1:30 · tiny-clap · incomplete (22%) — resume"
+    ]
+    at.button(key="library_resume").click().run()
+    assert not at.exception, at.exception
+    assert [s.label for s in at.status] == ["Analyzed synthetic-vod"]
+    assert sum(embedded) == 17 - 4  # resumed where it stopped
+    (record,) = store.analyses()
+    assert record.complete and record.n_done == 17
+    assert rows(at) == expected_rows(store, clap)
+
+
+def test_clips_are_cut_on_demand_into_a_zip(home: Path, vod: Path, clap) -> None:
+    at = analyzed(app(), vod)
+    n = len(rows(at))
+    assert "Clips (zip)" not in [b.label for b in at.get("download_button")]
+    at.button(key="prepare_clips").click().run()
+    assert not at.exception, at.exception
+    (archive,) = (home / "exports").glob("*/clips-*.zip")
+    with zipfile.ZipFile(archive) as z:
+        assert len(z.namelist()) == n > 0
+    assert "Clips (zip)" in [b.label for b in at.get("download_button")]
+
+
+def test_missing_weights_say_so_and_the_library_stays_browsable(
+    home: Path, vod: Path, clap, tmp_path: Path, monkeypatch
+) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    embed_source(clap, store, source, source_identity(source))  # analysed with the fixture
+    gone = tmp_path / "gone-model"  # and one whose model is not here any more
+    record = store.open_analysis(source, "sha256:other", str(gone), 10.0, 5.0, clap.embedding_dim)
+    store.append(record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
+    store.finish(record.id, 5.0)
+    monkeypatch.setenv("HYPELINE_MODEL", str(tmp_path / "no-such-model"))
+
+    at = app().run()
+    assert not at.exception
+    assert any("Model folder not found" in e.value for e in at.error)
+    assert any("missing" in m.value for m in at.sidebar.markdown)
+    assert len(at.selectbox(key="library").options) == 2
+
+    # New work needs the model: Analyze says why instead of starting.
+    at.text_input(key="link").input(str(vod))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception and not at.status
+
+    # A past analysis still opens (its own model is here) ...
+    fixture_id = next(r.id for r in store.analyses() if r.model == str(TINY_CLAP))
+    at.selectbox(key="library").set_value(fixture_id)
+    at.button(key="library_open").click().run()
+    assert not at.exception
+    assert at.get("plotly_chart")
+    # ... and one whose model is gone says that results need it.
+    at.selectbox(key="library").set_value(record.id)
+    at.button(key="library_open").click().run()
+    assert not at.exception
+    assert any("Results need the model" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_bad_input_is_one_sentence(home: Path) -> None:
+    at = app().run()
+    at.text_input(key="link").input(str(home / "nope.mp4"))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"File not found: {home / 'nope.mp4'}. Check the path and try again."
+    ]
+    at = app([Prompt("silence", "#999999", background=True)]).run()
+    assert not at.exception
+    at.text_input(key="link").input("https://example.invalid/v/1")
+    at.button(key="analyze_link").click().run()
+    assert [e.value for e in at.error] == [
+        'Add at least one moment to find (a prompt not marked bg), e.g. "win celebration".'
+    ]
+
+
+# --- the pure parts ----------------------------------------------------------------
+
+
+def _highlight(label: str, start_s: float) -> Highlight:
+    return Highlight(label, start_s, start_s + 10, start_s + 5, 0.9)
+
+
+def test_exports_take_the_kept_highlights_else_all_but_the_dropped() -> None:
+    hs = [_highlight("a", 0), _highlight("b", 20), _highlight("a", 40)]
+    assert exports.exported(hs, {}) == hs
+    assert exports.exported(hs, {("b", 20.0): True}) == [hs[1]]
+    assert exports.exported(hs, {("b", 20.0): False}) == [hs[0], hs[2]]
+    assert exports.exported(hs, {("b", 20.0): False, ("a", 40.0): True}) == [hs[2]]
+
+
+def test_export_files_are_what_the_writers_write(clap, home, vod, tmp_path) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    record = embed_source(clap, store, source, source_identity(source))
+    analysis = score(record, store.vectors(record), clap, LABELS, BACKGROUND)
+    data, _ = exports.files(analysis)
+    write_exports(analysis, tmp_path / "out", exports.BUTTONS)
+    for fmt in exports.BUTTONS:
+        assert data[fmt] == (tmp_path / "out" / FILENAMES[fmt]).read_bytes(), fmt
+    assert data["chapters"].decode().startswith("0:00 ")
+
+
+def test_timeline_figure_has_a_line_per_prompt_bands_and_threshold(clap, home, vod) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    record = embed_source(clap, store, source, source_identity(source))
+    analysis = score(record, store.vectors(record), clap, LABELS, BACKGROUND)
+    colors = {p.text: p.color for p in PROMPTS}
+    fig = timeline.figure(analysis, colors, 0.5)
+    lines = [t for t in fig.data if t.name not in ("highlights", "bands")]
+    assert [t.name for t in lines] == ["a whistle", "clicking", "silence (background)"]
+    assert [t.line.color for t in lines] == ["#636EFA", "#EF553B", "#9E9E9E"]
+    assert lines[2].line.dash == "dot"
+    bands = next(t for t in fig.data if t.name == "bands")
+    assert len(bands.x) == len(analysis.highlights) > 0
+    first = analysis.highlights[0]
+    assert bands.width[0] == (first.end_s - first.start_s) * 1000
+    assert bands.customdata[0][0] == first.start_s  # a click on a band plays its start
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [0.5]
+    # Every point carries its time: in seconds for a click, as h:mm:ss for the hover.
+    assert lines[0].customdata[4][0] == 20.0 and lines[0].customdata[4][1] == "0:20"
+    stars = next(t for t in fig.data if t.name == "highlights")
+    assert [c[0] for c in stars.customdata] == [h.start_s for h in analysis.highlights]
+    dropped = {(analysis.highlights[0].label, round(analysis.highlights[0].start_s, 3))}
+    fig = timeline.figure(dataclasses.replace(analysis), colors, 0.5, dropped=dropped)
+    assert next(t for t in fig.data if t.name == "highlights").marker.symbol[0] == "star-open"
+
+
+def test_a_click_or_a_box_on_the_timeline_gives_a_time() -> None:
+    assert timeline.selected_time(None) is None
+    assert timeline.selected_time({"points": [], "box": []}) is None
+    point = {"x": "1970-01-01 00:01:02.5", "customdata": [60.0, "1:00"]}
+    assert timeline.selected_time({"points": [point]}) == 60.0
+    assert timeline.selected_time({"points": [{"x": "1970-01-01 01:00:05"}]}) == 3605.0
+    box = {"x": ["1970-01-01 00:00:40", "1970-01-01 00:00:30"]}
+    assert timeline.selected_time({"points": [], "box": [box]}) == 30.0

@@ -1,0 +1,1 @@
+"""The dashboard's building blocks (Streamlit code); the library in ``emotion/`` stays free of it."""

@@ -1,0 +1,113 @@
+"""The export panel: one download per format over the kept highlights, and the clips as a zip.
+
+Which highlights: the ones ticked Keep; while none is ticked, every one not unticked
+(so before any review, all of them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import streamlit as st
+
+from emotion.analysis import Analysis
+from emotion.errors import HypelineError
+from emotion.export import FILENAMES, write_exports
+from emotion.export.clips import slugify
+from emotion.highlights import Highlight
+
+BUTTONS = {  # format: (label, help), in the order shown
+    "chapters": ("YouTube chapters", "Paste into the VOD's description on YouTube."),
+    "edl": ("EDL", "Markers for Premiere Pro, DaVinci Resolve, Avid."),
+    "fcpxml": ("FCPXML", "Markers for Final Cut Pro and DaVinci Resolve."),
+    "srt": ("SRT", "Subtitles naming each moment while it plays."),
+    "csv": ("CSV", "A spreadsheet of the highlights."),
+    "json": ("JSON", "Everything, for scripts and tools."),
+}
+
+
+def exported(
+    highlights: list[Highlight], reviews: Mapping[tuple[str, float], bool]
+) -> list[Highlight]:
+    """The kept highlights; while none is kept, all but the dropped ones."""
+    status = [reviews.get((h.label, round(h.start_s, 3))) for h in highlights]
+    kept = [h for h, s in zip(highlights, status, strict=True) if s is True]
+    return kept or [h for h, s in zip(highlights, status, strict=True) if s is not False]
+
+
+def files(analysis: Analysis) -> tuple[dict[str, bytes], list[str]]:
+    """Each format's file as bytes, and the writers' notes (e.g. chapters adjusted)."""
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="hypeline-export-") as tmp:
+        write_exports(analysis, Path(tmp), list(BUTTONS), on_note=notes.append)
+        return {fmt: (Path(tmp) / FILENAMES[fmt]).read_bytes() for fmt in BUTTONS}, notes
+
+
+def panel(analysis: Analysis, reviews: Mapping[tuple[str, float], bool], home: Path) -> None:
+    chosen = exported(analysis.highlights, reviews)
+    subset = dataclasses.replace(analysis, highlights=chosen)
+    st.markdown(f"**Export {len(chosen)} of {len(analysis.highlights)} highlights**")
+    try:
+        data, notes = files(subset)
+    except HypelineError as e:
+        st.error(str(e))
+        return
+    stem = slugify(analysis.source.title)
+    with st.container(horizontal=True):
+        for fmt, (label, tip) in BUTTONS.items():
+            st.download_button(
+                label, data[fmt], file_name=f"{stem}-{FILENAMES[fmt]}", key=f"download_{fmt}",
+                help=tip, on_click="ignore", icon=":material/download:",
+                type="primary" if fmt == "chapters" else "secondary",
+            )  # fmt: skip
+        _clips(subset, home, stem)
+    for note in notes:
+        st.caption(f":material/info: {note}")
+
+
+def _clips(subset: Analysis, home: Path, stem: str) -> None:
+    """Cutting clips takes a while: prepared on demand (with progress), then downloadable."""
+    spans = "|".join(f"{h.label}@{h.start_s:.3f}-{h.end_s:.3f}" for h in subset.highlights)
+    digest = hashlib.sha256(f"{subset.source.path}|{spans}".encode()).hexdigest()[:12]
+    zip_path = home / "exports" / str(subset.analysis_id) / f"clips-{digest}.zip"
+    if zip_path.is_file():
+        st.download_button(
+            "Clips (zip)", zip_path.read_bytes, file_name=f"{stem}-clips.zip", key="download_clips",
+            on_click="ignore", icon=":material/movie:", mime="application/zip",
+        )  # fmt: skip
+        return
+    if not st.button("Prepare clips", key="prepare_clips", icon=":material/movie:",
+                     disabled=not subset.highlights, help="Cuts one clip per highlight."):  # fmt: skip
+        return
+    bar = st.progress(0.0, text="Cutting clips…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Cutting clips: {done}/{total}")
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="hypeline-clips-") as tmp:
+            clips = write_exports(subset, Path(tmp), [], clips=True, progress=progress)
+            zip_path.parent.mkdir(parents=True, exist_ok=True)
+            partial = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.tmp")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as z:  # media is compressed
+                for clip in clips:
+                    z.write(clip, clip.name)
+            os.replace(partial, zip_path)
+    except HypelineError as e:
+        st.error(str(e))
+        return
+    except OSError as e:
+        st.error(
+            f"Could not write the clips in {zip_path.parent} ({e.strerror or e}); free some "
+            "space and press Prepare clips again."
+        )
+        return
+    finally:
+        bar.empty()
+    st.rerun()  # shows the download button in place of this one

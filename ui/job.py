@@ -1,0 +1,183 @@
+"""Getting a VOD into the library from the page: uploads, the library list, and the run.
+
+A run (download, then decode + embed) happens in the page script under ``st.status``.
+Every finished batch is in the store, so a run that is stopped (the Stop button, a
+browser reload, any widget touched meanwhile) loses nothing: the next run of the same
+source resumes. While ``st.session_state.job`` is set, each script run carries the job on,
+so touching the sidebar during a run only costs a restart from the last batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.elements.lib.mutable_status_container import StatusContainer
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
+from emotion.errors import HypelineError
+from emotion.paths import hypeline_home
+from emotion.progress import Progress, clock
+from emotion.sources import open_source, source_identity
+from emotion.store import AnalysisRecord, Store
+from ui import model
+from ui.sidebar import Settings
+
+MEDIA_TYPES = [
+    "mp4", "mkv", "mov", "webm", "flv", "ts", "m4v", "avi", "wmv", "mpg", "mpeg",
+    "m4a", "mp3", "wav", "ogg", "opus", "flac", "aac", "wma",
+]  # fmt: skip
+UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+STAGES = {"download": "Downloading", "embed": "Listening (decode + embed)"}
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: str | Path  # a link or a local file
+    model: str
+
+
+def start(spec: str | Path, settings: Settings) -> None:
+    """Queue a run of ``spec`` with the sidebar's model, if everything it needs is there."""
+    if not str(spec).strip():
+        st.warning("Paste the link of a VOD (or the path of a file) first, then press Analyze.")
+    elif settings.problem:
+        st.error(settings.problem)
+    elif not settings.model:
+        st.error("Pick a model in the sidebar first.")
+    elif (why := model.error(settings.model)) is not None:
+        st.error(why)
+    else:
+        st.session_state.job = Job(spec, settings.model)
+
+
+def save_upload(upload: UploadedFile) -> Path:
+    """Copy an upload to ``<home>/uploads/`` in chunks (one folder per content, reused)."""
+    uploads = hypeline_home() / "uploads"
+    incoming = uploads / f".incoming-{secrets.token_hex(4)}"
+    name = Path(upload.name).name or "upload"
+    bar = st.progress(0.0, text=f"Saving {name}…")
+    digest = hashlib.sha256()
+    try:
+        incoming.mkdir(parents=True)
+        upload.seek(0)
+        with open(incoming / name, "wb") as f:
+            while chunk := upload.read(UPLOAD_CHUNK_BYTES):
+                f.write(chunk)
+                digest.update(chunk)
+                bar.progress(min(1.0, f.tell() / max(upload.size, 1)), text=f"Saving {name}…")
+        final = uploads / digest.hexdigest()[:16] / name
+        final.parent.mkdir(exist_ok=True)
+        os.replace(incoming / name, final)
+    except OSError as e:
+        raise HypelineError(
+            f"Could not save the upload in {uploads} ({e.strerror or e}); free some space or "
+            "set HYPELINE_HOME to a folder on a bigger disk."
+        ) from e
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+        bar.empty()
+    return final
+
+
+def library(store: Store) -> Job | None:
+    """The past analyses: open one (no model work) or resume an incomplete one."""
+    records = {r.id: r for r in store.analyses()}
+    if not records:
+        st.caption("Nothing analysed yet. Every analysis lands here and opens instantly.")
+        return None
+    picked = st.selectbox(
+        "Past analyses", list(records), format_func=lambda i: describe(records[i]), key="library"
+    )
+    record = records[picked]
+    if record.complete:
+        if st.button("Open", key="library_open", type="primary"):
+            st.session_state.analysis_id = record.id
+        return None
+    if st.button("Resume", key="library_resume", type="primary"):
+        return Job(record.source.url or record.source.path, record.model)
+    return None
+
+
+def describe(record: AnalysisRecord) -> str:
+    """One line of the library list."""
+    line = f"{record.source.title} · {summary(record)}"
+    if record.complete:
+        return line
+    length = record.source.duration_s
+    done = record.n_done * record.hop_s / length if length else None
+    return line + (f" · incomplete ({done:.0%}) — resume" if done else " · incomplete — resume")
+
+
+def summary(record: AnalysisRecord) -> str:
+    """Length and model, e.g. ``1:30 · clap-htsat-fused``."""
+    length = record.duration_s or record.source.duration_s
+    return " · ".join(p for p in (clock(length) if length else "", Path(record.model).name) if p)
+
+
+def run(store: Store) -> None:
+    """Carry on the queued job, if any, under ``st.status``; its analysis becomes the current one."""
+    job: Job | None = st.session_state.get("job")
+    if job is None:
+        return
+    stop = st.empty()
+    if stop.button(
+        "Stop", icon=":material/stop_circle:", key="stop",
+        help="Stops after the current batch; what is done is kept.",
+    ):  # fmt: skip
+        st.session_state.job = None
+        stop.warning(
+            "Stopped. What was analysed is kept: press Analyze again, or Resume in the "
+            "Library, to go on from where it stopped."
+        )
+        return
+    with st.status(f"Analyzing {job.spec}…", expanded=True) as status:
+        try:
+            record = _work(job, store, status)
+        except HypelineError as e:
+            st.session_state.job = None
+            stop.empty()
+            status.update(label="Stopped by an error", state="error")
+            st.error(str(e))
+            return
+        except Exception:
+            st.session_state.job = None  # a bug: do not retry it on every rerun
+            raise
+        status.update(label=f"Analyzed {record.source.title}", state="complete", expanded=False)
+    stop.empty()
+    st.session_state.job = None
+    st.session_state.analysis_id = record.id
+
+
+def _work(job: Job, store: Store, status: StatusContainer) -> AnalysisRecord:
+    bars: dict[str, DeltaGenerator] = {}
+
+    def show(p: Progress) -> None:
+        text = f"{STAGES.get(p.stage, p.stage)}: {p.message}"
+        status.update(label=text)
+        if p.stage not in bars:
+            bars[p.stage] = st.progress(0.0)
+        bars[p.stage].progress(p.fraction or 0.0, text=text)
+
+    st.write(f"Opening {job.spec}…")
+    source = open_source(job.spec, progress=show)
+    st.write(f"Loading the model {job.model}…")
+    clap = model.get(job.model)
+    if clap is None:
+        raise HypelineError(model.error(job.model) or f"The model {job.model} is not loaded.")
+    identity = source_identity(source)
+    # Opened here first (the same key embed_source uses) so that a stopped run is the
+    # current analysis and shows up as "incomplete — resume".
+    record = store.open_analysis(
+        source, identity, clap.name, DEFAULT_WINDOW_S, DEFAULT_HOP_S, clap.embedding_dim
+    )
+    st.session_state.analysis_id = record.id
+    show(Progress("embed", None, f"decoding {source.title}…"))
+    return embed_source(clap, store, source, identity, progress=show)

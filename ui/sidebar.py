@@ -1,0 +1,224 @@
+"""The shared sidebar: model, prompts (with presets and colors) and highlight settings.
+
+Prompt rows live in ``st.session_state``: ``prompt_ids`` lists the rows in order and
+each row's widgets are keyed ``prompt_text_<id>``, ``prompt_color_<id>``, ``prompt_bg_<id>``.
+``seed`` fills them (for a preset, or from a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from emotion import presets
+from emotion.analysis import check_prompts
+from emotion.errors import HypelineError
+from emotion.highlights import HighlightSettings
+from emotion.model import KNOWN_MODELS, resolve_model_name
+from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from ui import model
+
+LOCAL_FOLDER = "Local folder…"
+BLANK = "Blank (write your own)"
+BACKGROUND_HELP = (
+    "Background: scored so that ordinary audio has somewhere to go, never highlighted."
+)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    color: str
+    background: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar holds; ``problem`` is why the prompts cannot be scored, if they can't."""
+
+    model: str
+    prompts: tuple[Prompt, ...]
+    template: str
+    highlights: HighlightSettings
+    problem: str | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.text for p in self.prompts if not p.background]
+
+    @property
+    def background(self) -> list[str]:
+        return [p.text for p in self.prompts if p.background]
+
+    @property
+    def colors(self) -> dict[str, str]:
+        return {p.text: p.color for p in self.prompts}
+
+
+def render() -> Settings:
+    """Draw the sidebar; the settings are also left in ``st.session_state.settings``."""
+    with st.sidebar:
+        name = _model_picker()
+        prompts = _prompt_editor()
+        template, highlights = _highlight_settings()
+    settings = Settings(name, prompts, template, highlights, _problem(prompts, template))
+    st.session_state.settings = settings
+    return settings
+
+
+def seed(state: Any, prompts: Sequence[Prompt]) -> None:
+    """Replace the prompt rows of ``state`` (session state) with ``prompts``, under new ids."""
+    state["prompt_ids"] = []
+    _append(state, prompts)
+
+
+def _append(state: Any, prompts: Sequence[Prompt]) -> None:
+    first = int(state.get("prompt_next", 0))
+    ids = list(range(first, first + len(prompts)))
+    for pid, p in zip(ids, prompts, strict=True):
+        state[f"prompt_text_{pid}"] = p.text
+        state[f"prompt_color_{pid}"] = p.color
+        state[f"prompt_bg_{pid}"] = p.background
+    state["prompt_ids"] = [*state.get("prompt_ids", []), *ids]
+    state["prompt_next"] = first + len(prompts)
+
+
+def preset_prompts(name: str) -> list[Prompt]:
+    if name == BLANK:
+        return []
+    p = presets.preset(name)
+    return [Prompt(t, presets.color(i)) for i, t in enumerate(p.labels)] + [
+        Prompt(t, presets.color(i, background=True), True) for i, t in enumerate(p.background)
+    ]
+
+
+def _model_picker() -> str:
+    st.subheader("Model")
+    wanted = resolve_model_name()  # $HYPELINE_MODEL preselects
+    options = [*KNOWN_MODELS, LOCAL_FOLDER]
+    initial = options.index(wanted) if wanted in KNOWN_MODELS else len(KNOWN_MODELS)
+    name = st.selectbox("CLAP checkpoint", options, index=initial, key="model_choice")
+    if name == LOCAL_FOLDER:
+        folder = "" if wanted in KNOWN_MODELS else wanted
+        name = st.text_input(
+            "Folder", folder, key="model_folder", placeholder="/path/to/checkpoint"
+        ).strip()
+    status = st.empty()
+    if not name:
+        status.warning("Give the folder of a CLAP checkpoint, or pick a model above.")
+        return name
+    status.badge("loading…", icon=":material/hourglass_top:", color="gray")
+    clap = model.get(name)
+    if clap is not None:
+        status.badge(
+            f"ready · {clap.device.type} · {clap.precision}", icon=":material/check_circle:",
+            color="green",
+        )  # fmt: skip
+    else:
+        with status.container(horizontal=True, vertical_alignment="center"):
+            st.badge("missing", icon=":material/error:", color="red", help=model.error(name))
+            st.button("Retry", on_click=model.retry, args=(name,), type="tertiary")
+    return name
+
+
+def _prompt_editor() -> tuple[Prompt, ...]:
+    st.subheader("Moments to find")
+    if "prompt_ids" not in st.session_state:
+        seed(st.session_state, preset_prompts(presets.DEFAULT_PRESET.name))
+    st.selectbox(
+        "Start from a preset",
+        [*(p.name for p in presets.PRESETS), BLANK],
+        key="preset",
+        on_change=lambda: seed(st.session_state, preset_prompts(st.session_state.preset)),
+    )
+    prompts = []
+    for pid in st.session_state.prompt_ids:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False):
+            color = st.color_picker(
+                "Color", key=f"prompt_color_{pid}", label_visibility="collapsed"
+            )
+            label = st.text_input(
+                f"Prompt {pid}", key=f"prompt_text_{pid}", label_visibility="collapsed"
+            )
+            background = st.checkbox("bg", key=f"prompt_bg_{pid}", help=BACKGROUND_HELP)
+            st.button(
+                ":material/close:", key=f"prompt_del_{pid}", on_click=_remove, args=(pid,),
+                type="tertiary", help="Remove this prompt",
+            )  # fmt: skip
+        prompts.append(Prompt(label.strip(), color, background))
+    st.text_input(
+        "Add moments", key="add_moments", on_change=_add, args=(False,),
+        placeholder="e.g. rage quit, donation alert", help="Comma-separated; press Enter.",
+    )  # fmt: skip
+    st.text_input(
+        "Add background sounds", key="add_background", on_change=_add, args=(True,),
+        placeholder="e.g. game music", help=BACKGROUND_HELP,
+    )  # fmt: skip
+    return tuple(prompts)
+
+
+def _highlight_settings() -> tuple[str, HighlightSettings]:
+    st.subheader("Highlights")
+    defaults = HighlightSettings()
+    threshold = st.slider(
+        "Threshold", 0.05, 0.95, defaults.threshold, 0.05, key="threshold",
+        help="How sure the model must be (probability) for a moment to start a highlight.",
+    )  # fmt: skip
+    min_duration_s = st.slider("Minimum highlight length (s)", 0, 60, 0, 5, key="min_duration_s")
+    merge_gap_s = st.slider(
+        "Merge gap (s)", 0, 60, int(defaults.merge_gap_s), 5, key="merge_gap_s",
+        help="Highlights of one moment closer than this become one.",
+    )  # fmt: skip
+    smoothing_s = st.slider(
+        "Smoothing (s)", 0, 60, 0, 5, key="smoothing_s",
+        help="Moving average over the timeline before thresholding; 0 = none.",
+    )  # fmt: skip
+    with st.expander("Prompt template"):
+        template = st.text_input(
+            "Template", DEFAULT_TEMPLATE, key="template",
+            help='What the model reads for each prompt; {} marks the prompt ("{}" alone uses it verbatim).',
+        )  # fmt: skip
+    settings = HighlightSettings(
+        threshold=float(threshold),
+        min_duration_s=float(min_duration_s),
+        merge_gap_s=float(merge_gap_s),
+        smoothing_s=float(smoothing_s),
+    )
+    return template, settings
+
+
+def _problem(prompts: Sequence[Prompt], template: str) -> str | None:
+    """Why these prompts cannot be scored, as one sentence with its fix (None if they can)."""
+    if not any(not p.background for p in prompts):
+        return 'Add at least one moment to find (a prompt not marked bg), e.g. "win celebration".'
+    if any(not p.text for p in prompts):
+        return (
+            "One of the prompts is empty; type what it should find, or remove it with its × button."
+        )
+    try:
+        check_prompts(
+            [p.text for p in prompts if not p.background], [p.text for p in prompts if p.background]
+        )
+        check_template(template)
+    except HypelineError as e:
+        return str(e)
+    return None
+
+
+def _remove(pid: int) -> None:
+    st.session_state.prompt_ids = [i for i in st.session_state.prompt_ids if i != pid]
+
+
+def _add(background: bool) -> None:
+    state = st.session_state
+    key = "add_background" if background else "add_moments"
+    texts = [t.strip() for t in str(state[key]).split(",") if t.strip()]
+    start = sum(1 for pid in state.prompt_ids if bool(state[f"prompt_bg_{pid}"]) == background)
+    _append(
+        state,
+        [Prompt(t, presets.color(start + i, background), background) for i, t in enumerate(texts)],
+    )
+    state[key] = ""

@@ -1,0 +1,139 @@
+"""The timeline figure (a pure function of an analysis) and where a click on it points.
+
+The x axis is a date axis starting at the epoch, so plotly lays out and formats the ticks
+as clock times (h:mm:ss) at any zoom; every point also carries its time in seconds as
+``customdata[0]``, which is what a click reads back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from emotion.analysis import Analysis
+from emotion.highlights import cell_timeline, smooth
+from emotion.presets import color as default_color
+from emotion.progress import clock
+
+EPOCH = datetime(1970, 1, 1)
+TIME_FORMAT = "%-H:%M:%S"
+BAND_OPACITY = 0.18
+STAR_Y = 1.05  # the highlights' stars ride above the lines, so a click finds them
+TOP_Y = 1.09
+
+
+def at(seconds: float | np.ndarray) -> Any:
+    """Seconds of the VOD as the axis' datetimes."""
+    if isinstance(seconds, np.ndarray):
+        return np.datetime64("1970-01-01T00:00:00") + (seconds * 1000).astype("timedelta64[ms]")
+    return EPOCH + timedelta(seconds=float(seconds))
+
+
+def timeline_scores(analysis: Analysis, smoothing_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(cell_starts_s, scores[n_cells, n_prompts])``: what the highlights are cut from."""
+    starts, scores = cell_timeline(
+        analysis.scores, analysis.hop_s, analysis.window_s, analysis.duration_s
+    )
+    smoothed = [smooth(col, smoothing_s, analysis.hop_s) for col in scores.T]
+    return starts, np.stack(smoothed, axis=1)
+
+
+def figure(
+    analysis: Analysis,
+    colors: Mapping[str, str],
+    threshold: float,
+    smoothing_s: float = 0.0,
+    dropped: Collection[tuple[str, float]] = (),
+) -> go.Figure:
+    """One line per prompt in its color (background dotted), highlight bands, threshold line.
+
+    ``dropped`` holds ``(label, start_s)`` of highlights the user rejected: drawn hollow.
+    """
+    starts, scores = timeline_scores(analysis, smoothing_s)
+    fig = go.Figure()
+    hs = analysis.highlights
+    about = [[h.start_s, f"{clock(h.start_s)}–{clock(h.end_s)}", h.label, h.score] for h in hs]
+    hover = "%{customdata[2]} · %{customdata[1]} · peak %{customdata[3]:.0%}<br>click to play"
+    # The bands are bars, not shapes, so that a click on one selects it and seeks there.
+    fig.add_trace(
+        go.Bar(
+            x=[at((h.start_s + h.end_s) / 2) for h in hs],
+            width=[(h.end_s - h.start_s) * 1000 for h in hs],  # ms on a date axis
+            y=[TOP_Y] * len(hs), base=0, name="bands", showlegend=False,
+            marker={"color": [colors.get(h.label, "#888888") for h in hs], "line_width": 0},
+            opacity=BAND_OPACITY, customdata=about, hovertemplate=hover + "<extra></extra>",
+            selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+        )
+    )  # fmt: skip
+    for j, prompt in enumerate(analysis.prompts):
+        background = prompt in analysis.background
+        color = colors.get(prompt) or default_color(j, background)
+        fig.add_trace(
+            go.Scatter(
+                x=at(starts + analysis.hop_s / 2), y=scores[:, j],
+                name=prompt + (" (background)" if background else ""),
+                mode="lines+markers", marker={"size": 4},
+                customdata=[[float(t), clock(t)] for t in starts],
+                line={"color": color, "width": 1.2 if background else 2.4,
+                      "dash": "dot" if background else "solid"},
+                opacity=0.6 if background else 1.0, unselected={"marker": {"opacity": 1}},
+                hovertemplate=f"%{{customdata[1]}} · {prompt}: %{{y:.0%}}<extra></extra>",
+            )
+        )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[at(h.peak_s) for h in hs], y=[STAR_Y] * len(hs), name="highlights",
+            mode="markers", showlegend=False, customdata=about,
+            marker={"symbol": ["star-open" if (h.label, round(h.start_s, 3)) in dropped
+                               else "star" for h in hs],
+                    "size": 14, "color": [colors.get(h.label, "#888888") for h in hs],
+                    "line": {"width": 1, "color": "white"}},
+            unselected={"marker": {"opacity": 1}}, hovertemplate=hover + "<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_hline(
+        y=threshold, line_dash="dash", line_width=1, line_color="#888888",
+        annotation_text=f"threshold {threshold:.0%}", annotation_position="top left",
+    )  # fmt: skip
+    fig.update_layout(
+        height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
+        clickmode="event+select", dragmode="zoom", barmode="overlay", bargap=0,
+    )  # fmt: skip
+    fig.update_xaxes(
+        type="date", tickformat=TIME_FORMAT, hoverformat=TIME_FORMAT,
+        range=[at(0), at(max(analysis.duration_s, analysis.hop_s))],
+    )  # fmt: skip
+    fig.update_yaxes(range=[0, TOP_Y], tickformat=".0%", title=None)
+    return fig
+
+
+def selected_time(selection: Mapping[str, Any] | None) -> float | None:
+    """The time (s) a click or box selection on the figure points at, if any."""
+    if not selection:
+        return None
+    for point in selection.get("points") or []:
+        custom = point.get("customdata")
+        if custom:
+            return float(custom[0])
+        if point.get("x") is not None:
+            return _seconds(point["x"])
+    for box in selection.get("box") or []:
+        xs = box.get("x") or []
+        if xs:
+            return min(_seconds(x) for x in xs)
+    return None
+
+
+def _seconds(x: Any) -> float:
+    """An x value back from the browser (a date string, or epoch ms) as seconds of the VOD."""
+    if isinstance(x, int | float):
+        return max(0.0, float(x) / 1000)
+    moment = datetime.fromisoformat(str(x).replace("Z", ""))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return max(0.0, (moment - EPOCH).total_seconds())
