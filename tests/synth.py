@@ -17,18 +17,37 @@ FADE_S = 0.05  # fade at event edges in make_vod, so edges do not click
 
 
 def _n_samples(duration_s: float, sr: int) -> int:
-    return max(1, int(round(duration_s * sr)))
+    return max(1, round(duration_s * sr))
+
+
+def _fast_len(n: int) -> int:
+    """Smallest m >= n whose only prime factors are 2, 3 and 5 (a fast FFT size)."""
+    m = n
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+        m += 1
+
+
+def _shaped_noise(
+    n: int, sr: int, rng: np.random.Generator, gain: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """White noise filtered by ``gain(freqs_hz)`` in the FFT domain; unit RMS, length n."""
+    m = _fast_len(n)  # an awkward length (a large prime factor) makes the FFT many times slower
+    spectrum = np.fft.rfft(rng.standard_normal(m))
+    noise = np.fft.irfft(spectrum * gain(np.fft.rfftfreq(m, 1.0 / sr)), m)[:n]
+    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
 
 def _band_noise(
     n: int, sr: int, rng: np.random.Generator, lo_hz: float, hi_hz: float
 ) -> np.ndarray:
-    """White noise restricted to [lo_hz, hi_hz] by zeroing FFT bins, unit RMS."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / sr)
-    spectrum[(freqs < lo_hz) | (freqs > hi_hz)] = 0.0
-    noise = np.fft.irfft(spectrum, n)
-    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+    """White noise restricted to [lo_hz, hi_hz]; unit RMS."""
+    return _shaped_noise(n, sr, rng, lambda f: ((f >= lo_hz) & (f <= hi_hz)).astype(np.float64))
 
 
 def _peak_normalise(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -88,17 +107,20 @@ def clicking(duration_s: float, sr: int, rng: np.random.Generator) -> np.ndarray
     """Train of short decaying broadband clicks, 4-20 per second, slightly jittered."""
     n = _n_samples(duration_s, sr)
     rate_hz = rng.uniform(4.0, 20.0)
-    click_n = int(0.006 * sr)
-    decay = np.exp(-np.arange(click_n) / (rng.uniform(0.0008, 0.002) * sr))
+    click_n = int(0.02 * sr)
+    decay = np.exp(-np.arange(click_n) / (rng.uniform(0.002, 0.005) * sr))
     x = np.zeros(n)
     period_s = 1.0 / rate_hz
     t = rng.uniform(0.0, period_s)
     while t < duration_s:
         start = int(t * sr)
         stop = min(n, start + click_n)
-        x[start:stop] += (rng.standard_normal(click_n) * decay)[: stop - start]
+        burst = rng.standard_normal(click_n) * decay
+        burst *= rng.uniform(0.7, 1.0) / np.max(np.abs(burst))
+        x[start:stop] += burst[: stop - start]
         t += period_s * rng.uniform(0.85, 1.15)
-    return _peak_normalise(x, rng)
+    # A click carries little energy for its peak, so clicks sit at the top of the peak range.
+    return (x / (np.max(np.abs(x)) + 1e-12) * rng.uniform(0.7, 0.8)).astype(np.float32)
 
 
 def hissing(duration_s: float, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -142,14 +164,12 @@ def background_bed(
 ) -> np.ndarray:
     """Quiet pinkish room noise (80 Hz - 16 kHz, 1/f power) at RMS ``level``."""
     n = _n_samples(duration_s, sr)
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / sr)
-    shape = np.zeros_like(freqs)
-    band = (freqs >= 80.0) & (freqs <= 16000.0)
-    shape[band] = 1.0 / np.sqrt(freqs[band])
-    bed = np.fft.irfft(spectrum * shape, n)
-    bed *= level / (np.sqrt(np.mean(bed**2)) + 1e-12)
-    return bed.astype(np.float32)
+
+    def pink(freqs: np.ndarray) -> np.ndarray:
+        band = (freqs >= 80.0) & (freqs <= 16000.0)
+        return np.where(band, 1.0 / np.sqrt(np.maximum(freqs, 1.0)), 0.0)
+
+    return (level * _shaped_noise(n, sr, rng, pink)).astype(np.float32)
 
 
 def make_clip(
@@ -164,7 +184,7 @@ def make_clip(
     if caption not in CLASSES:
         raise KeyError(f"unknown synthetic class {caption!r}; known: {sorted(CLASSES)}")
     if bed_level is None:
-        bed_level = float(rng.uniform(0.003, 0.03))
+        bed_level = float(rng.uniform(0.003, 0.02))
     if event_gain is None:
         event_gain = float(rng.uniform(0.3, 1.0))
     clip = background_bed(duration_s, sr, rng, level=bed_level).astype(np.float64)
@@ -195,8 +215,8 @@ def make_vod(
             )
         if caption == "silence":
             continue  # the bed already is silence
-        start = int(round(start_s * sr))
-        stop = min(n, int(round(end_s * sr)))
+        start = round(start_s * sr)
+        stop = min(n, round(end_s * sr))
         event = CLASSES[caption]((stop - start) / sr, sr, rng)[: stop - start].astype(np.float64)
         event *= rng.uniform(0.5, 1.0)
         fade = min(int(FADE_S * sr), event.shape[0] // 2)
