@@ -64,10 +64,6 @@ class Analysis:
     def prompts(self) -> list[str]:
         return [*self.labels, *self.background]
 
-    def label_scores(self, label: str) -> np.ndarray:
-        """One prompt's probability per window."""
-        return self.scores[:, self.prompts.index(label)]
-
 
 def check_prompts(
     labels: Sequence[str] | str, background: Sequence[str] | str

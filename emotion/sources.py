@@ -71,11 +71,6 @@ class Source:
     has_video: bool = False
     fps: float | None = None  # frame rate of the video stream, when there is one
 
-    @property
-    def identity(self) -> str:
-        """The key analyses are stored under: see ``source_identity``."""
-        return source_identity(self)
-
 
 @dataclass(frozen=True)
 class SourceProgress(Progress):

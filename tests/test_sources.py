@@ -145,17 +145,17 @@ def test_local_identity_is_the_sha256_of_the_file(site: Path, tmp_path: Path, mo
     expected = "sha256:" + hashlib.sha256((site / "clip.mp4").read_bytes()).hexdigest()
     copy = tmp_path / "renamed.mp4"
     copy.write_bytes((site / "clip.mp4").read_bytes())
-    assert open_source(site / "clip.mp4").identity == expected
+    assert source_identity(open_source(site / "clip.mp4")) == expected
     assert source_identity(open_source(copy)) == expected  # content, not name
 
     calls = []
     real = sources._file_digest
     monkeypatch.setattr(sources, "_file_digest", lambda p, n: calls.append(p) or real(p, n))
     for _ in range(3):
-        assert open_source(copy).identity == expected
+        assert source_identity(open_source(copy)) == expected
     assert len(calls) == 0  # cached for this session by (path, size, mtime)
     copy.write_bytes(copy.read_bytes() + b"\0")
-    assert open_source(copy).identity != expected
+    assert source_identity(open_source(copy)) != expected
     assert len(calls) == 1
 
 
@@ -201,7 +201,7 @@ def test_download_direct_media(home: Path, server: Server, site: Path, capfd) ->
     assert source.duration_s == pytest.approx(CLIP_S, abs=0.1)
     assert source.has_video and source.fps == 25.0
     assert source.url == server.url("clip.mp4")
-    assert source.identity == "url:" + server.url("clip.mp4")
+    assert source_identity(source) == "url:" + server.url("clip.mp4")
 
     fractions = [p.fraction for p in seen if p.fraction is not None]
     assert len(fractions) >= 2 and fractions[-1] == 1.0
