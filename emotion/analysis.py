@@ -12,21 +12,28 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
 
-from emotion.audio import stream_audio
+from emotion.audio import DecodeStats, stream_audio
 from emotion.errors import Cancelled, LabelError
 from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.model import Clap
 from emotion.progress import Progress, ProgressFn, clock
-from emotion.scoring import DEFAULT_TEMPLATE, parse_labels, prompts_for, zero_shot_probabilities
+from emotion.scoring import (
+    DEFAULT_TEMPLATE,
+    MAX_PROMPTS,
+    parse_labels,
+    prompts_for,
+    too_many,
+    zero_shot_probabilities,
+)
 from emotion.sources import Source
 from emotion.store import AnalysisRecord, Store
-from emotion.windows import Window, check_grid, iter_windows
+from emotion.windows import Window, check_grid, expected_windows, iter_windows
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
 DEFAULT_HOP_S = 5.0
@@ -59,6 +66,8 @@ class Analysis:
     duration_s: float = 0.0
     highlights: list[Highlight] = field(default_factory=list)
     analysis_id: int | None = None
+    audio_track: int = 1
+    nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
 
     @property
     def prompts(self) -> list[str]:
@@ -71,6 +80,8 @@ def check_prompts(
     """Validated labels and background; a prompt may not be in both lists."""
     label_list = parse_labels(labels)
     background_list = parse_labels(background, "background labels") if background else []
+    if len(label_list) + len(background_list) > MAX_PROMPTS:
+        raise LabelError(too_many(len(label_list) + len(background_list), "prompts"))
     both = {b.casefold() for b in background_list} & {label.casefold() for label in label_list}
     if both:
         raise LabelError(
@@ -89,16 +100,24 @@ def embed_source(
     batch_size: int | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    audio_track: int | None = None,
 ) -> AnalysisRecord:
-    """Embed every window of ``source`` into the store (resuming), and return its record."""
+    """Embed every window of ``source`` into the store (resuming), and return its record.
+
+    ``audio_track`` (numbered from 1) defaults to the container's default track.
+    """
     check_grid(window_s, hop_s)
-    record = store.open_analysis(source, identity, clap.name, window_s, hop_s, clap.embedding_dim)
+    track = source.check_track(audio_track)
+    record = store.open_analysis(
+        source, identity, clap.name, window_s, hop_s, clap.embedding_dim, audio_track=track
+    )
     if record.complete:
         return record
     batch_size = batch_size or default_batch_size(clap)
-    decoded = _Counter(stream_audio(source.path, clap.sampling_rate))
-    windows = iter_windows(decoded, clap.sampling_rate, window_s, hop_s, first_index=record.n_done)
-    total = _expected_windows(source.duration_s, window_s, hop_s)
+    decoded = DecodeStats()
+    pcm = stream_audio(source.path, clap.sampling_rate, track=track, stats=decoded)
+    windows = iter_windows(pcm, clap.sampling_rate, window_s, hop_s, first_index=record.n_done)
+    total = expected_windows(source.duration_s, window_s, hop_s)
     started, first_done = time.monotonic(), record.n_done
     for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
         if cancel is not None and cancel.is_set():
@@ -108,7 +127,7 @@ def embed_source(
         store.append(record.id, clap.embedding_dim, vectors, n_done)
         if progress is not None:
             progress(_embed_progress(n_done, first_done, total, started))
-    store.finish(record.id, decoded.n / clap.sampling_rate)
+    store.finish(record.id, decoded.duration_s, decoded.nonfinite_s)
     return store.analysis(record.id)
 
 
@@ -146,20 +165,9 @@ def score(
         duration_s=duration_s,
         highlights=highlights,
         analysis_id=record.id,
+        audio_track=record.audio_track,
+        nonfinite_s=record.nonfinite_s,
     )
-
-
-class _Counter:
-    """Passes PCM chunks through and counts the samples (the decoded duration)."""
-
-    def __init__(self, chunks: Iterable[np.ndarray]):
-        self._chunks = chunks
-        self.n = 0
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for chunk in self._chunks:
-            self.n += chunk.size
-            yield chunk
 
 
 def _batches(windows: Iterator[Window], size: int) -> Iterator[list[Window]]:
@@ -201,12 +209,6 @@ def _prefetched(items: Iterator[list[Window]], depth: int) -> Iterator[list[Wind
         close = getattr(items, "close", None)
         if close is not None:
             close()  # ends the ffmpeg process
-
-
-def _expected_windows(duration_s: float | None, window_s: float, hop_s: float) -> int | None:
-    if not duration_s:
-        return None
-    return max(1, int(np.ceil(max(duration_s - window_s, 0) / hop_s - 1e-9)) + 1)
 
 
 def _embed_progress(n_done: int, first_done: int, total: int | None, started: float) -> Progress:

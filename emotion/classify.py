@@ -65,13 +65,14 @@ class Classifier:
 
     def classify(self, audio: Audio, labels: str | Iterable[str]) -> Classification:
         """Probabilities of ``labels`` (comma-separated text or a list) for one clip."""
-        return next(self._classify([self._waveform(audio)], parse_labels(labels)))
+        label_list = self._check(labels)
+        return next(self._classify([self._waveform(audio)], label_list))
 
     def classify_files(
         self, paths: Iterable[Path | str], labels: str | Iterable[str], batch_size: int = 8
     ) -> Iterator[tuple[Path, Classification]]:
         """Classify many files, ``batch_size`` clips per forward pass."""
-        label_list = parse_labels(labels)
+        label_list = self._check(labels)
         queue = (Path(p) for p in paths)
         while group := list(islice(queue, batch_size)):
             waveforms = [self._waveform(p) for p in group]
@@ -80,8 +81,15 @@ class Classifier:
     def match(self, audio: Audio, text: str) -> float:
         """Cosine similarity of one clip and a text, used verbatim (no template)."""
         (text,) = parse_labels([text], what="texts")
+        self.clap.check_prompts([text])
         audio_embedding = self.clap.embed_audio([self._waveform(audio)])[0]
         return float(audio_embedding @ self.clap.embed_text([text])[0])
+
+    def _check(self, labels: str | Iterable[str]) -> list[str]:
+        """Parsed labels whose prompts fit the model, checked before any audio is read."""
+        label_list = parse_labels(labels)
+        self.clap.check_prompts(prompts_for(label_list, self.template), label_list)
+        return label_list
 
     def _classify(
         self, waveforms: Sequence[np.ndarray], labels: list[str]
@@ -97,6 +105,6 @@ class Classifier:
             )
 
     def _waveform(self, audio: Audio) -> np.ndarray:
-        if isinstance(audio, np.ndarray):
-            return audio.astype(np.float32, copy=False)
+        if isinstance(audio, np.ndarray):  # NaN/Inf are silence, as in decoded files
+            return np.nan_to_num(audio.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         return load_audio(Path(audio), self.clap.sampling_rate)

@@ -21,7 +21,7 @@ from emotion.export import FORMATS, parse_formats, slugify
 from emotion.highlights import HighlightSettings
 from emotion.model import DEFAULT_MODEL, MODEL_ENV
 from emotion.progress import Progress, clock
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from emotion.windows import check_grid
 
 
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("source", help="VOD file path or http(s) URL (anything yt-dlp opens)")
     analyze.add_argument(
-        "--labels", required=True, help='moments to find, e.g. "win celebration, fail frustration"'
+        "--labels", help='moments to find, e.g. "win celebration, fail frustration" (required)'
     )
     analyze.add_argument(
         "--background",
@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--template", default=DEFAULT_TEMPLATE, help="prompt template (see classify)"
+    )
+    tracks = analyze.add_argument_group("audio track")
+    tracks.add_argument(
+        "--audio-track",
+        type=int,
+        metavar="N",
+        help="which audio track to analyse, numbered from 1 as OBS does "
+        "(default: the file's default track)",
+    )
+    tracks.add_argument(
+        "--list-tracks",
+        action="store_true",
+        help="print the audio tracks of the source (number, codec, channels, language, title) "
+        "and exit",
     )
     grid = analyze.add_argument_group("windows")
     grid.add_argument(
@@ -197,12 +211,18 @@ class ProgressBars:
 
 def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
     """The short report on stdout."""
+    track = f", audio track {analysis.audio_track}" if analysis.audio_track != 1 else ""
     lines = [
-        f"{analysis.source.title} ({clock(analysis.duration_s)}): "
+        f"{analysis.source.title} ({clock(analysis.duration_s)}{track}): "
         f"{len(analysis.highlights)} highlight(s) for {', '.join(analysis.labels)}"
     ]
     for h in analysis.highlights:
         lines.append(f"  {clock(h.start_s):>8}–{clock(h.end_s):<8} {h.label}  ({h.score:.2f})")
+    if analysis.nonfinite_s > 0:
+        lines.append(
+            f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
+            "(NaN/Inf) and was analysed as silence."
+        )
     lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
     return "\n".join(lines)
 
@@ -214,7 +234,13 @@ def _analyze(args: argparse.Namespace) -> int:
     from emotion.sources import open_source, source_identity
     from emotion.store import Store
 
+    if args.list_tracks:
+        return _list_tracks(args.source)
     # Everything the user typed is checked before any download or model load.
+    if args.labels is None:
+        raise HypelineError(
+            'Say which moments to find with --labels, e.g. --labels "win celebration, laughter".'
+        )
     labels, background = check_prompts(args.labels, args.background)
     check_template(args.template)
     check_grid(args.window, args.hop)
@@ -229,12 +255,16 @@ def _analyze(args: argparse.Namespace) -> int:
     formats = parse_formats(args.formats)
 
     with ProgressBars() as bars:
-        source = open_source(args.source, progress=bars.update)
         clap = load_clap(args.model, device=args.device, precision=args.precision)
+        # Before any download: each prompt must fit the checkpoint's text tower.
+        prompts = [*labels, *background]
+        clap.check_prompts(prompts_for(prompts, args.template), prompts)
+        source = open_source(args.source, progress=bars.update)
+        track = source.check_track(args.audio_track)
         store = Store()
         record = embed_source(
             clap, store, source, source_identity(source), args.window, args.hop,
-            batch_size=args.batch_size, progress=bars.update,
+            batch_size=args.batch_size, progress=bars.update, audio_track=track,
         )  # fmt: skip
         analysis = score(
             record, store.vectors(record), clap, labels, background, args.template, settings
@@ -248,6 +278,17 @@ def _analyze(args: argparse.Namespace) -> int:
             ),
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
+    return 0
+
+
+def _list_tracks(spec: str) -> int:
+    from emotion.sources import open_source
+
+    with ProgressBars() as bars:
+        source = open_source(spec, progress=bars.update)
+    print(f"{source.title}: {len(source.audio_tracks)} audio track(s)")
+    for t in source.audio_tracks:
+        print(f"  {t.describe()}")
     return 0
 
 

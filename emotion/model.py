@@ -21,7 +21,7 @@ import torch
 from transformers import ClapModel, ClapProcessor
 from transformers.utils import logging as hf_logging
 
-from emotion.errors import DeviceError, ModelLoadError, ModelNotFoundError
+from emotion.errors import DeviceError, LabelError, ModelLoadError, ModelNotFoundError
 from emotion.features import LogMel
 
 DEFAULT_MODEL = "laion/clap-htsat-fused"
@@ -88,6 +88,7 @@ class Clap:
         self.embedding_dim = int(model.config.projection_dim)
         # ClapModel's logits_per_audio = exp(logit_scale_a) * cos(audio, text).
         self.logit_scale = float(model.logit_scale_a.detach().float().exp())
+        self.max_text_tokens = _max_text_tokens(model, processor)
         self._text_cache: dict[str, np.ndarray] = {}
 
     @property
@@ -119,6 +120,19 @@ class Clap:
         pooled.index_add_(0, batch.owner, rows)
         return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
 
+    def check_prompts(self, prompts: Sequence[str], labels: Sequence[str] | None = None) -> None:
+        """Refuse a prompt longer than the text tower reads (``labels[i]`` names prompt i)."""
+        names = labels if labels is not None else prompts
+        tokenizer = self.processor.tokenizer
+        for prompt, name in zip(prompts, names, strict=True):
+            n_tokens = len(tokenizer(prompt, verbose=False)["input_ids"])
+            if n_tokens > self.max_text_tokens:
+                shown = name if len(name) <= 60 else name[:57] + "…"
+                raise LabelError(
+                    f"The label {shown!r} is too long for this model ({n_tokens} tokens, the "
+                    f"limit is {self.max_text_tokens}); describe the moment in fewer words."
+                )
+
     @torch.inference_mode()
     def embed_text(self, prompts: Sequence[str]) -> np.ndarray:
         """``[n_prompts, dim]`` unit vectors, cached per prompt for the life of this model.
@@ -127,6 +141,7 @@ class Clap:
         """
         for prompt in dict.fromkeys(prompts):
             if prompt not in self._text_cache:
+                self.check_prompts([prompt])  # a longer one would index past the positions
                 tokens = self.processor.tokenizer([prompt], return_tensors="pt").to(self.device)
                 with self._autocast():
                     out = self.model.get_text_features(**tokens)
@@ -155,6 +170,16 @@ def load_clap(model: str | None = None, device: str = "auto", precision: str = "
     # Module.to moves in place; PreTrainedModel.to's decorator confuses type checkers.
     torch.nn.Module.to(clap_model, torch_device)
     return Clap(name, clap_model, processor, torch_device, dtype)
+
+
+def _max_text_tokens(model: ClapModel, processor: ClapProcessor) -> int:
+    """How many tokens (with <s> and </s>) the text tower can read."""
+    text = model.config.text_config
+    # RoBERTa's positions start after the padding index, so two fewer than the table holds.
+    pad_id = getattr(text, "pad_token_id", None) or 0
+    positions = int(getattr(text, "max_position_embeddings", 514)) - int(pad_id) - 1
+    declared = int(getattr(processor.tokenizer, "model_max_length", positions) or positions)
+    return min(positions, declared) if declared < 1_000_000 else positions  # 1e30 means unset
 
 
 def _weights_source(name: str) -> str:

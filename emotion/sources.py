@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from emotion.audio import MediaInfo, ffmpeg_exe, probe
+from emotion.audio import AudioTrack, MediaInfo, ffmpeg_exe, probe
 from emotion.errors import SourceError
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.progress import Progress, ProgressFn
@@ -70,6 +70,20 @@ class Source:
     uploader: str | None = None
     has_video: bool = False
     fps: float | None = None  # frame rate of the video stream, when there is one
+    audio_tracks: tuple[AudioTrack, ...] = ()  # known when opened (not kept in the library)
+    default_track: int = 1  # the container's default audio track
+
+    def check_track(self, track: int | None) -> int:
+        """``track`` (a number from 1), or the default track when None; unknown ones refused."""
+        if track is None:
+            return self.default_track
+        if track < 1:
+            raise SourceError(f"Audio tracks are numbered from 1, not {track}; pick 1 or above.")
+        numbers = [t.number for t in self.audio_tracks]
+        if numbers and track not in numbers:
+            listing = "; ".join(t.describe() for t in self.audio_tracks)
+            raise SourceError(f"{self.title} has no audio track {track}; its tracks are {listing}.")
+        return track
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,8 @@ def _open_file(path: Path, looks_like_link: bool = False) -> Source:
         duration_s=info.duration_s,
         has_video=info.has_video,
         fps=info.fps,
+        audio_tracks=info.audio_tracks,
+        default_track=info.default_track,
     )
 
 
@@ -444,6 +460,8 @@ def _source_from_entry(path: Path, entry: dict[str, Any], media: MediaInfo) -> S
         uploader=entry.get("uploader"),
         has_video=media.has_video,
         fps=media.fps,
+        audio_tracks=media.audio_tracks,
+        default_track=media.default_track,
     )
 
 

@@ -6,8 +6,10 @@
   appended batch by batch. A batch is fsynced before the database counts it, so after a
   kill the file is cut back to the count and the run resumes from there.
 
-An analysis is keyed by (source identity, model, window_s, hop_s): labels, template
-and thresholds are not part of the key — changing them re-scores the stored vectors.
+An analysis is keyed by (source identity, audio track, model, window_s, hop_s): labels,
+template and thresholds are not part of the key — changing them re-scores the stored
+vectors. The schema carries a version (``PRAGMA user_version``); older libraries are
+migrated in place when opened.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from emotion.paths import hypeline_home
 from emotion.sources import Source
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
     id INTEGER PRIMARY KEY,
@@ -50,7 +53,9 @@ CREATE TABLE IF NOT EXISTS analyses (
     duration_s REAL,                 -- decoded length, known when complete
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    UNIQUE (source_id, model, window_s, hop_s)
+    audio_track INTEGER NOT NULL DEFAULT 1,  -- which audio track, numbered from 1
+    nonfinite_s REAL NOT NULL DEFAULT 0,     -- decoded NaN/Inf audio, analysed as silence
+    UNIQUE (source_id, audio_track, model, window_s, hop_s)
 );
 CREATE TABLE IF NOT EXISTS reviews (
     analysis_id INTEGER NOT NULL REFERENCES analyses(id),
@@ -74,6 +79,8 @@ class AnalysisRecord:
     n_done: int
     duration_s: float | None
     created: float
+    audio_track: int = 1
+    nonfinite_s: float = 0.0
 
     @property
     def complete(self) -> bool:
@@ -89,7 +96,7 @@ class Store:
         self.vectors_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "library.sqlite"
         with self._db() as db:
-            db.executescript(SCHEMA)
+            _migrate(db)
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -102,7 +109,14 @@ class Store:
             db.close()
 
     def open_analysis(
-        self, source: Source, identity: str, model: str, window_s: float, hop_s: float, dim: int
+        self,
+        source: Source,
+        identity: str,
+        model: str,
+        window_s: float,
+        hop_s: float,
+        dim: int,
+        audio_track: int = 1,
     ) -> AnalysisRecord:
         """The analysis for this key, created if new; a running one is made ready to resume."""
         now = time.time()
@@ -120,14 +134,14 @@ class Store:
                 "SELECT id FROM sources WHERE identity = ?", (identity,)
             ).fetchone()
             db.execute(
-                "INSERT OR IGNORE INTO analyses (source_id, model, window_s, hop_s, dim, status, "
-                "created, updated) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                (source_id, model, window_s, hop_s, dim, now, now),
+                "INSERT OR IGNORE INTO analyses (source_id, audio_track, model, window_s, hop_s, "
+                "dim, status, created, updated) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (source_id, audio_track, model, window_s, hop_s, dim, now, now),
             )
             (analysis_id,) = db.execute(
-                "SELECT id FROM analyses WHERE source_id = ? AND model = ? AND window_s = ? "
-                "AND hop_s = ?",
-                (source_id, model, window_s, hop_s),
+                "SELECT id FROM analyses WHERE source_id = ? AND audio_track = ? AND model = ? "
+                "AND window_s = ? AND hop_s = ?",
+                (source_id, audio_track, model, window_s, hop_s),
             ).fetchone()
         record = self.analysis(analysis_id)
         if not record.complete:
@@ -148,11 +162,12 @@ class Store:
                 (n_done, time.time(), analysis_id),
             )
 
-    def finish(self, analysis_id: int, duration_s: float) -> None:
+    def finish(self, analysis_id: int, duration_s: float, nonfinite_s: float = 0.0) -> None:
         with self._db() as db:
             db.execute(
-                "UPDATE analyses SET status = 'complete', duration_s = ?, updated = ? WHERE id = ?",
-                (duration_s, time.time(), analysis_id),
+                "UPDATE analyses SET status = 'complete', duration_s = ?, nonfinite_s = ?, "
+                "updated = ? WHERE id = ?",
+                (duration_s, nonfinite_s, time.time(), analysis_id),
             )
 
     def vectors(self, record: AnalysisRecord) -> np.ndarray:
@@ -205,6 +220,35 @@ class Store:
                 f.truncate(keep)
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a library of any earlier version to ``SCHEMA_VERSION`` (new ones are created)."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version >= SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version < SCHEMA_VERSION:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(analyses)")}
+        if columns and "audio_track" not in columns:
+            # Version 1 keyed analyses without the audio track (always track 1). A UNIQUE
+            # constraint cannot be altered in SQLite, so the table is rebuilt.
+            db.execute("ALTER TABLE analyses RENAME TO analyses_v1")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO analyses (id, source_id, model, window_s, hop_s, dim, status, "
+                "n_done, duration_s, created, updated) SELECT id, source_id, model, window_s, "
+                "hop_s, dim, status, n_done, duration_s, created, updated FROM analyses_v1"
+            )
+            db.execute("DROP TABLE analyses_v1")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db.commit()
+
+
 _SELECT = (
     "SELECT a.*, s.title, s.path, s.url, s.uploader, s.duration_s AS source_duration_s, "
     "s.has_video, s.fps FROM analyses a JOIN sources s ON s.id = a.source_id"
@@ -232,4 +276,6 @@ def _record(row: sqlite3.Row) -> AnalysisRecord:
         n_done=row["n_done"],
         duration_s=row["duration_s"],
         created=row["created"],
+        audio_track=row["audio_track"],
+        nonfinite_s=row["nonfinite_s"],
     )

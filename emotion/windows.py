@@ -1,18 +1,25 @@
 """A fixed grid of windows from t=0 over streamed PCM, never holding more than one window.
 
-Window ``i`` covers ``[i·hop_s, i·hop_s + window_s)``. The grid stops at the first window
-that reaches the end of the audio; that last window may be partial (the model pads it
-the way the checkpoint was trained), every earlier one is full.
+Window ``i`` covers ``[i·hop_s, i·hop_s + window_s)``. Every window is full except,
+possibly, the last: a partial tail window is added only when the audio runs at least
+``TAIL_MIN_S`` past the end of the last full window (or when the audio is shorter than
+one window, so that every clip gets one). Codec priming and padding move a file's end
+by a few tens of ms (up to ~0.3 s for AAC or MP3 at 8 kHz) and differ between ffmpeg
+builds; a 1 s threshold keeps such a sliver from adding a window that repeats the one
+before it, so the grid is the same whichever ffmpeg decoded the file.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from emotion.errors import HypelineError
+
+TAIL_MIN_S = 1.0  # uncovered audio after the last full window that earns a partial window
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +31,32 @@ class Window:
 
 def check_grid(window_s: float, hop_s: float) -> None:
     if not window_s > 0 or not hop_s > 0:
-        raise HypelineError("--window and --hop must be positive numbers of seconds.")
+        raise HypelineError("The window and the hop must be positive numbers of seconds.")
     if hop_s > window_s:
         raise HypelineError(
-            f"--hop ({hop_s:g} s) is longer than --window ({window_s:g} s), which would skip "
-            "audio; use a hop no longer than the window."
+            f"The hop ({hop_s:g} s) is longer than the window ({window_s:g} s), which would "
+            "skip audio; use a hop no longer than the window."
         )
+
+
+def window_count(n_samples: int, sampling_rate: int, window_s: float, hop_s: float) -> int:
+    """How many windows ``iter_windows`` makes from ``n_samples`` of audio."""
+    window_n, hop_n = round(window_s * sampling_rate), round(hop_s * sampling_rate)
+    if n_samples <= 0:
+        return 0
+    if n_samples < window_n:
+        return 1
+    n_full = (n_samples - window_n) // hop_n + 1
+    tail_n = n_samples - ((n_full - 1) * hop_n + window_n)
+    return n_full + int(tail_n >= _tail_min_n(sampling_rate))
+
+
+def expected_windows(duration_s: float | None, window_s: float, hop_s: float) -> int | None:
+    """``window_count`` for a duration in seconds (e.g. what the container says)."""
+    if not duration_s or not math.isfinite(duration_s):
+        return None
+    rate = 1000  # ms resolution is plenty for a count
+    return window_count(round(duration_s * rate), rate, window_s, hop_s)
 
 
 def iter_windows(
@@ -58,10 +85,16 @@ def iter_windows(
             # Drop what no later window needs, so memory stays one window + one chunk.
             drop = min(index * hop_n - buffer_start, buffer.size)
             buffer, buffer_start = buffer[drop:], buffer_start + drop
-    # The tail: one last partial window, unless a full window already reached the end.
-    # (Its start is inside the audio: the last full window ended before end_n.)
+    # The tail (see the module's docstring). Its start is inside the audio: the last full
+    # window ended before end_n.
     end_n = buffer_start + buffer.size
     last_full_end = (index - 1) * hop_n + window_n if index else 0
-    if end_n > last_full_end and index >= first_index:
+    tail_n = end_n - last_full_end
+    earns_window = tail_n > 0 if index == 0 else tail_n >= _tail_min_n(sampling_rate)
+    if earns_window and index >= first_index:
         offset = index * hop_n - buffer_start
         yield Window(index, index * hop_n / sampling_rate, buffer[offset:].copy())
+
+
+def _tail_min_n(sampling_rate: int) -> int:
+    return round(TAIL_MIN_S * sampling_rate)

@@ -42,7 +42,7 @@ def test_skipping_the_first_windows_for_resume() -> None:
 
 
 def test_bad_grid() -> None:
-    with pytest.raises(HypelineError, match="longer than --window"):
+    with pytest.raises(HypelineError, match="longer than the window"):
         list(iter_windows(chunks(100, 10), SR, 5, 10))
     with pytest.raises(HypelineError, match="positive"):
         list(iter_windows(chunks(100, 10), SR, 0, 0))
