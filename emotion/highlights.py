@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion.errors import HypelineError
+from emotion.windows import TAIL_MIN_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,12 @@ def cell_timeline(
 
     The VOD is cut into cells ``[k·hop_s, (k+1)·hop_s)``; each cell gets the mean of the
     windows whose span contains the cell's midpoint (with a 10 s window and a 5 s hop,
-    the two windows that overlap it). Returns ``(cell_starts_s, scores[n_cells, n])``.
+    the two windows that overlap it). A last cell shorter than ``TAIL_MIN_S`` is left out,
+    as the window grid leaves out such a tail (codec padding must not add a cell).
+    Returns ``(cell_starts_s, scores[n_cells, n])``.
     """
     n_windows = window_scores.shape[0]
-    n_cells = max(1, int(np.ceil(duration_s / hop_s - 1e-9)))
+    n_cells = max(1, int(np.ceil((duration_s - TAIL_MIN_S) / hop_s + 1e-9)))
     starts = np.arange(n_cells) * hop_s
     mids = np.minimum(starts + hop_s / 2, duration_s)
     # window i covers [i·hop, i·hop + window): those with i·hop <= mid < i·hop + window

@@ -49,7 +49,9 @@ def test_analyze_writes_every_export_and_a_summary(vod: Path, tmp_path: Path) ->
     assert names == {"highlights.json", "highlights.csv", "highlights.srt", "chapters.txt",
                      "highlights.edl", "highlights.fcpxml"}  # fmt: skip
     doc = json.loads((folder / "highlights.json").read_text())
-    assert doc["source"]["title"] == "Stream Night" and doc["source"]["duration_s"] == 100.0
+    assert doc["source"]["title"] == "Stream Night"
+    # As decoded: AAC priming/padding moves it by a few ms, differently in each ffmpeg build.
+    assert doc["source"]["duration_s"] == pytest.approx(100.0, abs=0.1)
     assert doc["labels"] == ["a whistle", "clicking"] and doc["background"] == ["silence"]
     found = {h["label"]: (h["start_s"], h["end_s"]) for h in doc["highlights"]}
     assert set(found) == {"a whistle", "clicking"}

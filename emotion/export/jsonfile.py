@@ -30,13 +30,20 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
     duration_s = _t(known_s) if known_s else None
     scores = analysis.scores
     return {
-        "source": {"title": source.title, **where, "duration_s": duration_s},
+        "source": {
+            "title": source.title,
+            **where,
+            "duration_s": duration_s,
+            "audio_track": analysis.audio_track,
+        },
         "model": analysis.model,
         "window_s": _t(analysis.window_s),
         "hop_s": _t(analysis.hop_s),
         "labels": list(analysis.labels),
         "background": list(analysis.background),
         "template": analysis.template,
+        # Audio that decoded to NaN/Inf (a damaged float file), analysed as silence.
+        "nonfinite_audio_s": _t(analysis.nonfinite_s),
         "highlights": [
             {
                 "label": h.label,
