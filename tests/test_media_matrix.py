@@ -161,7 +161,8 @@ def _vfr_video(d: Path, a: np.ndarray) -> Path:
 def _late_audio(d: Path, a: np.ndarray) -> Path:
     # The audio starts 5 s after the video (a capture card that came up late).
     out = d / "late.mp4"
-    ffmpeg(*black_video(DURATION_S + 5), "-itsoffset", "5", *pcm_input(d, a),
+    # (Timestamps shifted with asetpts: ffmpeg 9 ignores -itsoffset on raw PCM input.)
+    ffmpeg(*black_video(DURATION_S + 5), *pcm_input(d, a), "-af", "asetpts=PTS+5/TB",
            "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
            "-c:a", "aac", str(out))  # fmt: skip
     return out
