@@ -60,4 +60,4 @@ table_col, player_col = st.columns([3, 2])
 with table_col:
     results.highlight_table(analysis, store)
 with player_col:
-    results.player(record.source, store.home)
+    results.player(record.source, store.home, record.audio_track)

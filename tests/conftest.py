@@ -22,3 +22,14 @@ def classifier(clap):
     from emotion.classify import Classifier
 
     return Classifier(clap)
+
+
+def pytest_report_header() -> str:
+    """Which ffmpeg decodes in this run: results must hold for every build."""
+    import subprocess
+
+    from emotion.audio import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    version = subprocess.run([exe, "-version"], capture_output=True, text=True).stdout
+    return f"ffmpeg: {exe} ({version.splitlines()[0] if version else 'unknown version'})"

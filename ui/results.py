@@ -125,8 +125,12 @@ def _on_table(key: str, analysis_id: int, keys: list[tuple[str, float]]) -> None
     st.session_state.table_version = st.session_state.get("table_version", 0) + 1
 
 
-def player(source: Source, home: Path) -> None:
-    """``st.video`` for video, ``st.audio`` otherwise, at ``st.session_state.seek_s``."""
+def player(source: Source, home: Path, audio_track: int = 1) -> None:
+    """``st.video`` for video, ``st.audio`` otherwise, at ``st.session_state.seek_s``.
+
+    A browser plays a file's first audio track only, so another track is played from an
+    audio preview of that track.
+    """
     start = int(st.session_state.get("seek_s", 0))
     autoplay = "seek_s" in st.session_state
     path = source.path
@@ -134,30 +138,32 @@ def player(source: Source, home: Path) -> None:
         st.info(f"{path} is gone (moved or deleted), so there is nothing to play; the timeline and exports still work.")  # fmt: skip
         return
     st.caption(f"Playing from {clock(start)}")
-    if path.stat().st_size <= PLAYER_MAX_BYTES:
+    if path.stat().st_size <= PLAYER_MAX_BYTES and audio_track == 1:
         mime = mimetypes.guess_type(path.name)[0]
         if source.has_video:
             st.video(str(path), format=mime or "video/mp4", start_time=start, autoplay=autoplay)
         else:
             st.audio(str(path), format=mime or "audio/mpeg", start_time=start, autoplay=autoplay)
         return
-    preview = _preview(source, home)
+    preview = _preview(source, home, audio_track)
     if preview is not None:
         st.audio(str(preview), format="audio/mp4", start_time=start, autoplay=autoplay)
         st.caption("A light audio preview of this long VOD; exports and clips use the original.")
 
 
-def _preview(source: Source, home: Path) -> Path | None:
-    """A small mono AAC copy of the VOD's audio, made once with ffmpeg (with progress)."""
+def _preview(source: Source, home: Path, audio_track: int = 1) -> Path | None:
+    """A small mono AAC copy of one audio track of the VOD, made once with ffmpeg (with progress)."""
     st_ = source.path.stat()
-    key = hashlib.sha256(f"{source.path.resolve()}|{st_.st_size}|{st_.st_mtime_ns}".encode())
+    track = f"|{audio_track}" if audio_track != 1 else ""  # track 1 keeps its older key
+    key = hashlib.sha256(f"{source.path.resolve()}|{st_.st_size}|{st_.st_mtime_ns}{track}".encode())
     preview = home / "previews" / f"{key.hexdigest()[:16]}.m4a"
     if preview.is_file():
         return preview
     preview.parent.mkdir(parents=True, exist_ok=True)
     tmp = preview.with_name(f".{preview.name}.{os.getpid()}.tmp.m4a")
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-i", str(source.path), "-vn",
+        ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-i", str(source.path),
+        "-map", f"0:a:{audio_track - 1}", "-vn",
         "-ac", "1", "-c:a", "aac", "-b:a", PREVIEW_BITRATE, "-progress", "pipe:1", "-nostats",
         str(tmp),
     ]  # fmt: skip

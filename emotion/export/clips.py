@@ -4,7 +4,7 @@ Stream copy can only cut at keyframes (seconds off on a stream VOD), so clips ar
 re-encoded, which is frame-accurate: H.264 (libx264 ``veryfast``, CRF 20, yuv420p) with
 AAC 192k for video, in the source's container when it is mp4/mkv/mov and mp4 otherwise
 (webm or flv cannot hold H.264 + AAC everywhere); AAC 192k in ``.m4a`` for audio-only
-sources. Only the first video and audio streams are kept.
+sources. The first video stream and the analysed audio track are kept.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def clip_range(highlight: Highlight, duration_s: float, padding_s: float) -> tup
     return start_s, max(end_s, start_s + MIN_CLIP_S)
 
 
-def cut(source: Source, out: Path, start_s: float, end_s: float) -> None:
+def cut(source: Source, out: Path, start_s: float, end_s: float, audio_track: int = 1) -> None:
     """Re-encode ``start_s``..``end_s`` of the source into ``out``; ffmpeg's error if it fails."""
     inp = ffmpeg.input(f"file:{source.path}", ss=f"{start_s:.3f}")
     options: dict[str, str | int] = {
@@ -65,7 +65,7 @@ def cut(source: Source, out: Path, start_s: float, end_s: float) -> None:
         "acodec": "aac",
         "audio_bitrate": AUDIO_BITRATE,
     }
-    streams = [inp["a:0"]]
+    streams = [inp[f"a:{audio_track - 1}"]]
     if source.has_video:
         streams.insert(0, inp["v:0"])
         options |= {"vcodec": "libx264", "preset": "veryfast", "crf": VIDEO_CRF}
@@ -100,5 +100,5 @@ def cut_all(analysis: Analysis, folder: Path, padding_s: float) -> Iterator[Path
     suffix = clip_suffix(source)
     for i, h in enumerate(highlights, start=1):
         out = folder / clip_name(i, len(highlights), h, suffix)
-        cut(source, out, *clip_range(h, duration_s, padding_s))
+        cut(source, out, *clip_range(h, duration_s, padding_s), analysis.audio_track)
         yield out
