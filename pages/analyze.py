@@ -18,8 +18,9 @@ with link_tab:
         "VOD link or file path", key="link",
         placeholder="https://www.twitch.tv/videos/…  or  /path/to/vod.mp4",
     )  # fmt: skip
+    track = job.track_picker(job.audio_tracks(link), key="link_track")
     if st.button("Analyze", key="analyze_link", type="primary"):
-        job.start(link, settings)
+        job.start(link, settings, track)
 with upload_tab:
     upload = st.file_uploader("A video or audio file", type=job.MEDIA_TYPES, key="upload")
     if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
@@ -44,7 +45,7 @@ if not record.complete:
     )
     st.stop()
 if settings.problem:
-    st.warning(settings.problem)
+    st.error(settings.problem)
     st.stop()
 clap = model.get(record.model)
 if clap is None:
@@ -54,6 +55,15 @@ if clap is None:
 analysis = results.scored(record, store, clap, settings)
 st.subheader(record.source.title)
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
+if record.nonfinite_s > 0:
+    st.warning(f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence.")  # fmt: skip
+if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
+    picked = job.track_picker(tracks, key=f"track_{record.id}", current=record.audio_track)
+    if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):
+        st.session_state.job = job.Job(
+            record.source.url or record.source.path, record.model, picked
+        )
+        st.rerun()
 exports.panel(analysis, store.reviews(record.id), store.home)
 results.show_timeline(analysis, settings, store)
 table_col, player_col = st.columns([3, 2])

@@ -135,13 +135,39 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "blank label": ([str(ok), "--labels", "a,,b"], "blank"),
         "duplicate label": ([str(ok), "--labels", "a, A"], "given twice"),
         "unknown format": ([str(ok), *ARGS, "--formats", "json,pdf"], "Unknown export format"),
+        "label too long for the text tower": (
+            [str(ok), "--labels", "a whistle, " + "very " * 150 + "loud cheering"],
+            "is too long for this model (",
+        ),
+        "more than 200 labels": (
+            [str(ok), "--labels", ", ".join(f"sound {i}" for i in range(201))],
+            "at most 200 can be scored",
+        ),
+        "labels equal but for case and spacing": (
+            [str(ok), "--labels", "crowd  cheering, Crowd cheering"],
+            "given twice",
+        ),
+        "control character in a label": (
+            [str(ok), "--labels", "a \x1b[31mwhistle"],
+            "contains a control character",
+        ),
+        "template without {}": ([str(ok), *ARGS, "--template", "a sound"], "exactly once"),
+        "template with two {}": ([str(ok), *ARGS, "--template", "{} and {}"], "exactly once"),
+        "audio track that is not there": (
+            [str(ok), *ARGS, "--audio-track", "2"],
+            "no audio track 2",
+        ),
+        "no labels at all": ([str(ok)], "--labels"),
     }
 
 
 @pytest.mark.parametrize("case", [
     "missing file", "text named .mp4", "truncated media", "video without audio",
     "zero-length audio", "file:// URL", "unreachable URL", "empty labels", "blank label",
-    "duplicate label", "unknown format",
+    "duplicate label", "unknown format", "label too long for the text tower",
+    "more than 200 labels", "labels equal but for case and spacing",
+    "control character in a label", "template without {}", "template with two {}",
+    "audio track that is not there", "no labels at all",
 ])  # fmt: skip
 def test_bad_input_is_one_sentence_and_no_files(case: str, tmp_path: Path) -> None:
     args, message = bad_inputs(tmp_path)[case]
@@ -152,3 +178,17 @@ def test_bad_input_is_one_sentence_and_no_files(case: str, tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
     assert not out_dir.exists()
+
+
+def test_nan_and_inf_samples_are_silence_counted_in_the_summary(tmp_path: Path) -> None:
+    audio = make_vod(EVENTS, 80.0, SR, np.random.default_rng(6))
+    audio[5 * SR : 7 * SR] = np.nan  # a float WAV damaged by a crashed recorder
+    audio[40 * SR] = np.inf
+    path = tmp_path / "damaged.wav"
+    write_media(path, audio, SR, audio_args=("-c:a", "pcm_f32le"))
+    out = analyze(str(path), *ARGS, "--out", str(tmp_path / "out"), home=tmp_path / "home")
+    assert out.returncode == 0, out.stderr
+    assert "Note: 2.00 s of the audio decoded as invalid numbers (NaN/Inf)" in out.stdout
+    doc = json.loads((tmp_path / "out" / "highlights.json").read_text())
+    assert doc["nonfinite_audio_s"] == pytest.approx(2.0, abs=0.001)
+    assert sorted(h["label"] for h in doc["highlights"]) == ["a whistle", "clicking"]

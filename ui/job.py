@@ -22,6 +22,7 @@ from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
+from emotion.audio import AudioTrack, probe
 from emotion.errors import HypelineError
 from emotion.paths import hypeline_home
 from emotion.progress import Progress, clock
@@ -42,9 +43,10 @@ STAGES = {"download": "Downloading", "embed": "Listening (decode + embed)"}
 class Job:
     spec: str | Path  # a link or a local file
     model: str
+    audio_track: int | None = None  # numbered from 1; None: the file's default track
 
 
-def start(spec: str | Path, settings: Settings) -> None:
+def start(spec: str | Path, settings: Settings, audio_track: int | None = None) -> None:
     """Queue a run of ``spec`` with the sidebar's model, if everything it needs is there."""
     if not str(spec).strip():
         st.warning("Paste the link of a VOD (or the path of a file) first, then press Analyze.")
@@ -55,7 +57,7 @@ def start(spec: str | Path, settings: Settings) -> None:
     elif (why := model.error(settings.model)) is not None:
         st.error(why)
     else:
-        st.session_state.job = Job(spec, settings.model)
+        st.session_state.job = Job(spec, settings.model, audio_track)
 
 
 def save_upload(upload: UploadedFile) -> Path:
@@ -102,7 +104,7 @@ def library(store: Store) -> Job | None:
             st.session_state.analysis_id = record.id
         return None
     if st.button("Resume", key="library_resume", type="primary"):
-        return Job(record.source.url or record.source.path, record.model)
+        return Job(record.source.url or record.source.path, record.model, record.audio_track)
     return None
 
 
@@ -117,9 +119,48 @@ def describe(record: AnalysisRecord) -> str:
 
 
 def summary(record: AnalysisRecord) -> str:
-    """Length and model, e.g. ``1:30 · clap-htsat-fused``."""
+    """Length, track and model, e.g. ``1:30 · track 2 · clap-htsat-fused``."""
     length = record.duration_s or record.source.duration_s
-    return " · ".join(p for p in (clock(length) if length else "", Path(record.model).name) if p)
+    track = f"track {record.audio_track}" if record.audio_track != 1 else ""
+    parts = (clock(length) if length else "", track, Path(record.model).name)
+    return " · ".join(p for p in parts if p)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _tracks(path: str, size: int, mtime_ns: int) -> tuple[AudioTrack, ...]:
+    try:
+        return probe(Path(path)).audio_tracks
+    except HypelineError:
+        return ()
+
+
+def audio_tracks(spec: str | Path) -> tuple[AudioTrack, ...]:
+    """The audio tracks of a local media file (none for a link, or a path that is not a file)."""
+    path = Path(str(spec).strip().strip("\"'")).expanduser()
+    try:
+        if not path.is_file():
+            return ()
+        st_ = path.stat()
+    except OSError:
+        return ()
+    return _tracks(str(path), st_.st_size, st_.st_mtime_ns)
+
+
+def track_picker(
+    tracks: tuple[AudioTrack, ...], key: str, current: int | None = None
+) -> int | None:
+    """A choice of audio track when a file has several (OBS: game, mic, music…), else None."""
+    if len(tracks) < 2:
+        return None
+    numbers = [t.number for t in tracks]
+    default = current if current in numbers else next((t.number for t in tracks if t.default), 1)
+    described = {t.number: t.describe() for t in tracks}
+    picked: int = st.selectbox(
+        "Audio track", numbers, index=numbers.index(default), key=key,
+        format_func=lambda n: described[n],
+        help="Each track is its own analysis: pick the one whose sound you want to search.",
+    )  # fmt: skip
+    return picked
 
 
 def run(store: Store) -> None:
@@ -173,11 +214,13 @@ def _work(job: Job, store: Store, status: StatusContainer) -> AnalysisRecord:
     if clap is None:
         raise HypelineError(model.error(job.model) or f"The model {job.model} is not loaded.")
     identity = source_identity(source)
+    track = source.check_track(job.audio_track)
     # Opened here first (the same key embed_source uses) so that a stopped run is the
     # current analysis and shows up as "incomplete — resume".
     record = store.open_analysis(
-        source, identity, clap.name, DEFAULT_WINDOW_S, DEFAULT_HOP_S, clap.embedding_dim
-    )
+        source, identity, clap.name, DEFAULT_WINDOW_S, DEFAULT_HOP_S, clap.embedding_dim,
+        audio_track=track,
+    )  # fmt: skip
     st.session_state.analysis_id = record.id
     show(Progress("embed", None, f"decoding {source.title}…"))
-    return embed_source(clap, store, source, identity, progress=show)
+    return embed_source(clap, store, source, identity, progress=show, audio_track=track)

@@ -18,7 +18,7 @@ from emotion.analysis import check_prompts
 from emotion.errors import HypelineError
 from emotion.highlights import HighlightSettings
 from emotion.model import KNOWN_MODELS, resolve_model_name
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from ui import model
 
 LOCAL_FOLDER = "Local folder…"
@@ -64,7 +64,8 @@ def render() -> Settings:
         name = _model_picker()
         prompts = _prompt_editor()
         template, highlights = _highlight_settings()
-    settings = Settings(name, prompts, template, highlights, _problem(prompts, template))
+    problem = _problem(prompts, template) or _too_long(name, prompts, template)
+    settings = Settings(name, prompts, template, highlights, problem)
     st.session_state.settings = settings
     return settings
 
@@ -203,6 +204,19 @@ def _problem(prompts: Sequence[Prompt], template: str) -> str | None:
             [p.text for p in prompts if not p.background], [p.text for p in prompts if p.background]
         )
         check_template(template)
+    except HypelineError as e:
+        return str(e)
+    return None
+
+
+def _too_long(name: str, prompts: Sequence[Prompt], template: str) -> str | None:
+    """Why a prompt does not fit the model's text tower, once the model is loaded."""
+    clap = model.get(name) if name else None
+    if clap is None:
+        return None
+    texts = [p.text for p in prompts]
+    try:
+        clap.check_prompts(prompts_for(texts, template), texts)
     except HypelineError as e:
         return str(e)
     return None
