@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -114,3 +115,14 @@ def test_zero_length_audio(tmp_path: Path) -> None:
 def test_folder_instead_of_file(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="is a folder"):
         load_audio(tmp_path, 48_000)
+
+
+def test_hypeline_ffmpeg_picks_the_binary(monkeypatch, tmp_path) -> None:
+    from emotion.audio import FFMPEG_ENV, ffmpeg_exe
+
+    wheel = imageio_ffmpeg.get_ffmpeg_exe()
+    monkeypatch.setenv(FFMPEG_ENV, wheel)
+    assert ffmpeg_exe() == wheel
+    monkeypatch.setenv(FFMPEG_ENV, str(tmp_path / "no-ffmpeg-here"))
+    with pytest.raises(AudioError, match="HYPELINE_FFMPEG is set to .*not an ffmpeg program"):
+        ffmpeg_exe()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion.errors import HypelineError
-from emotion.windows import iter_windows
+from emotion.windows import TAIL_MIN_S, expected_windows, iter_windows, window_count
 
 SR = 10  # a tiny rate keeps the arithmetic readable
 
@@ -46,3 +46,26 @@ def test_bad_grid() -> None:
         list(iter_windows(chunks(100, 10), SR, 5, 10))
     with pytest.raises(HypelineError, match="positive"):
         list(iter_windows(chunks(100, 10), SR, 0, 0))
+
+
+def test_a_sliver_of_tail_adds_no_window_but_a_second_does() -> None:
+    # 20.5 s: the last full window [10, 20) leaves 0.5 s, as codec padding would.
+    assert [w.start_s for w in iter_windows(chunks(205, 16), SR, 10, 5)] == [0, 5, 10]
+    # 21 s: a whole second after the last full window earns a partial one.
+    windows = list(iter_windows(chunks(210, 16), SR, 10, 5))
+    assert [(w.start_s, w.samples.size) for w in windows] == [
+        (0, 100),
+        (5, 100),
+        (10, 100),
+        (15, 60),
+    ]
+    assert TAIL_MIN_S == 1.0
+
+
+def test_window_count_agrees_with_the_grid() -> None:
+    for n in [0, 1, 5, 9, 10, 99, 100, 101, 109, 110, 111, 149, 150, 151, 159, 160, 161, 230]:
+        for window_s, hop_s in [(10, 5), (10, 10), (10, 2.5), (3, 1)]:
+            got = len(list(iter_windows(chunks(n, 7), SR, window_s, hop_s)))
+            assert window_count(n, SR, window_s, hop_s) == got, (n, window_s, hop_s)
+    assert expected_windows(150.011, 10, 5) == expected_windows(149.98, 10, 5) == 29
+    assert expected_windows(None, 10, 5) is None
