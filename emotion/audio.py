@@ -15,7 +15,7 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
@@ -118,7 +118,7 @@ class DecodeStats:
 
     n_samples: int = 0
     n_nonfinite: int = 0  # NaN/Inf samples, decoded as silence
-    sampling_rate: int = field(default=0)
+    sampling_rate: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -177,14 +177,15 @@ def _audio_tracks(info: str) -> tuple[AudioTrack, ...]:
     for line in info.splitlines():
         if m := _STREAM.match(line):
             current = None
-            if m["kind"] != "Audio" or not (a := _AUDIO.search(line)):
+            if m["kind"] != "Audio":
                 continue
+            a = _AUDIO.search(line)  # an unusual line still counts as a track
             lang = m["lang"] if m["lang"] and m["lang"] != "und" else None
             current = {
                 "number": len(tracks) + 1,
-                "codec": a["codec"],
-                "channels": (a["layout"] or "?").strip(),
-                "sample_rate": int(a["rate"]) if a["rate"] else None,
+                "codec": a["codec"] if a else "?",
+                "channels": (a["layout"] if a and a["layout"] else "?").strip(),
+                "sample_rate": int(a["rate"]) if a and a["rate"] else None,
                 "language": lang,
                 "default": "(default)" in line,
             }
