@@ -137,7 +137,10 @@ def test_json_round_trip(wav_60s: Path, tmp_path: Path) -> None:
     analysis = wav_analysis(wav_60s)
     (path,) = write_exports(analysis, tmp_path, ["json"])
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["source"] == {"title": "My stream", "path": str(wav_60s), "duration_s": 60.0}
+    assert doc["source"] == {
+        "title": "My stream", "path": str(wav_60s), "duration_s": 60.0, "audio_track": 1,
+    }  # fmt: skip
+    assert doc["nonfinite_audio_s"] == 0.0
     assert doc["model"] == "laion/clap-htsat-unfused"
     assert (doc["window_s"], doc["hop_s"]) == (10.0, 5.0)
     assert doc["labels"] == LABELS and doc["background"] == BACKGROUND
@@ -172,6 +175,7 @@ def test_json_names_the_url_for_downloads(wav_60s: Path, tmp_path: Path) -> None
         "title": "VOD",
         "url": "https://www.twitch.tv/videos/1",
         "duration_s": 60.0,  # nothing else known: the end of the last window (50 + 10 s)
+        "audio_track": 1,
     }
     assert doc["highlights"] == []
 
