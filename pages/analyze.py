@@ -58,7 +58,9 @@ st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
     st.warning(f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence.")  # fmt: skip
 if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
-    picked = job.track_picker(tracks, key=f"track_{record.id}", current=record.audio_track)
+    picked = job.track_picker(
+        tracks, key=f"track_{record.id}", current=record.audio_track, label="Analysed track"
+    )
     if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):
         st.session_state.job = job.Job(
             record.source.url or record.source.path, record.model, picked

@@ -147,7 +147,7 @@ def audio_tracks(spec: str | Path) -> tuple[AudioTrack, ...]:
 
 
 def track_picker(
-    tracks: tuple[AudioTrack, ...], key: str, current: int | None = None
+    tracks: tuple[AudioTrack, ...], key: str, current: int | None = None, label: str = "Audio track"
 ) -> int | None:
     """A choice of audio track when a file has several (OBS: game, mic, music…), else None."""
     if len(tracks) < 2:
@@ -156,7 +156,7 @@ def track_picker(
     default = current if current in numbers else next((t.number for t in tracks if t.default), 1)
     described = {t.number: t.describe() for t in tracks}
     picked: int = st.selectbox(
-        "Audio track", numbers, index=numbers.index(default), key=key,
+        label, numbers, index=numbers.index(default), key=key,
         format_func=lambda n: described[n],
         help="Each track is its own analysis: pick the one whose sound you want to search.",
     )  # fmt: skip
