@@ -293,8 +293,9 @@ def test_missing_weights_say_so_and_the_library_stays_browsable(
     embed_source(clap, store, source, source_identity(source))  # analysed with the fixture
     gone = tmp_path / "gone-model"  # and one whose model is not here any more
     record = store.open_analysis(source, "sha256:other", str(gone), 10.0, 5.0, clap.embedding_dim)
-    store.append(record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
-    store.finish(record.id, 5.0)
+    with store.lease(record.id) as lease:
+        store.append(lease, record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
+        store.finish(lease, record.id, 5.0)
     monkeypatch.setenv("HYPELINE_MODEL", str(tmp_path / "no-such-model"))
 
     at = app().run()
