@@ -43,6 +43,12 @@ if not record.complete:
         f"{job.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."
     )
     st.stop()
+if (damage := store.check(record)) is not None:
+    st.warning(damage)  # never scored as it is: a run repairs it under the analysis's lease
+    if st.button("Analyze again", key="repair", type="primary"):
+        st.session_state.job = job.Job.of(record)
+        st.rerun()
+    st.stop()
 if settings.problem:
     st.warning(settings.problem)
     st.stop()
