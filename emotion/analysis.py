@@ -191,9 +191,6 @@ def _embed(
         pcm, clap.sampling_rate, record.window_s, record.hop_s, first_index=record.n_done
     )
     started, first_done = time.monotonic(), record.n_done
-    if progress is not None:
-        fraction = first_done / max(total, first_done, 1) if total is not None else None
-        progress(Progress("embed", fraction, f"decoding {source.title}…"))
     for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")

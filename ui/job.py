@@ -208,6 +208,8 @@ def _work(job: Job, store: Store, status: StatusContainer, notes: list[str]) -> 
         source, identity, clap.name, job.window_s, job.hop_s, clap.embedding_dim, track
     )
     st.session_state.analysis_id = record.id
+    # A label, not a bar: a run that follows another's shows only that one's bar.
+    status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
     return embed_source(
         clap, store, source, identity, job.window_s, job.hop_s, progress=show,
         audio_track=track, on_note=note,
