@@ -4,9 +4,9 @@
 stores the window embeddings, resuming where a killed run stopped. It is the only writer
 of embeddings and writes only under the analysis's lease, so two callers of one analysis
 (two CLI runs, a CLI run and a dashboard session, …) never both write: the second follows
-the first's progress and takes over if the first dies. ``score`` is the
-cheap half: one matrix product over the stored vectors, so new prompts, templates or
-thresholds never touch the audio again.
+the first's progress and takes over if the first dies. ``score`` is the cheap half: one
+matrix product over the stored vectors, so new prompts, templates or thresholds never
+touch the audio again.
 """
 
 from __future__ import annotations
