@@ -1,9 +1,12 @@
 """One analysis of a VOD: decode → windows → embeddings (stored) → scores → highlights.
 
 ``embed_source`` is the expensive half: it streams the audio through the model once and
-stores the window embeddings, resuming where a killed run stopped. ``score`` is the
-cheap half: one matrix product over the stored vectors, so new prompts, templates or
-thresholds never touch the audio again.
+stores the window embeddings, resuming where a killed run stopped. It is the only writer
+of embeddings and writes only under the analysis's lease, so two callers of one analysis
+(two CLI runs, a CLI run and a dashboard session, …) never both write: the second follows
+the first's progress and takes over if the first dies. ``score`` is the cheap half: one
+matrix product over the stored vectors, so new prompts, templates or thresholds never
+touch the audio again.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
 
 from emotion.audio import DecodeStats, stream_audio
-from emotion.errors import Cancelled, LabelError
+from emotion.errors import BusyError, Cancelled, LabelError
 from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
+from emotion.lease import Lease
 from emotion.model import Clap
 from emotion.progress import Progress, ProgressFn, clock
 from emotion.scoring import (
@@ -40,6 +44,9 @@ DEFAULT_HOP_S = 5.0
 # Scored with the labels so that ordinary stream audio has somewhere to go, never highlighted.
 DEFAULT_BACKGROUND = ("calm talking", "background music", "silence", "keyboard and mouse clicks")
 PREFETCH_BATCHES = 2  # decoded batches waiting for the model: bounds memory
+# How often a caller waiting for another run's lease looks at its progress (and retries).
+WAIT_POLL_S = 0.25
+BUSY = "Another process is analysing this VOD"
 
 
 def default_batch_size(clap: Clap) -> int:
@@ -101,34 +108,98 @@ def embed_source(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     audio_track: int | None = None,
+    wait: bool = True,
+    on_note: Callable[[str], None] | None = None,
 ) -> AnalysisRecord:
     """Embed every window of ``source`` into the store (resuming), and return its record.
 
-    ``audio_track`` (numbered from 1) defaults to the container's default track.
+    ``audio_track`` (numbered from 1) defaults to the container's default track. When
+    another caller is embedding this analysis, this one follows its progress and returns
+    its result (taking over if it dies), or raises ``BusyError`` with ``wait=False``.
+    ``on_note`` hears one-line notes: that another caller is at work, a store repaired.
     """
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
     record = store.open_analysis(
         source, identity, clap.name, window_s, hop_s, clap.embedding_dim, audio_track=track
     )
-    if record.complete:
-        return record
+    if record.complete and store.check(record) is None:
+        return record  # readers take no lease
+    total = expected_windows(source.duration_s, window_s, hop_s)
+    with _hold(store, record.id, wait, total, progress, cancel, on_note) as lease:
+        record, note = store.repair(lease, record.id)
+        if note is not None and on_note is not None:
+            on_note(note)
+        if record.complete:  # the caller we waited for finished it
+            return record
+        _embed(clap, store, lease, record, source, track, batch_size, total, progress, cancel)
+    return store.analysis(record.id)
+
+
+def _hold(
+    store: Store,
+    analysis_id: int,
+    wait: bool,
+    total: int | None,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+    on_note: Callable[[str], None] | None,
+) -> Lease:
+    """The analysis's lease, after following its holder's progress until it lets go."""
+    lease = store.lease(analysis_id)
+    if lease is not None:
+        return lease
+    if not wait:
+        raise BusyError(f"{BUSY}; wait for it to finish, or run again later.")
+    if on_note is not None:
+        on_note(f"{BUSY}; following its progress.")
+    seen = -1
+    # The OS frees the lease when its holder ends, however it ends: polling it is all
+    # the waiting there is. The holder's batches show up in the database as they land.
+    while True:
+        lease = store.lease(analysis_id)
+        n_done = store.analysis(analysis_id).n_done
+        if progress is not None and n_done != seen:
+            progress(_wait_progress(n_done, total))
+            seen = n_done
+        if lease is not None:
+            return lease
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(
+                "Stopped waiting; the other process analysing this VOD goes on, and a later "
+                "run picks up its result."
+            )
+        time.sleep(WAIT_POLL_S)
+
+
+def _embed(
+    clap: Clap,
+    store: Store,
+    lease: Lease,
+    record: AnalysisRecord,
+    source: Source,
+    track: int,
+    batch_size: int | None,
+    total: int | None,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+) -> None:
     batch_size = batch_size or default_batch_size(clap)
     decoded = DecodeStats()
     pcm = stream_audio(source.path, clap.sampling_rate, track=track, stats=decoded)
-    windows = iter_windows(pcm, clap.sampling_rate, window_s, hop_s, first_index=record.n_done)
-    total = expected_windows(source.duration_s, window_s, hop_s)
+    windows = iter_windows(
+        pcm, clap.sampling_rate, record.window_s, record.hop_s, first_index=record.n_done
+    )
     started, first_done = time.monotonic(), record.n_done
     for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")
         vectors = clap.embed_audio([w.samples for w in batch])
         n_done = batch[-1].index + 1
-        store.append(record.id, clap.embedding_dim, vectors, n_done)
+        store.append(lease, record.id, clap.embedding_dim, vectors, n_done)
         if progress is not None:
             progress(_embed_progress(n_done, first_done, total, started))
-    store.finish(record.id, decoded.duration_s, decoded.nonfinite_s)
-    return store.analysis(record.id)
+    store.finish(lease, record.id, decoded.duration_s, decoded.nonfinite_s)
 
 
 def score(
@@ -209,6 +280,13 @@ def _prefetched(items: Iterator[list[Window]], depth: int) -> Iterator[list[Wind
         close = getattr(items, "close", None)
         if close is not None:
             close()  # ends the ffmpeg process
+
+
+def _wait_progress(n_done: int, total: int | None) -> Progress:
+    if total is None:
+        return Progress("wait", None, f"{n_done} windows embedded by another process")
+    total = max(total, n_done)
+    return Progress("wait", n_done / total, f"{n_done}/{total} windows by another process")
 
 
 def _embed_progress(n_done: int, first_done: int, total: int | None, started: float) -> Progress:

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument(
         "--batch-size", type=int, help="windows per forward pass (default 8 on CPU, 64 on CUDA)"
     )
+    analyze.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another process is analysing this VOD, exit (code 2) instead of following "
+        "it to the end and scoring its result",
+    )
     found = analyze.add_argument_group("highlights")
     defaults = HighlightSettings()
     found.add_argument(
@@ -265,6 +271,7 @@ def _analyze(args: argparse.Namespace) -> int:
         record = embed_source(
             clap, store, source, source_identity(source), args.window, args.hop,
             batch_size=args.batch_size, progress=bars.update, audio_track=track,
+            wait=not args.no_wait, on_note=_note,
         )  # fmt: skip
         analysis = score(
             record, store.vectors(record), clap, labels, background, args.template, settings
@@ -272,13 +279,17 @@ def _analyze(args: argparse.Namespace) -> int:
         out_dir = args.out or Path("hypeline-out") / slugify(source.title)
         written = write_exports(
             analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding,
-            fps=args.fps, on_note=lambda note: print(f"note: {note}", file=sys.stderr),
+            fps=args.fps, on_note=_note,
             progress=lambda done, total: bars.update(
                 Progress("export", done / total, f"{done}/{total} files")
             ),
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
+
+
+def _note(note: str) -> None:
+    print(f"note: {note}", file=sys.stderr)
 
 
 def _list_tracks(spec: str) -> int:

@@ -41,6 +41,14 @@ class ExportError(HypelineError):
     """An export cannot be written (unknown format, unwritable folder, a clip ffmpeg cannot cut)."""
 
 
+class BusyError(HypelineError):
+    """Another process is analysing this VOD and the caller asked not to wait for it."""
+
+
+class StoreError(HypelineError):
+    """The stored vectors of an analysis do not match its record (damaged on disk)."""
+
+
 class Cancelled(HypelineError):
     """The user stopped a run; what was embedded is kept and the next run resumes."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class Progress:
     """A step of long work: ``fraction`` in [0, 1], None when the total is unknown."""
 
-    stage: str  # "download" | "embed" | "clips"
+    stage: str  # "download" | "embed" | "wait" (another process embeds) | "clips"
     fraction: float | None
     message: str
     eta_s: float | None = None

@@ -5,6 +5,14 @@
 * ``embeddings/<analysis id>.f32`` — the window embeddings, ``[n_windows, dim]`` float32
   appended batch by batch. A batch is fsynced before the database counts it, so after a
   kill the file is cut back to the count and the run resumes from there.
+* ``embeddings/<analysis id>.lock`` — the analysis's lease (``emotion.lease``): only its
+  holder appends, finishes or repairs; anyone may read.
+
+Many processes share one library. SQLite runs in WAL mode with a busy timeout and every
+call is one short transaction, so readers (pages, re-scoring, search) never block the
+writer. Readers take exactly the counted vectors, so they never see half a batch; the
+file is checked against the count when read (``check``) and repaired under the lease
+(``repair``), never scored wrong.
 
 An analysis is keyed by (source identity, audio track, model, window_s, hop_s): labels,
 template and thresholds are not part of the key — changing them re-scores the stored
@@ -24,10 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.errors import StoreError
+from emotion.lease import Lease, try_acquire
 from emotion.paths import hypeline_home
 from emotion.sources import Source
 
 SCHEMA_VERSION = 2
+# How long a call waits for another process's transaction; ours last milliseconds.
+BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
     id INTEGER PRIMARY KEY,
@@ -81,6 +93,7 @@ class AnalysisRecord:
     created: float
     audio_track: int = 1
     nonfinite_s: float = 0.0
+    updated: float = 0.0  # changes with every batch and repair: a cache key for the vectors
 
     @property
     def complete(self) -> bool:
@@ -96,11 +109,12 @@ class Store:
         self.vectors_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "library.sqlite"
         with self._db() as db:
+            _use_wal(db)
             _migrate(db)
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.db_path, timeout=30)
+        db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S)
         db.row_factory = sqlite3.Row
         try:
             with db:  # one transaction
@@ -118,7 +132,7 @@ class Store:
         dim: int,
         audio_track: int = 1,
     ) -> AnalysisRecord:
-        """The analysis for this key, created if new; a running one is made ready to resume."""
+        """The analysis for this key, created if new (the database only: files are the lease's)."""
         now = time.time()
         with self._db() as db:
             db.execute(
@@ -143,13 +157,70 @@ class Store:
                 "AND window_s = ? AND hop_s = ?",
                 (source_id, audio_track, model, window_s, hop_s),
             ).fetchone()
-        record = self.analysis(analysis_id)
-        if not record.complete:
-            self._truncate(record)
-        return record
+        return self.analysis(analysis_id)
 
-    def append(self, analysis_id: int, dim: int, vectors: np.ndarray, n_done: int) -> None:
+    def lease(self, analysis_id: int) -> Lease | None:
+        """The right to write this analysis, or None while another caller holds it."""
+        return try_acquire(self._lock(analysis_id))
+
+    def check(self, record: AnalysisRecord) -> str | None:
+        """Why the vectors on disk do not match ``record``, in one sentence; None when they do.
+
+        A running analysis may have bytes past its count (a batch being written, or one
+        a killed run never counted); a complete one must be exactly ``n_done × dim × 4``.
+        """
+        return _damage(record, self._size(record.id))
+
+    def repair(self, lease: Lease, analysis_id: int) -> tuple[AnalysisRecord, str | None]:
+        """Make the vectors on disk match the record; the repaired record and a note, if any.
+
+        Bytes past the count of a running analysis are a killed run's uncounted batch and
+        go silently. Missing bytes keep the whole vectors before them and the analysis
+        runs again from there. A complete analysis with bytes past its count had a second
+        writer (libraries from before leases), so its vectors are in no trustworthy order
+        and it is embedded again from the start.
+        """
+        self._require(lease, analysis_id)
+        record = self.analysis(analysis_id)
+        size = self._size(analysis_id)
+        vector_bytes = record.dim * 4
+        expected = record.n_done * vector_bytes
+        if size == expected:
+            return record, None
+        note = None
+        if size < expected:
+            keep = size // vector_bytes
+            note = (
+                f"The stored vectors of {record.source.title} were missing "
+                f"{record.n_done - keep} of its {record.n_done} windows; embedding them again."
+            )
+        elif not record.complete:
+            keep = record.n_done
+        else:
+            keep = 0
+            note = (
+                f"The stored vectors of {record.source.title} had {size - expected} bytes more "
+                f"than its {record.n_done} windows (a second writer); embedding it again."
+            )
+        # The file first: a crash before the record is updated leaves a file shorter than
+        # its count, which the next repair handles the same way.
+        if size > keep * vector_bytes:
+            with open(self._vectors(analysis_id), "r+b") as f:
+                f.truncate(keep * vector_bytes)
+                os.fsync(f.fileno())
+        if keep != record.n_done or record.complete:
+            with self._db() as db:
+                db.execute(
+                    "UPDATE analyses SET status = 'running', n_done = ?, updated = ? WHERE id = ?",
+                    (keep, time.time(), analysis_id),
+                )
+        return self.analysis(analysis_id), note
+
+    def append(
+        self, lease: Lease, analysis_id: int, dim: int, vectors: np.ndarray, n_done: int
+    ) -> None:
         """Persist the next windows' vectors, then count them as done."""
+        self._require(lease, analysis_id)
         data = np.ascontiguousarray(vectors, dtype="<f4")
         assert data.ndim == 2 and data.shape[1] == dim
         with open(self._vectors(analysis_id), "ab") as f:
@@ -162,7 +233,10 @@ class Store:
                 (n_done, time.time(), analysis_id),
             )
 
-    def finish(self, analysis_id: int, duration_s: float, nonfinite_s: float = 0.0) -> None:
+    def finish(
+        self, lease: Lease, analysis_id: int, duration_s: float, nonfinite_s: float = 0.0
+    ) -> None:
+        self._require(lease, analysis_id)
         with self._db() as db:
             db.execute(
                 "UPDATE analyses SET status = 'complete', duration_s = ?, nonfinite_s = ?, "
@@ -171,12 +245,20 @@ class Store:
             )
 
     def vectors(self, record: AnalysisRecord) -> np.ndarray:
-        """The stored ``[n_done, dim]`` embeddings."""
-        path = self._vectors(record.id)
-        if not path.exists():
-            return np.zeros((0, record.dim), dtype=np.float32)
-        data = np.fromfile(path, dtype="<f4", count=record.n_done * record.dim)
-        return data.reshape(record.n_done, record.dim)
+        """The stored ``[n_done, dim]`` embeddings; a ``StoreError`` if the file disagrees."""
+        buf = bytearray(record.n_done * record.dim * 4)
+        try:
+            with open(self._vectors(record.id), "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                got = f.readinto(buf) if _damage(record, size) is None else 0
+        except FileNotFoundError:
+            size = got = 0
+        damage = _damage(record, size)
+        if damage is None and got != len(buf):  # a repair truncated it after the fstat
+            damage = _damage(record, got)
+        if damage is not None:
+            raise StoreError(damage)
+        return np.frombuffer(buf, dtype="<f4").reshape(record.n_done, record.dim)
 
     def analysis(self, analysis_id: int) -> AnalysisRecord:
         with self._db() as db:
@@ -211,13 +293,36 @@ class Store:
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
 
-    def _truncate(self, record: AnalysisRecord) -> None:
-        """Drop bytes written after the last counted batch (a run killed mid-write)."""
-        path = self._vectors(record.id)
-        keep = record.n_done * record.dim * 4
-        if path.exists() and path.stat().st_size != keep:
-            with open(path, "r+b") as f:
-                f.truncate(keep)
+    def _lock(self, analysis_id: int) -> Path:
+        return self.vectors_dir / f"{analysis_id}.lock"
+
+    def _size(self, analysis_id: int) -> int:
+        try:
+            return self._vectors(analysis_id).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _require(self, lease: Lease, analysis_id: int) -> None:
+        if not lease.held or lease.path != self._lock(analysis_id):
+            raise RuntimeError(f"analysis {analysis_id} written without holding its lease")
+
+
+def _damage(record: AnalysisRecord, size: int) -> str | None:
+    expected = record.n_done * record.dim * 4
+    if size == expected or (size > expected and not record.complete):
+        return None
+    return (
+        f"The stored vectors of {record.source.title} do not match its record ({size} bytes "
+        f"on disk for {record.n_done} windows of {record.dim} numbers); analyse it again "
+        "to repair it."
+    )
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Readers never block the writer (and the reverse); the mode stays with the file."""
+    (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+    if mode != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -278,4 +383,5 @@ def _record(row: sqlite3.Row) -> AnalysisRecord:
         created=row["created"],
         audio_track=row["audio_track"],
         nonfinite_s=row["nonfinite_s"],
+        updated=row["updated"],
     )

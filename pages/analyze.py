@@ -1,5 +1,7 @@
 """Analyze: a VOD link, an upload or a past analysis → timeline, highlights, exports."""
 
+import dataclasses
+
 import streamlit as st
 
 from emotion.store import Store
@@ -44,6 +46,12 @@ if not record.complete:
         f"{job.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."
     )
     st.stop()
+if (damage := store.check(record)) is not None:
+    st.warning(damage)  # never scored as it is: a run repairs it under the analysis's lease
+    if st.button("Analyze again", key="repair", type="primary"):
+        st.session_state.job = job.Job.of(record)
+        st.rerun()
+    st.stop()
 if settings.problem:
     st.error(settings.problem)
     st.stop()
@@ -62,9 +70,7 @@ if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
         tracks, key=f"track_{record.id}", current=record.audio_track, label="Analysed track"
     )
     if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):
-        st.session_state.job = job.Job(
-            record.source.url or record.source.path, record.model, picked
-        )
+        st.session_state.job = dataclasses.replace(job.Job.of(record), audio_track=picked)
         st.rerun()
 exports.panel(analysis, store.reviews(record.id), store.home)
 results.show_timeline(analysis, settings, store)

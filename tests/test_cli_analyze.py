@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from emotion.audio import ffmpeg_exe
 from tests.conftest import TINY_CLAP
 from tests.httpserver import closed_port
 from tests.media import tone, write_media
+from tests.running import n_done
 from tests.synth import make_vod
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,10 +91,7 @@ def test_kill_9_then_rerun_resumes_to_identical_json(tmp_path: Path) -> None:
     deadline = time.monotonic() + 120
     while done < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-        if (home / "library.sqlite").exists():
-            with sqlite3.connect(home / "library.sqlite") as db:
-                row = db.execute("SELECT n_done FROM analyses").fetchone()
-                done = row[0] if row else 0
+        done = sum(n_done(home).values())  # 0 while the library is being created
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 0 < done < 119, "the run should be killed mid-way"

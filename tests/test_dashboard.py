@@ -8,6 +8,7 @@ or prompts re-scores from the stored embeddings without touching the audio again
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import zipfile
@@ -29,8 +30,9 @@ from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.httpserver import serve_folder
 from tests.media import write_media
+from tests.running import start_analyze, wait_for_a_holder
 from tests.synth import make_vod
-from ui import exports, timeline
+from ui import exports, model, timeline
 from ui.sidebar import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
@@ -45,6 +47,8 @@ PROMPTS = [
     Prompt("silence", "#9E9E9E", background=True),
 ]
 RUN_TIMEOUT_S = 120
+FOLLOWING = "Another process is analysing this VOD; following its progress."
+LONG_WINDOWS = 47  # 240 s: starts 0, 5, …, 230
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +82,24 @@ def vod(tmp_path_factory) -> Path:
     audio = make_vod(EVENTS, DURATION_S, SR, np.random.default_rng(5))
     path = tmp_path_factory.mktemp("vod") / "synthetic-vod.mp4"
     return write_media(path, audio, SR, audio_args=("-c:a", "aac", "-b:a", "128k"), video=True)
+
+
+@pytest.fixture(scope="module")
+def long_vod(tmp_path_factory) -> Path:
+    """Long enough (batches of 2) for a second caller to arrive while the first embeds."""
+    audio = make_vod([("a whistle", 60.0, 75.0), ("clicking", 150.0, 165.0)], 240.0, SR,
+                     np.random.default_rng(6))  # fmt: skip
+    return write_media(tmp_path_factory.mktemp("long") / "long-vod.flac", audio, SR)
+
+
+@pytest.fixture(scope="module")
+def long_reference(clap, long_vod: Path, tmp_path_factory) -> np.ndarray:
+    """The vectors of a solo analysis of ``long_vod`` in batches of 2."""
+    store = Store(tmp_path_factory.mktemp("ref"))
+    source = open_source(str(long_vod))
+    record = embed_source(clap, store, source, source_identity(source), batch_size=2)
+    assert record.n_done == LONG_WINDOWS
+    return store.vectors(record)
 
 
 def app(prompts: list[Prompt] = PROMPTS) -> AppTest:
@@ -293,8 +315,9 @@ def test_missing_weights_say_so_and_the_library_stays_browsable(
     embed_source(clap, store, source, source_identity(source))  # analysed with the fixture
     gone = tmp_path / "gone-model"  # and one whose model is not here any more
     record = store.open_analysis(source, "sha256:other", str(gone), 10.0, 5.0, clap.embedding_dim)
-    store.append(record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
-    store.finish(record.id, 5.0)
+    with store.lease(record.id) as lease:
+        store.append(lease, record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
+        store.finish(lease, record.id, 5.0)
     monkeypatch.setenv("HYPELINE_MODEL", str(tmp_path / "no-such-model"))
 
     at = app().run()
@@ -400,3 +423,115 @@ def test_a_click_or_a_box_on_the_timeline_gives_a_time() -> None:
     assert timeline.selected_time({"points": [{"x": "1970-01-01 01:00:05"}]}) == 3605.0
     box = {"x": ["1970-01-01 00:00:40", "1970-01-01 00:00:30"]}
     assert timeline.selected_time({"points": [], "box": [box]}) == 30.0
+
+
+# --- many callers of one analysis ---------------------------------------------------
+
+
+def test_a_session_follows_a_cli_run_of_the_same_vod(
+    home: Path, long_vod: Path, long_reference: np.ndarray, clap, tmp_path: Path, monkeypatch
+) -> None:
+    cli = start_analyze(
+        str(long_vod), "--labels", ", ".join(LABELS), "--background", ", ".join(BACKGROUND),
+        "--batch-size", "2", "--formats", "json", "--out", str(tmp_path / "cli"), home=home,
+        log=tmp_path / "cli",
+    )  # fmt: skip
+    try:
+        assert wait_for_a_holder(home) < LONG_WINDOWS
+        embedded: list[int] = []
+        embed_audio = Clap.embed_audio
+
+        def counting(self, waveforms):
+            embedded.append(len(waveforms))
+            return embed_audio(self, waveforms)
+
+        monkeypatch.setattr(Clap, "embed_audio", counting)
+        at = analyzed(app(), long_vod)
+        cli.wait(timeout=RUN_TIMEOUT_S)
+    finally:
+        cli.kill()
+        cli.wait()
+    assert cli.returncode == 0, (tmp_path / "cli.err").read_text()
+    assert not at.exception, at.exception
+    assert [s.label for s in at.status] == ["Analyzed long-vod"]
+    assert [w.value for w in at.warning] == [FOLLOWING]
+    (status,) = at.status
+    bars = {p.proto.text.split(":")[0]: p.value for p in status.get("progress")}
+    assert bars == {"Following the other run": 100}, bars
+    assert embedded == []  # the session wrote nothing: the CLI embedded every window
+    store = Store(home)
+    (record,) = store.analyses()
+    np.testing.assert_array_equal(store.vectors(record), long_reference)
+    assert rows(at) == expected_rows(store, clap)
+    doc = json.loads((tmp_path / "cli" / "highlights.json").read_text())
+    assert [(h["label"], clock(h["start_s"]), clock(h["end_s"])) for h in doc["highlights"]] == [
+        r[:3] for r in rows(at)
+    ]
+
+
+def test_two_sessions_on_one_vod_share_one_model_and_one_writer(
+    home: Path, long_vod: Path, long_reference: np.ndarray, clap, monkeypatch
+) -> None:
+    monkeypatch.setattr("emotion.analysis.default_batch_size", lambda clap: 2)
+    loads: list[str] = []
+    load_clap = model.load_clap
+
+    def counting_loads(name: str):
+        loads.append(name)
+        return load_clap(name)
+
+    monkeypatch.setattr(model, "load_clap", counting_loads)
+    model._load.clear()  # loaded by earlier tests of this process
+    embedded: list[int] = []
+    embed_audio = Clap.embed_audio
+
+    def counting(self, waveforms):
+        embedded.append(len(waveforms))
+        return embed_audio(self, waveforms)
+
+    monkeypatch.setattr(Clap, "embed_audio", counting)
+    sessions: dict[str, AppTest] = {}
+    first = threading.Thread(target=lambda: sessions.update(first=analyzed(app(), long_vod)))
+    first.start()
+    try:
+        assert wait_for_a_holder(home) < LONG_WINDOWS
+        sessions["second"] = analyzed(app(), long_vod)
+    finally:
+        first.join(timeout=RUN_TIMEOUT_S)
+    assert not first.is_alive()
+    for name, at in sessions.items():
+        assert not at.exception, (name, at.exception)
+        assert [s.label for s in at.status] == ["Analyzed long-vod"], name
+    assert [w.value for w in sessions["first"].warning] == []
+    assert [w.value for w in sessions["second"].warning] == [FOLLOWING]
+    assert sum(embedded) == LONG_WINDOWS  # every window embedded once, by the first
+    assert loads == [str(TINY_CLAP)]  # one model for the whole server process
+    store = Store(home)
+    (record,) = store.analyses()
+    np.testing.assert_array_equal(store.vectors(record), long_reference)
+    assert rows(sessions["first"]) == rows(sessions["second"]) == expected_rows(store, clap)
+
+
+def test_a_damaged_analysis_is_not_scored_and_analysing_again_repairs_it(
+    home: Path, vod: Path, clap
+) -> None:
+    store = Store(home)
+    source = open_source(str(vod))
+    record = embed_source(clap, store, source, source_identity(source))
+    path = store.vectors_dir / f"{record.id}.f32"
+    clean = path.read_bytes()
+    path.write_bytes(clean + b"\0" * 64)
+    at = app().run()
+    at.button(key="library_open").click().run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == [store.check(record)]
+    assert not at.get("plotly_chart")  # not scored as it is
+    at.button(key="repair").click().run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == [
+        f"The stored vectors of synthetic-vod had 64 bytes more than its {record.n_done} "
+        "windows (a second writer); embedding it again."
+    ]
+    assert [s.label for s in at.status] == ["Analyzed synthetic-vod"]
+    assert path.read_bytes() == clean
+    assert rows(at) == expected_rows(store, clap)

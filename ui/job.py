@@ -5,6 +5,10 @@ Every finished batch is in the store, so a run that is stopped (the Stop button,
 browser reload, any widget touched meanwhile) loses nothing: the next run of the same
 source resumes. While ``st.session_state.job`` is set, each script run carries the job on,
 so touching the sidebar during a run only costs a restart from the last batch.
+
+When another session or process is already analysing the same VOD, the run follows that
+one's progress instead of writing (``embed_source`` holds one writer per analysis), and
+takes over from its last batch if it dies.
 """
 
 from __future__ import annotations
@@ -36,14 +40,28 @@ MEDIA_TYPES = [
     "m4a", "mp3", "wav", "ogg", "opus", "flac", "aac", "wma",
 ]  # fmt: skip
 UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
-STAGES = {"download": "Downloading", "embed": "Listening (decode + embed)"}
+STAGES = {
+    "download": "Downloading",
+    "embed": "Listening (decode + embed)",
+    "wait": "Following the other run",
+}
 
 
 @dataclass(frozen=True)
 class Job:
     spec: str | Path  # a link or a local file
     model: str
-    audio_track: int | None = None  # numbered from 1; None: the file's default track
+    window_s: float = DEFAULT_WINDOW_S
+    hop_s: float = DEFAULT_HOP_S
+    audio_track: int | None = None  # None: the file's default track
+
+    @classmethod
+    def of(cls, record: AnalysisRecord) -> Job:
+        """The run that resumes (or repairs) ``record`` under its own key."""
+        return cls(
+            record.source.url or record.source.path, record.model, record.window_s,
+            record.hop_s, record.audio_track,
+        )  # fmt: skip
 
 
 def start(spec: str | Path, settings: Settings, audio_track: int | None = None) -> None:
@@ -57,7 +75,7 @@ def start(spec: str | Path, settings: Settings, audio_track: int | None = None) 
     elif (why := model.error(settings.model)) is not None:
         st.error(why)
     else:
-        st.session_state.job = Job(spec, settings.model, audio_track)
+        st.session_state.job = Job(spec, settings.model, audio_track=audio_track)
 
 
 def save_upload(upload: UploadedFile) -> Path:
@@ -104,7 +122,7 @@ def library(store: Store) -> Job | None:
             st.session_state.analysis_id = record.id
         return None
     if st.button("Resume", key="library_resume", type="primary"):
-        return Job(record.source.url or record.source.path, record.model, record.audio_track)
+        return Job.of(record)
     return None
 
 
@@ -179,9 +197,10 @@ def run(store: Store) -> None:
             "Library, to go on from where it stopped."
         )
         return
+    notes: list[str] = []
     with st.status(f"Analyzing {job.spec}…", expanded=True) as status:
         try:
-            record = _work(job, store, status)
+            record = _work(job, store, status, notes)
         except HypelineError as e:
             st.session_state.job = None
             stop.empty()
@@ -191,13 +210,16 @@ def run(store: Store) -> None:
         except Exception:
             st.session_state.job = None  # a bug: do not retry it on every rerun
             raise
-        status.update(label=f"Analyzed {record.source.title}", state="complete", expanded=False)
+        # Notes (another run followed, a store repaired) stay in sight.
+        status.update(
+            label=f"Analyzed {record.source.title}", state="complete", expanded=bool(notes)
+        )
     stop.empty()
     st.session_state.job = None
     st.session_state.analysis_id = record.id
 
 
-def _work(job: Job, store: Store, status: StatusContainer) -> AnalysisRecord:
+def _work(job: Job, store: Store, status: StatusContainer, notes: list[str]) -> AnalysisRecord:
     bars: dict[str, DeltaGenerator] = {}
 
     def show(p: Progress) -> None:
@@ -213,14 +235,22 @@ def _work(job: Job, store: Store, status: StatusContainer) -> AnalysisRecord:
     clap = model.get(job.model)
     if clap is None:
         raise HypelineError(model.error(job.model) or f"The model {job.model} is not loaded.")
+
+    def note(text: str) -> None:
+        notes.append(text)
+        st.warning(text)
+
     identity = source_identity(source)
     track = source.check_track(job.audio_track)
     # Opened here first (the same key embed_source uses) so that a stopped run is the
     # current analysis and shows up as "incomplete — resume".
     record = store.open_analysis(
-        source, identity, clap.name, DEFAULT_WINDOW_S, DEFAULT_HOP_S, clap.embedding_dim,
-        audio_track=track,
-    )  # fmt: skip
+        source, identity, clap.name, job.window_s, job.hop_s, clap.embedding_dim, track
+    )
     st.session_state.analysis_id = record.id
-    show(Progress("embed", None, f"decoding {source.title}…"))
-    return embed_source(clap, store, source, identity, progress=show, audio_track=track)
+    # A label, not a bar: a run that follows another's shows only that one's bar.
+    status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
+    return embed_source(
+        clap, store, source, identity, job.window_s, job.hop_s, progress=show,
+        audio_track=track, on_note=note,
+    )  # fmt: skip

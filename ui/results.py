@@ -34,7 +34,8 @@ PREVIEW_BITRATE = "48k"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _vectors(home: str, analysis_id: int, n_done: int) -> np.ndarray:
+def _vectors(home: str, analysis_id: int, n_done: int, updated: float) -> np.ndarray:
+    # Keyed by the record's progress and last change: a repaired analysis is read again.
     store = Store(Path(home))
     vectors = store.vectors(store.analysis(analysis_id))
     vectors.flags.writeable = False  # shared by every session
@@ -43,7 +44,7 @@ def _vectors(home: str, analysis_id: int, n_done: int) -> np.ndarray:
 
 def scored(record: AnalysisRecord, store: Store, clap: Clap, settings: Settings) -> Analysis:
     """The analysis with the sidebar's prompts and thresholds, from the stored embeddings."""
-    vectors = _vectors(str(store.home), record.id, record.n_done)
+    vectors = _vectors(str(store.home), record.id, record.n_done, record.updated)
     return score(
         record, vectors, clap, settings.labels, settings.background, settings.template,
         settings.highlights,
