@@ -32,6 +32,11 @@ def downloads_dir() -> Path:
     return _ensure_dir(hypeline_home() / "downloads")
 
 
+def uploads_dir() -> Path:
+    """Where the dashboard saves uploaded files (``<home>/uploads``)."""
+    return _ensure_dir(hypeline_home() / "uploads")
+
+
 def _ensure_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
