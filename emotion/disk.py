@@ -79,7 +79,7 @@ def usage(home: Path | None = None) -> Usage:
 
 def mark_used(path: Path, home: Path | None = None) -> None:
     """Record that the item holding ``path`` was just used (no-op outside the areas)."""
-    home = home or hypeline_home()
+    home = home or hypeline_home(create=False)  # opening a file elsewhere writes nothing
     try:
         parts = path.resolve().relative_to(home.resolve()).parts
     except (OSError, RuntimeError, ValueError):

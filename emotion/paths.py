@@ -16,15 +16,18 @@ from emotion.errors import HypelineError
 HOME_ENV = "HYPELINE_HOME"
 
 
-def hypeline_home() -> Path:
-    """The folder Hypeline writes to: ``$HYPELINE_HOME``, else the user cache folder."""
+def hypeline_home(create: bool = True) -> Path:
+    """The folder Hypeline writes to: ``$HYPELINE_HOME``, else the user cache folder.
+
+    ``create=False`` only names it (for looking, not writing).
+    """
     configured = os.environ.get(HOME_ENV, "").strip()
     home = (
         Path(configured).expanduser()
         if configured
         else Path(platformdirs.user_cache_dir("hypeline"))
     )
-    return _ensure_dir(home)
+    return _ensure_dir(home) if create else home
 
 
 def downloads_dir() -> Path:

@@ -112,6 +112,12 @@ def test_local_video_file(site: Path, as_path: bool) -> None:
     assert source.url is None
 
 
+def test_opening_a_local_file_writes_nothing(site: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    assert open_source(site / "tone.wav").path == site / "tone.wav"
+    assert not (tmp_path / "home").exists()  # a read-only HYPELINE_HOME is no obstacle
+
+
 def test_local_wav(site: Path) -> None:
     source = open_source(site / "tone.wav")
     assert source.title == "tone"
