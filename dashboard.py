@@ -1,12 +1,14 @@
 """Hypeline's dashboard: ``streamlit run dashboard.py``.
 
-The frame around every page: page config, the navigation over ``pages/``, and the shared
-sidebar (model, prompts, highlight settings; left in ``st.session_state.settings``).
+The frame around every page: page config, the exposure warning and sign-in of shared
+mode (``ui/shared.py``), the navigation over ``pages/``, and the shared sidebar (model,
+prompts, highlight settings; left in ``st.session_state.settings``).
 """
 
 import streamlit as st
 
-from ui import model, sidebar
+from emotion.errors import HypelineError
+from ui import model, shared, sidebar, signin
 
 st.set_page_config(
     page_title="Hypeline", page_icon=":material/bolt:", layout="wide", initial_sidebar_state=380
@@ -22,7 +24,17 @@ if "started" not in st.session_state:
     st.session_state.started = True
     st.rerun()
 
-settings = sidebar.render()
+try:
+    config = shared.settings()
+except HypelineError as e:  # a shared server with a broken table stays closed
+    st.error(str(e))
+    st.stop()
+if warning := shared.exposure(config):
+    st.warning(warning, icon=":material/public:")
+signin.gate(config)  # stops here until signed in, when a sign-in is set up
+
+settings = sidebar.render(locked=config.shared)
+signin.account(config)
 if settings.model and (why := model.error(settings.model)):
     # The library stays browsable without the model; only new work and scoring need it.
     st.error(why)

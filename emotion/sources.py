@@ -14,26 +14,36 @@ On disk, under ``downloads_dir()``::
 A download counts as finished only once its file has been moved out of
 ``.incomplete`` and its index entry written, so an interrupted download is never taken
 for a complete one.
+
+A ``SourcePolicy`` limits what a source from someone else may be (the dashboard's shared
+mode, the HTTP API): typed paths only inside media folders, links only to public
+addresses (``emotion.netguard``). Without one (the CLI), anything this user can read or
+reach opens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from emotion import disk
 from emotion.audio import AudioTrack, MediaInfo, ffmpeg_exe, probe
 from emotion.errors import SourceError
-from emotion.paths import downloads_dir, hypeline_home
+from emotion.media_roots import is_under, resolve_under
+from emotion.netguard import Address, BlockedAddressError, Resolver, check_public_url, public_only
+from emotion.paths import downloads_dir, hypeline_home, uploads_dir
 from emotion.progress import Progress, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -87,6 +97,27 @@ class Source:
 
 
 @dataclass(frozen=True)
+class SourcePolicy:
+    """What a source given by someone else may be (for a server; the CLI passes none).
+
+    Text typed by a visitor opens as a link to a public address, or as a path inside
+    ``media_folders``; a ``Path`` handed over by Hypeline itself (an upload it saved, a
+    past analysis) may also lie in its own uploads and downloads.
+    """
+
+    media_folders: tuple[Path, ...] = ()
+    resolve: Resolver = field(default=socket.getaddrinfo, repr=False)  # tests pass a fake
+    reachable: frozenset[Address] = frozenset()  # (ip, port) pairs allowed though not public
+
+    def own_folders(self) -> tuple[Path, ...]:
+        return (*self.media_folders, uploads_dir(), downloads_dir())
+
+    def allows(self, path: Path) -> bool:
+        """Whether a file Hypeline holds a record of may be opened (played, cut) under this policy."""
+        return is_under(path, self.own_folders())
+
+
+@dataclass(frozen=True)
 class SourceProgress(Progress):
     """A ``Progress`` of stage "download", with the byte counts behind its ``fraction``."""
 
@@ -95,25 +126,40 @@ class SourceProgress(Progress):
     speed_bps: float | None = None
 
 
-def open_source(spec: str | Path, progress: ProgressFn | None = None) -> Source:
+def open_source(
+    spec: str | Path, progress: ProgressFn | None = None, policy: SourcePolicy | None = None
+) -> Source:
     """Open a local media file, or download the video behind an http(s) link (reused if seen).
 
     ``progress`` is called as a download advances. An exception it raises stops the download
     and reaches the caller unchanged (that is how to cancel); the partial file is kept and
-    the next ``open_source`` of the same link resumes it.
+    the next ``open_source`` of the same link resumes it. With a ``policy``, what it refuses
+    raises a ``SourceError`` before anything is read or contacted.
     """
+    source = _open(spec, progress, policy)
+    disk.mark_used(source.path)
+    return source
+
+
+def _open(spec: str | Path, progress: ProgressFn | None, policy: SourcePolicy | None) -> Source:
     if isinstance(spec, Path):
+        if policy is not None:
+            spec = resolve_under(spec, policy.own_folders(), "the folders")
         return _open_file(spec)
     text = spec.strip().strip("\"'")
-    if (m := _SCHEME.match(text)) and len(m.group(1)) > 1 and not Path(text).exists():
-        # len > 1: "C:\vod.mp4" is a Windows path, not a link with scheme "c".
+    m = _SCHEME.match(text)
+    # len > 1: "C:\vod.mp4" is a Windows path, not a link with scheme "c". A visitor's
+    # text with a scheme is a link even if a file of that name exists.
+    if m and len(m.group(1)) > 1 and (policy is not None or not Path(text).exists()):
         scheme = m.group(1).lower()
         if scheme not in _DEFAULT_PORTS:
             raise SourceError(
                 f"Only http(s) links are supported, not {scheme}: links; "
                 "for a file on this computer, give its path."
             )
-        return _open_url(text, progress)
+        return _open_url(text, progress, policy)
+    if policy is not None:
+        return _open_file(resolve_under(text, policy.media_folders))
     path = Path(spec)
     if not path.exists():
         path = Path(text).expanduser()
@@ -249,15 +295,20 @@ def _sample_ranges(size: int) -> Iterator[tuple[int, int]]:
 # --- downloads -----------------------------------------------------------------------
 
 
-def _open_url(url: str, progress: ProgressFn | None) -> Source:
+def _open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None = None) -> Source:
     canon = canonical_url(url)
+    if policy is not None:
+        # Before the library lookup too: a private link stays refused even when its video
+        # was fetched earlier by someone allowed to.
+        check_public_url(url, policy.resolve, policy.reachable)
     if (known := _lookup(canon)) is not None:
         return known  # no network at all for a link we have already fetched
 
     import yt_dlp  # imported here: it takes ~0.5 s and local files never need it
 
     downloads = downloads_dir()
-    with yt_dlp.YoutubeDL(_ydl_options(downloads, progress)) as ydl:
+    guard = public_only(policy.reachable) if policy is not None else contextlib.nullcontext()
+    with guard, yt_dlp.YoutubeDL(_ydl_options(downloads, progress, policy is not None)) as ydl:
         try:
             raw = ydl.extract_info(url, download=False, process=False)
         except yt_dlp.utils.YoutubeDLError as e:
@@ -316,7 +367,15 @@ def _open_url(url: str, progress: ProgressFn | None) -> Source:
     return _source_from_entry(final_path, entry, media)
 
 
-def _ydl_options(downloads: Path, progress: ProgressFn | None) -> dict[str, Any]:
+def _ydl_options(
+    downloads: Path, progress: ProgressFn | None, guarded: bool = False
+) -> dict[str, Any]:
+    guard: dict[str, Any] = {
+        # public_only() watches this thread only, and ffmpeg would fetch outside it:
+        # HLS with yt-dlp's own downloader, fragments one at a time on this thread.
+        "hls_prefer_native": True,
+        "concurrent_fragment_downloads": 1,
+    }
     return {
         "format": "bestaudio/best",
         "outtmpl": {"default": "%(id)s.%(ext)s"},  # set per download, once the id is known
@@ -334,6 +393,7 @@ def _ydl_options(downloads: Path, progress: ProgressFn | None) -> dict[str, Any]
         "windowsfilenames": True,
         "updatetime": False,  # the file's mtime is when we fetched it, not the server's date
         **NETWORK_OPTIONS,
+        **(guard if guarded else {}),
     }
 
 
@@ -490,6 +550,9 @@ def _explain(error: Exception, url: str) -> SourceError:
     chain = list(_causes(error))
     reason = _first_line(error)
 
+    if blocked := next((c for c in chain if isinstance(c, BlockedAddressError)), None):
+        return blocked  # a redirect or a page's media led into the server's network
+
     if any(isinstance(c, UnsupportedError) for c in chain) or _NO_MEDIA.search(reason):
         return _no_media(url)
     if any(isinstance(c, GeoRestrictedError) for c in chain):
@@ -531,7 +594,7 @@ def _explain(error: Exception, url: str) -> SourceError:
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and everything it wraps: yt-dlp's exc_info/cause, and Python's chain."""
+    """``error`` and everything it wraps: yt-dlp's exc_info/cause/handler errors, Python's chain."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
     while todo:
@@ -546,6 +609,10 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         cause = getattr(e, "cause", None)
         if isinstance(cause, BaseException):
             todo.append(cause)
+        # NoSupportingHandlers: what each request handler hit (theirs, and ours raised
+        # from inside a connection, e.g. BlockedAddressError).
+        for name in ("unexpected_errors", "unsupported_errors"):
+            todo += [x for x in getattr(e, name, None) or () if isinstance(x, BaseException)]
         todo += [e.__cause__, e.__context__]
 
 

@@ -5,33 +5,45 @@ import dataclasses
 import streamlit as st
 
 from emotion.store import Store
-from ui import exports, job, model, results
+from ui import exports, job, model, results, shared, signin
 
+signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
+config = shared.settings()  # checked by dashboard.py already
+policy = shared.policy(config)  # None: one person's dashboard, anything opens
+budget_bytes = shared.disk_budget_bytes(config)  # None: no disk budget
 store = Store()
 
 st.title("Find the moments")
 st.caption("Paste a VOD link → **Analyze** → download your chapters. Describe the moments in the sidebar.")  # fmt: skip
 
-TABS = [":material/link: Link or file path", ":material/upload: Upload", ":material/video_library: Library"]  # fmt: skip
+paths = policy is None or bool(policy.media_folders)  # shared, no media folder: links only
+TABS = [f":material/link: {'Link or file path' if paths else 'Link'}", ":material/upload: Upload", ":material/video_library: Library"]  # fmt: skip
 link_tab, upload_tab, library_tab = st.tabs(TABS)
 with link_tab:
     link = st.text_input(
-        "VOD link or file path", key="link",
-        placeholder="https://www.twitch.tv/videos/…  or  /path/to/vod.mp4",
+        "VOD link or file path" if paths else "VOD link", key="link",
+        placeholder="https://www.twitch.tv/videos/…" + ("  or  /path/to/vod.mp4" if paths else ""),
     )  # fmt: skip
-    track = job.track_picker(job.audio_tracks(link), key="link_track")
+    if policy is not None and policy.media_folders:
+        st.caption("Files open from " + ", ".join(f"`{f}`" for f in policy.media_folders) + ".")
+    track = job.track_picker(job.audio_tracks(link, policy), key="link_track")
     if st.button("Analyze", key="analyze_link", type="primary"):
         job.start(link, settings, track)
 with upload_tab:
-    upload = st.file_uploader("A video or audio file", type=job.MEDIA_TYPES, key="upload")
+    cap_mb = shared.upload_cap_mb(config)
+    upload = st.file_uploader(
+        "A video or audio file", type=job.MEDIA_TYPES, key="upload", max_upload_size=cap_mb
+    )
     if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
-        job.start(job.save_upload(upload), settings)
-    st.caption("Uploads pass through memory: for a file of many GB, paste its path in the first tab.")  # fmt: skip
+        job.start_upload(upload, settings, cap_mb)
+    bigger = ": for a bigger file, give its path in the first tab" if paths else ""
+    st.caption(f"Up to {cap_mb} MB (held in the server's memory while it uploads){bigger}.")
 with library_tab:
-    if (resume := job.library(store)) is not None:
+    if (resume := job.library(store, policy.allows if policy else None)) is not None:
         st.session_state.job = resume
-job.run(store)
+    job.disk_usage(store.home, budget_bytes)
+job.run(store, policy, budget_bytes)
 
 if "analysis_id" not in st.session_state:
     st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip

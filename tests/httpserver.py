@@ -7,7 +7,8 @@
 Range requests (``bytes=start-end``) get 206 answers, as from a real web server; yt-dlp
 sends them when it resumes a ``.part`` file. ``server.cut_after[path] = n`` makes the
 server close the connection after ``n`` body bytes of that path, to simulate a dropped
-download; ``server.fail_with[path] = 403`` answers that status instead of the file.
+download; ``server.fail_with[path] = 403`` answers that status instead of the file;
+``server.redirects[path] = url`` answers 302 to ``url``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Server:
         self.ranges: list[str] = []  # the Range headers received, e.g. "bytes=30720-"
         self.cut_after: dict[str, int] = {}
         self.fail_with: dict[str, int] = {}  # path → HTTP status to answer instead
+        self.redirects: dict[str, str] = {}  # path → where a 302 sends the client
         self.lock = threading.Lock()
 
     def url(self, path: str) -> str:
@@ -76,7 +78,14 @@ def _handler(root: Path, server_ref: list[Server]) -> type[http.server.SimpleHTT
 
         def send_head(self) -> BinaryIO | None:  # type: ignore[override]
             self._range: tuple[int, int] | None = None
-            status = server_ref[0].fail_with.get(unquote(urlsplit(self.path).path).lstrip("/"))
+            key = unquote(urlsplit(self.path).path).lstrip("/")
+            if (target := server_ref[0].redirects.get(key)) is not None:
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            status = server_ref[0].fail_with.get(key)
             if status is not None:
                 self.send_error(status)
                 return None

@@ -3,10 +3,12 @@
 Analyzes a synthetic VOD through the page (upload, Analyze) with the fixture checkpoint,
 checks that the timeline and the highlight table render, and saves a screenshot in the
 test's tmp dir (and in docs/screenshot-analyze.png when HYPELINE_SCREENSHOT is set).
+With shared mode on (a secrets file), the password gate stands before every page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -54,6 +56,12 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`streamlit run dashboard.py` on a free port of 127.0.0.1; its URL."""
+    with _streamlit(tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _streamlit(tmp_path: Path, *options: str) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -67,7 +75,7 @@ def server(tmp_path: Path) -> Iterator[str]:
             sys.executable, "-m", "streamlit", "run", "dashboard.py",
             "--server.headless", "true", "--server.address", "127.0.0.1",
             "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
+            "--server.fileWatcherType", "none", *options,
         ],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -281,3 +289,54 @@ def _enabled_button(d, text: str):
         if e.text.strip() == text and e.is_displayed() and e.is_enabled():
             return e
     return None
+
+
+PASSWORD = "correct horse battery"
+
+
+def test_shared_mode_asks_for_the_password_before_any_page(tmp_path: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[hypeline]\nshared = true\npassword = "{PASSWORD}"\n')
+    with _streamlit(tmp_path, "--secrets.files", str(secrets)) as url:
+        d = browser
+        try:
+            # A page's own address as the very first request of the server, then the home page.
+            for address in (f"{url}/analyze", url):
+                d.get(address)
+                box = wait_for("the password box", lambda: _password_box(d))
+                time.sleep(1)  # anything else would have rendered by now
+                body = _text(d)
+                assert "Find the moments" not in body and "Moments to find" not in body, body
+                assert not d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] input')
+            box.send_keys("not the password", Keys.ENTER)
+            wait_for("the refusal", lambda: "Wrong password; try again." in _text(d))
+            assert d.save_screenshot(str(tmp_path / "screenshot-signin.png"))
+            _password_box(d).send_keys(PASSWORD, Keys.ENTER)
+            wait_for("the Analyze page", lambda: "Find the moments" in _text(d), timeout_s=60)
+            wait_for(
+                "the link box",
+                lambda: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="VOD link"]'),
+            )
+            wait_for("the Analyze button", lambda: _enabled_button(d, "Analyze"))
+            assert "Moments to find" in _text(d)  # the sidebar, now
+            time.sleep(1)
+            assert not d.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+            shot = tmp_path / "screenshot-shared.png"
+            assert d.save_screenshot(str(shot))
+            print(f"screenshot: {shot}")
+        except AssertionError as e:
+            d.save_screenshot(str(tmp_path / "failure.png"))
+            raise AssertionError(
+                f"{e}\n--- page (screenshot: {tmp_path / 'failure.png'}) ---\n{_text(d)}\n"
+                f"--- server log ---\n{_tail(tmp_path / 'streamlit.log')}"
+            ) from e
+
+
+def _password_box(d):
+    from selenium.webdriver.common.by import By
+
+    boxes = d.find_elements(By.CSS_SELECTOR, 'input[type="password"]')
+    return boxes[0] if boxes else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,16 @@ import pytest
 import emotion.sources as sources
 from emotion.audio import ffmpeg_exe, load_audio
 from emotion.errors import HypelineError, SourceError
+from emotion.netguard import BlockedAddressError
 from emotion.paths import downloads_dir, hypeline_home
-from emotion.sources import Source, SourceProgress, canonical_url, open_source, source_identity
+from emotion.sources import (
+    Source,
+    SourcePolicy,
+    SourceProgress,
+    canonical_url,
+    open_source,
+    source_identity,
+)
 from tests.httpserver import Server, closed_port, serve_folder
 
 CLIP_S = 5.0
@@ -101,6 +110,12 @@ def test_local_video_file(site: Path, as_path: bool) -> None:
     assert source.duration_s == pytest.approx(CLIP_S, abs=0.1)
     assert source.has_video and source.fps == 25.0
     assert source.url is None
+
+
+def test_opening_a_local_file_writes_nothing(site: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    assert open_source(site / "tone.wav").path == site / "tone.wav"
+    assert not (tmp_path / "home").exists()  # a read-only HYPELINE_HOME is no obstacle
 
 
 def test_local_wav(site: Path) -> None:
@@ -356,3 +371,83 @@ def test_site_errors_become_one_sentence() -> None:
         f"Could not get the video at {url} (Something new broke); check the link, "
         "or update yt-dlp with `pip install -U yt-dlp`."
     )
+
+
+# --- with a policy (the dashboard's shared mode) -------------------------------------
+
+
+def _public(server: Server) -> SourcePolicy:
+    """A policy under which this local test server stands in for a public site."""
+    return SourcePolicy(reachable=frozenset({("127.0.0.1", server.port)}))
+
+
+def test_a_policy_still_downloads_from_public_sites(home: Path, server: Server) -> None:
+    clip = open_source(server.url("clip.mp4"), policy=_public(server))
+    assert clip.path.is_relative_to(home / "downloads") and clip.has_video
+    hls = open_source(server.url("hls/index.m3u8"), policy=_public(server))
+    assert hls.path.is_file() and server.count("GET", "hls/index2.ts") == 1
+
+
+def test_links_into_the_servers_network_are_refused_before_any_connection(
+    home: Path, server: Server, site: Path
+) -> None:
+    # Straight at a loopback server.
+    with pytest.raises(BlockedAddressError) as e:
+        open_source(server.url("clip.mp4"), policy=SourcePolicy())
+    assert assert_one_sentence(e.value).startswith("The link leads to 127.0.0.1 (loopback address")
+    # A name that resolves into the LAN: judged on the answer, nothing contacted.
+    asked = []
+
+    def lan_dns(host: str, port: int, *args: object) -> list[tuple]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.168.1.20", port))]
+
+    with pytest.raises(BlockedAddressError) as e:
+        open_source("http://nas.example/vod.mp4", policy=SourcePolicy(resolve=lan_dns))
+    assert "nas.example is 192.168.1.20 (private address" in str(e.value)
+    assert asked == ["nas.example"]
+    assert server.requests == []
+    # A link fetched earlier without a policy (the owner's CLI) is not served either.
+    open_source(server.url("clip.mp4"))
+    with pytest.raises(BlockedAddressError):
+        open_source(server.url("clip.mp4"), policy=SourcePolicy())
+
+
+def test_a_redirect_or_a_pages_media_into_the_network_is_refused_unconnected(
+    home: Path, site: Path, server: Server
+) -> None:
+    (site / "embeds-private.html").write_text(
+        f'<html><body><video src="{server.url("clip.mp4")}"></video></body></html>'
+    )
+    with serve_folder(site) as public:
+        public.redirects["vod"] = server.url("clip.mp4")
+        for link in (public.url("vod"), public.url("embeds-private.html")):
+            with pytest.raises(BlockedAddressError) as e:
+                open_source(link, policy=_public(public))
+            assert assert_one_sentence(e.value).startswith(
+                "The link leads to 127.0.0.1 (loopback address"
+            )
+        assert public.count("GET", "vod") >= 1 and public.count("GET", "embeds-private.html") >= 1
+    assert server.requests == []  # the private server never saw a connection
+
+
+def test_a_policy_opens_typed_paths_only_inside_the_media_folders(
+    home: Path, site: Path, tmp_path: Path
+) -> None:
+    policy = SourcePolicy(media_folders=(site,))
+    assert open_source(str(site / "tone.wav"), policy=policy).path == site / "tone.wav"
+    assert open_source("tone.wav", policy=policy).path == site / "tone.wav"
+    elsewhere = tmp_path / "elsewhere.wav"
+    elsewhere.write_bytes((site / "tone.wav").read_bytes())
+    with pytest.raises(SourceError) as e:
+        open_source(str(elsewhere), policy=policy)
+    assert "is outside the media folders this server shares" in assert_one_sentence(e.value)
+    with pytest.raises(SourceError, match="opens no files by path"):
+        open_source(str(site / "tone.wav"), policy=SourcePolicy())
+    # Hypeline's own uploads open as Paths (not as typed text) without a media folder.
+    upload = hypeline_home() / "uploads" / "abc" / "tone.wav"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes((site / "tone.wav").read_bytes())
+    assert open_source(upload, policy=SourcePolicy()).path == upload.resolve()
+    with pytest.raises(SourceError, match="outside the folders this server shares"):
+        open_source(elsewhere, policy=SourcePolicy())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from emotion import disk
 from emotion.analysis import Analysis
 from emotion.errors import HypelineError
 from emotion.export import FILENAMES, write_exports
@@ -77,6 +78,7 @@ def _clips(subset: Analysis, home: Path, stem: str) -> None:
     digest = hashlib.sha256(f"{subset.source.path}|{spans}".encode()).hexdigest()[:12]
     zip_path = home / "exports" / str(subset.analysis_id) / f"clips-{digest}.zip"
     if zip_path.is_file():
+        disk.mark_used(zip_path, home)
         st.download_button(
             "Clips (zip)", zip_path.read_bytes, file_name=f"{stem}-clips.zip", key="download_clips",
             on_click="ignore", icon=":material/movie:", mime="application/zip",

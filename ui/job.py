@@ -9,6 +9,9 @@ so touching the sidebar during a run only costs a restart from the last batch.
 When another session or process is already analysing the same VOD, the run follows that
 one's progress instead of writing (``embed_source`` holds one writer per analysis), and
 takes over from its last batch if it dies.
+
+In shared mode a ``SourcePolicy`` bounds what a visitor's text may open, uploads have a
+cap, and the media copies in ``HYPELINE_HOME`` a disk budget (``emotion.disk``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +29,14 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from emotion import disk
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
 from emotion.audio import AudioTrack, probe
 from emotion.errors import HypelineError
-from emotion.paths import hypeline_home
+from emotion.media_roots import resolve_under
+from emotion.paths import uploads_dir
 from emotion.progress import Progress, clock
-from emotion.sources import open_source, source_identity
+from emotion.sources import SourcePolicy, open_source, source_identity
 from emotion.store import AnalysisRecord, Store
 from ui import model
 from ui.sidebar import Settings
@@ -40,6 +46,7 @@ MEDIA_TYPES = [
     "m4a", "mp3", "wav", "ogg", "opus", "flac", "aac", "wma",
 ]  # fmt: skip
 UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
+MB = 1024 * 1024  # Streamlit's megabyte, as in server.maxUploadSize
 STAGES = {
     "download": "Downloading",
     "embed": "Listening (decode + embed)",
@@ -78,9 +85,29 @@ def start(spec: str | Path, settings: Settings, audio_track: int | None = None) 
         st.session_state.job = Job(spec, settings.model, audio_track=audio_track)
 
 
+def start_upload(upload: UploadedFile, settings: Settings, cap_mb: int) -> None:
+    """Save an upload to disk and queue its run, unless it is over ``cap_mb`` megabytes."""
+    if upload.size > cap_mb * MB:
+        st.error(
+            f"{upload.name} is {size_text(upload.size)}, over this server's upload limit of "
+            f"{cap_mb} MB; upload a shorter cut, or ask whoever runs it for a media folder."
+        )
+        return
+    try:
+        path = save_upload(upload)
+    except HypelineError as e:
+        st.error(str(e))
+        return
+    start(path, settings)
+
+
 def save_upload(upload: UploadedFile) -> Path:
-    """Copy an upload to ``<home>/uploads/`` in chunks (one folder per content, reused)."""
-    uploads = hypeline_home() / "uploads"
+    """Copy an upload to ``<home>/uploads/`` in chunks (one folder per content, reused).
+
+    Streamlit has already held the whole upload in memory by now (it offers no way to
+    stream one to disk); the copy is chunked so that it is not held twice.
+    """
+    uploads = uploads_dir()
     incoming = uploads / f".incoming-{secrets.token_hex(4)}"
     name = Path(upload.name).name or "upload"
     bar = st.progress(0.0, text=f"Saving {name}…")
@@ -107,9 +134,13 @@ def save_upload(upload: UploadedFile) -> Path:
     return final
 
 
-def library(store: Store) -> Job | None:
-    """The past analyses: open one (no model work) or resume an incomplete one."""
-    records = {r.id: r for r in store.analyses()}
+def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Job | None:
+    """The past analyses: open one (no model work) or resume an incomplete one.
+
+    ``visible`` (shared mode) leaves out those whose file a visitor may not open, such as
+    the owner's own files analysed from the command line.
+    """
+    records = {r.id: r for r in store.analyses() if visible is None or visible(r.source.path)}
     if not records:
         st.caption("Nothing analysed yet. Every analysis lands here and opens instantly.")
         return None
@@ -124,6 +155,34 @@ def library(store: Store) -> Job | None:
     if st.button("Resume", key="library_resume", type="primary"):
         return Job.of(record)
     return None
+
+
+def disk_usage(home: Path, budget_bytes: int | None) -> None:
+    """One line: the media copies against the budget, and the analyses (never evicted)."""
+    usage = disk.usage(home)
+    parts = " · ".join(f"{a} {size_text(n)}" for a, n in usage.area_bytes.items() if n)
+    budget = (
+        f" of a {size_text(budget_bytes)} budget (the least recently used go first when full)"
+        if budget_bytes
+        else ""
+    )
+    st.caption(
+        f":material/hard_drive: Media on disk: {size_text(usage.media_bytes)}"
+        f"{f' ({parts})' if parts else ''}{budget}; analyses: {size_text(usage.kept_bytes)}, "
+        "never removed automatically."
+    )
+
+
+def size_text(n_bytes: int) -> str:
+    """``1.2 GB``, ``340 MB``, ``12 kB`` (decimal units, as file managers show)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return (
+                f"{n_bytes / size:.1f} {unit}"
+                if n_bytes < 10 * size
+                else f"{n_bytes / size:.0f} {unit}"
+            )
+    return f"{n_bytes} B"
 
 
 def describe(record: AnalysisRecord) -> str:
@@ -152,9 +211,20 @@ def _tracks(path: str, size: int, mtime_ns: int) -> tuple[AudioTrack, ...]:
         return ()
 
 
-def audio_tracks(spec: str | Path) -> tuple[AudioTrack, ...]:
-    """The audio tracks of a local media file (none for a link, or a path that is not a file)."""
-    path = Path(str(spec).strip().strip("\"'")).expanduser()
+def audio_tracks(spec: str | Path, policy: SourcePolicy | None = None) -> tuple[AudioTrack, ...]:
+    """The audio tracks of a local media file (none for a link, or a path that is not a file).
+
+    With a ``policy``, only of a file inside its media folders: a probe elsewhere would
+    tell a visitor which files exist on the server.
+    """
+    text = str(spec).strip().strip("\"'")
+    if policy is not None:
+        try:
+            path = resolve_under(text, policy.media_folders) if text else Path()
+        except HypelineError:
+            return ()
+    else:
+        path = Path(text).expanduser()
     try:
         if not path.is_file():
             return ()
@@ -181,8 +251,11 @@ def track_picker(
     return picked
 
 
-def run(store: Store) -> None:
-    """Carry on the queued job, if any, under ``st.status``; its analysis becomes the current one."""
+def run(store: Store, policy: SourcePolicy | None = None, budget_bytes: int | None = None) -> None:
+    """Carry on the queued job, if any, under ``st.status``; its analysis becomes the current one.
+
+    ``policy`` bounds what the job may open; ``budget_bytes`` the media copies on disk.
+    """
     job: Job | None = st.session_state.get("job")
     if job is None:
         return
@@ -200,7 +273,7 @@ def run(store: Store) -> None:
     notes: list[str] = []
     with st.status(f"Analyzing {job.spec}…", expanded=True) as status:
         try:
-            record = _work(job, store, status, notes)
+            record = _work(job, store, status, notes, policy, budget_bytes)
         except HypelineError as e:
             st.session_state.job = None
             stop.empty()
@@ -219,7 +292,14 @@ def run(store: Store) -> None:
     st.session_state.analysis_id = record.id
 
 
-def _work(job: Job, store: Store, status: StatusContainer, notes: list[str]) -> AnalysisRecord:
+def _work(
+    job: Job,
+    store: Store,
+    status: StatusContainer,
+    notes: list[str],
+    policy: SourcePolicy | None = None,
+    budget_bytes: int | None = None,
+) -> AnalysisRecord:
     bars: dict[str, DeltaGenerator] = {}
 
     def show(p: Progress) -> None:
@@ -230,7 +310,12 @@ def _work(job: Job, store: Store, status: StatusContainer, notes: list[str]) -> 
         bars[p.stage].progress(p.fraction or 0.0, text=text)
 
     st.write(f"Opening {job.spec}…")
-    source = open_source(job.spec, progress=show)
+    source = open_source(job.spec, progress=show, policy=policy)
+    if budget_bytes is not None and (
+        removed := disk.evict(budget_bytes, store.home, [source.path])
+    ):
+        freed = size_text(sum(i.size_bytes for i in removed))
+        st.write(f"Made room on disk: removed the {len(removed)} least recently used media copies ({freed}).")  # fmt: skip
     st.write(f"Loading the model {job.model}…")
     clap = model.get(job.model)
     if clap is None:

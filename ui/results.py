@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from emotion import disk
 from emotion.analysis import Analysis, score
 from emotion.audio import ffmpeg_exe
 from emotion.highlights import Highlight
@@ -159,6 +160,7 @@ def _preview(source: Source, home: Path, audio_track: int = 1) -> Path | None:
     key = hashlib.sha256(f"{source.path.resolve()}|{st_.st_size}|{st_.st_mtime_ns}{track}".encode())
     preview = home / "previews" / f"{key.hexdigest()[:16]}.m4a"
     if preview.is_file():
+        disk.mark_used(preview, home)  # the disk budget evicts the least recently used
         return preview
     preview.parent.mkdir(parents=True, exist_ok=True)
     tmp = preview.with_name(f".{preview.name}.{os.getpid()}.tmp.m4a")

@@ -58,10 +58,14 @@ class Settings:
         return {p.text: p.color for p in self.prompts}
 
 
-def render() -> Settings:
-    """Draw the sidebar; the settings are also left in ``st.session_state.settings``."""
+def render(locked: bool = False) -> Settings:
+    """Draw the sidebar; the settings are also left in ``st.session_state.settings``.
+
+    ``locked`` (shared mode): the model folder is the server's, not a visitor's to type,
+    since a typed folder would let them probe and load files anywhere on the server.
+    """
     with st.sidebar:
-        name = _model_picker()
+        name = _model_picker(locked)
         prompts = _prompt_editor()
         template, highlights = _highlight_settings()
     problem = _problem(prompts, template) or _too_long(name, prompts, template)
@@ -96,7 +100,7 @@ def preset_prompts(name: str) -> list[Prompt]:
     ]
 
 
-def _model_picker() -> str:
+def _model_picker(locked: bool = False) -> str:
     st.subheader("Model")
     wanted = resolve_model_name()  # $HYPELINE_MODEL preselects
     options = [*KNOWN_MODELS, LOCAL_FOLDER]
@@ -104,9 +108,11 @@ def _model_picker() -> str:
     name = st.selectbox("CLAP checkpoint", options, index=initial, key="model_choice")
     if name == LOCAL_FOLDER:
         folder = "" if wanted in KNOWN_MODELS else wanted
-        name = st.text_input(
-            "Folder", folder, key="model_folder", placeholder="/path/to/checkpoint"
-        ).strip()
+        typed = st.text_input(
+            "Folder", folder, key="model_folder", placeholder="/path/to/checkpoint",
+            disabled=locked, help="Set by the server (HYPELINE_MODEL)." if locked else None,
+        ).strip()  # fmt: skip
+        name = folder if locked else typed  # a crafted client can send a disabled value
     status = st.empty()
     if not name:
         status.warning("Give the folder of a CLAP checkpoint, or pick a model above.")
