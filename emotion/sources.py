@@ -32,6 +32,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 from emotion import disk
 from emotion.audio import AudioTrack, MediaInfo, ffmpeg_exe, probe
 from emotion.errors import SourceError
+from emotion.lease import Lease, try_acquire
 from emotion.media_roots import is_under, resolve_under
 from emotion.netguard import Address, BlockedAddressError, Resolver, check_public_url, public_only
 from emotion.paths import downloads_dir, hypeline_home, uploads_dir
@@ -62,6 +64,7 @@ HASH_CHUNK_BYTES = 1024 * 1024
 SAMPLED_EDGE_BYTES = 16 * 1024 * 1024  # hashed in full at the start and at the end
 SAMPLED_MIDDLE_COUNT = 64  # 1 MiB samples spread evenly between the edges
 
+DOWNLOAD_WAIT_POLL_S = 0.5  # how often a caller waiting for another's download looks again
 REASON_MAX_CHARS = 200  # of yt-dlp's own words quoted in our messages
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -308,63 +311,83 @@ def _open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None
 
     downloads = downloads_dir()
     guard = public_only(policy.reachable) if policy is not None else contextlib.nullcontext()
-    with guard, yt_dlp.YoutubeDL(_ydl_options(downloads, progress, policy is not None)) as ydl:
-        try:
-            raw = ydl.extract_info(url, download=False, process=False)
-        except yt_dlp.utils.YoutubeDLError as e:
-            raise _explain(e, url) from e
-        if not raw:
-            raise _no_media(url)
-        if raw.get("_type") in ("playlist", "multi_video"):
+    held = contextlib.ExitStack()  # the download's lease, once its key is known
+    with held:  # released once the file is in place and remembered
+        with guard, yt_dlp.YoutubeDL(_ydl_options(downloads, progress, policy is not None)) as ydl:
+            try:
+                raw = ydl.extract_info(url, download=False, process=False)
+            except yt_dlp.utils.YoutubeDLError as e:
+                raise _explain(e, url) from e
+            if not raw:
+                raise _no_media(url)
+            if raw.get("_type") in ("playlist", "multi_video"):
+                raise _playlist(url)
+            _refuse_live(raw, url)
+
+            # yt-dlp's webpage_url is its canonical form (youtu.be/x → youtube.com/watch?v=x):
+            # a second spelling of a link we have downloaded is found here, before any download.
+            page_url = raw.get("webpage_url") or url
+            page_canon = canonical_url(page_url)
+            if page_canon != canon and (known := _lookup(page_canon)) is not None:
+                if (entry := _read_entry(page_canon)) is not None:
+                    _remember(canon, entry)
+                return known
+
+            key = _hash(page_canon)[:16]
+            partial_dir = downloads / ".incomplete" / key
+            partial_dir.mkdir(parents=True, exist_ok=True)
+            # One download per link at a time: a second caller waits for the first, then
+            # opens its file, instead of writing into the same partial files.
+            held.enter_context(_download_lease(partial_dir.with_suffix(".lock"), progress))
+            if (known := _lookup(page_canon)) is not None:
+                return known
+            folder = str(partial_dir).replace("%", "%%")  # a literal % in HYPELINE_HOME
+            ydl.params["outtmpl"]["default"] = f"{folder}/%(title).80B [%(id).40B].%(ext)s"
+            try:
+                info = ydl.process_ie_result(raw, download=True)
+            except yt_dlp.utils.YoutubeDLError as e:
+                raise _explain(e, url) from e
+
+        if not info or info.get("_type") in ("playlist", "multi_video"):
             raise _playlist(url)
-        _refuse_live(raw, url)
+        done = [
+            Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")
+        ]
+        if not done or not done[-1].is_file():
+            raise _no_media(url)
 
-        # yt-dlp's webpage_url is its canonical form (youtu.be/x → youtube.com/watch?v=x):
-        # a second spelling of a link we have downloaded is found here, before any download.
-        page_url = raw.get("webpage_url") or url
-        page_canon = canonical_url(page_url)
-        if page_canon != canon and (known := _lookup(page_canon)) is not None:
-            if (entry := _read_entry(page_canon)) is not None:
-                _remember(canon, entry)
-            return known
+        final_dir = downloads / f"{_safe_name(str(info.get('id') or 'video'))}-{key}"
+        final_dir.mkdir(parents=True, exist_ok=True)
+        final_path = final_dir / done[-1].name
+        os.replace(done[-1], final_path)
+        shutil.rmtree(partial_dir, ignore_errors=True)
 
-        key = _hash(page_canon)[:16]
-        partial_dir = downloads / ".incomplete" / key
-        partial_dir.mkdir(parents=True, exist_ok=True)
-        folder = str(partial_dir).replace("%", "%%")  # a literal % in HYPELINE_HOME
-        ydl.params["outtmpl"]["default"] = f"{folder}/%(title).80B [%(id).40B].%(ext)s"
-        try:
-            info = ydl.process_ie_result(raw, download=True)
-        except yt_dlp.utils.YoutubeDLError as e:
-            raise _explain(e, url) from e
+        media = _probe(final_path)
+        entry = {
+            "url": page_canon,
+            "webpage_url": page_url,
+            "path": final_path.relative_to(downloads).as_posix(),
+            "size_bytes": final_path.stat().st_size,
+            "title": str(info.get("title") or final_path.stem),
+            "uploader": info.get("uploader") or info.get("channel"),
+            "duration_s": _float(info.get("duration")) or media.duration_s,
+            "id": info.get("id"),
+            "extractor": info.get("extractor_key") or info.get("extractor"),
+        }
+        for link in {page_canon, canon}:
+            _remember(link, entry)
+        return _source_from_entry(final_path, entry, media)
 
-    if not info or info.get("_type") in ("playlist", "multi_video"):
-        raise _playlist(url)
-    done = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
-    if not done or not done[-1].is_file():
-        raise _no_media(url)
 
-    final_dir = downloads / f"{_safe_name(str(info.get('id') or 'video'))}-{key}"
-    final_dir.mkdir(parents=True, exist_ok=True)
-    final_path = final_dir / done[-1].name
-    os.replace(done[-1], final_path)
-    shutil.rmtree(partial_dir, ignore_errors=True)
-
-    media = _probe(final_path)
-    entry = {
-        "url": page_canon,
-        "webpage_url": page_url,
-        "path": final_path.relative_to(downloads).as_posix(),
-        "size_bytes": final_path.stat().st_size,
-        "title": str(info.get("title") or final_path.stem),
-        "uploader": info.get("uploader") or info.get("channel"),
-        "duration_s": _float(info.get("duration")) or media.duration_s,
-        "id": info.get("id"),
-        "extractor": info.get("extractor_key") or info.get("extractor"),
-    }
-    for link in {page_canon, canon}:
-        _remember(link, entry)
-    return _source_from_entry(final_path, entry, media)
+def _download_lease(path: Path, progress: ProgressFn | None) -> Lease:
+    """The right to download into one partial folder, waiting while another caller has it."""
+    waiting = False
+    while (lease := try_acquire(path)) is None:
+        if progress is not None and not waiting:  # raising here cancels the wait
+            progress(Progress("download", None, "another process is downloading this link"))
+        waiting = True
+        time.sleep(DOWNLOAD_WAIT_POLL_S)
+    return lease
 
 
 def _ydl_options(

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -451,3 +452,32 @@ def test_a_policy_opens_typed_paths_only_inside_the_media_folders(
     assert open_source(upload, policy=SourcePolicy()).path == upload.resolve()
     with pytest.raises(SourceError, match="outside the folders this server shares"):
         open_source(elsewhere, policy=SourcePolicy())
+
+
+def test_two_callers_of_one_link_download_it_once(home: Path, server: Server) -> None:
+    started, go_on = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    waited: list[str] = []
+
+    def first_progress(p) -> None:  # holds the download open until the second one waits
+        started.set()
+        go_on.wait(timeout=30)
+
+    def second_progress(p) -> None:
+        waited.append(p.message)
+        go_on.set()
+
+    def fetch(name: str, progress) -> None:
+        results[name] = open_source(server.url("clip.mp4"), progress=progress)
+
+    first = threading.Thread(target=fetch, args=("first", first_progress))
+    first.start()
+    assert started.wait(timeout=30)
+    second = threading.Thread(target=fetch, args=("second", second_progress))
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert waited[0] == "another process is downloading this link"
+    assert results["first"] == results["second"]
+    media = [p for p in (home / "downloads").rglob("*.mp4")]
+    assert len(media) == 1 and not list((home / "downloads").rglob("*.part"))
