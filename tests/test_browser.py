@@ -173,20 +173,7 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     def css(selector: str):
         return d.find_elements(By.CSS_SELECTOR, selector)
 
-    def sidebar_values() -> list[str]:
-        return [e.get_attribute("value") for e in css('[data-testid="stSidebar"] input')]
-
-    # Prompts from the fixture's captions: start from a blank preset, add them.
-    preset = 'input[aria-label="Start from a preset"]'
-    wait_for("the preset picker", lambda: css(preset))[0].click()
-    wait_for("the Blank option", lambda: _option(d, "Blank")).click()
-    wait_for("the prompts to clear", lambda: "laughter" not in sidebar_values())
-    wait_for("Add moments", lambda: css('input[aria-label="Add moments"]'))[0].send_keys(
-        "a whistle, clicking", Keys.ENTER
-    )
-    wait_for("the moments", lambda: {"a whistle", "clicking"} <= set(sidebar_values()))
-    css('input[aria-label="Add background sounds"]')[0].send_keys("silence", Keys.ENTER)
-    wait_for("the background", lambda: "silence" in sidebar_values())
+    set_prompts(d, ["a whistle", "clicking"], ["silence"])
 
     # Upload the file, then Analyze.
     wait_for("the Upload tab", lambda: _tab(d, "Upload")).click()
@@ -244,6 +231,32 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
         (REPO / "docs").mkdir(exist_ok=True)
         shutil.copyfile(shot, REPO / "docs" / "screenshot-analyze.png")
     print(f"screenshot: {shot}")
+
+
+def set_prompts(d, moments: list[str], background: list[str]) -> None:
+    """Start the sidebar from the blank preset and type the fixture's captions in."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def css(selector: str):
+        return d.find_elements(By.CSS_SELECTOR, selector)
+
+    def sidebar_values() -> list[str]:
+        return [e.get_attribute("value") for e in css('[data-testid="stSidebar"] input')]
+
+    preset = 'input[aria-label="Start from a preset"]'
+    wait_for("the preset picker", lambda: css(preset))[0].click()
+    wait_for("the Blank option", lambda: _option(d, "Blank")).click()
+    wait_for("the prompts to clear", lambda: "laughter" not in sidebar_values())
+    wait_for("Add moments", lambda: css('input[aria-label="Add moments"]'))[0].send_keys(
+        ", ".join(moments), Keys.ENTER
+    )
+    wait_for("the moments", lambda: set(moments) <= set(sidebar_values()))
+    add_background = 'input[aria-label="Add background sounds"]'
+    wait_for("Add background", lambda: css(add_background))[0].send_keys(
+        ", ".join(background), Keys.ENTER
+    )
+    wait_for("the background", lambda: set(background) <= set(sidebar_values()))
 
 
 def _text(d) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests import test_browser as browser_tests
-from tests.test_browser import _enabled_button, _option, _text, wait_for
+from tests.test_browser import _enabled_button, _option, _text, set_prompts, wait_for
 from tests.test_tracks import two_track_recording
 
 pytestmark = browser_tests.pytestmark
@@ -25,19 +25,7 @@ def test_pick_the_mic_track_in_the_browser(server: str, browser, tmp_path: Path)
     def css(selector: str):
         return d.find_elements(By.CSS_SELECTOR, selector)
 
-    def sidebar_values() -> list[str]:
-        return [e.get_attribute("value") for e in css('[data-testid="stSidebar"] input')]
-
-    preset = 'input[aria-label="Start from a preset"]'
-    wait_for("the preset picker", lambda: css(preset))[0].click()
-    wait_for("the Blank option", lambda: _option(d, "Blank")).click()
-    wait_for("the prompts to clear", lambda: "laughter" not in sidebar_values())
-    wait_for("Add moments", lambda: css('input[aria-label="Add moments"]'))[0].send_keys(
-        "a siren, a whistle", Keys.ENTER
-    )
-    wait_for("the moments", lambda: {"a siren", "a whistle"} <= set(sidebar_values()))
-    css('input[aria-label="Add background sounds"]')[0].send_keys("silence", Keys.ENTER)
-    wait_for("the background", lambda: "silence" in sidebar_values())
+    set_prompts(d, ["a siren", "a whistle"], ["silence"])
     link = wait_for("the link box", lambda: css('input[aria-label="VOD link or file path"]'))[0]
     link.send_keys(str(recording), Keys.ENTER)
 
