@@ -78,7 +78,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, e: Exception) -> JSONResponse:
         assert isinstance(e, RequestValidationError)
-        return error_response(422, describe_validation(e))
+        # A body that is not JSON at all is malformed (400); valid JSON with wrong fields is 422.
+        malformed = any(err.get("type") == "json_invalid" for err in e.errors())
+        return error_response(400 if malformed else 422, describe_validation(e))
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, e: Exception) -> JSONResponse:

@@ -186,7 +186,7 @@ def test_unknown_and_refused_analyses(client: TestClient) -> None:
     answer = client.post(
         "/api/analyses", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert answer.status_code == 422 and "not valid JSON" in answer.json()["error"]
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]
 
 
 def test_stream_gives_the_windows_and_numbers_of_the_analysis(
