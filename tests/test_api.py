@@ -229,3 +229,35 @@ def test_a_key_is_required_when_set(clap, tmp_path: Path, media: Path) -> None:
         big = c.post("/api/classify", headers={"Authorization": "Bearer s3cret"},
                      files={"audio": ("big.wav", b"\0" * 100_000)}, data={"labels": "a"})  # fmt: skip
         assert big.status_code == 413 and "limit of 0.0625 MB" in big.json()["error"]
+
+
+def test_job_cap_and_delete(clap, media: Path, tmp_path: Path) -> None:
+    config = ServeConfig(media_roots=(media,), home=tmp_path, max_jobs=1)
+    with TestClient(create_app(config, clap)) as c:
+        first = c.post("/api/analyses", json=ANALYSIS)
+        assert first.status_code == 202
+        second = c.post("/api/analyses", json=ANALYSIS)
+        assert second.status_code == 429 and "1 analyses are already" in second.json()["error"]
+        job_id = first.json()["id"]
+        assert c.delete(f"/api/analyses/{job_id}").status_code == 204
+        assert c.get(f"/api/analyses/{job_id}").status_code == 404
+        assert c.post("/api/analyses", json=ANALYSIS).status_code == 202
+
+
+def test_binding_beyond_loopback_needs_a_key() -> None:
+    from emotion.errors import HypelineError
+
+    with pytest.raises(HypelineError, match="set an API key"):
+        ServeConfig(host="0.0.0.0").check()
+    ServeConfig(host="0.0.0.0", api_key="k").check()
+    ServeConfig(host="::1").check()
+
+
+def test_the_library_never_imports_the_web_framework() -> None:
+    code = (
+        "import sys, emotion.cli, emotion.analysis, emotion.classify, emotion.export; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'service.app')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
