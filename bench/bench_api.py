@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -99,12 +101,17 @@ def main() -> None:
     parser.add_argument("--requests-per-client", type=int, default=0,
                         help="default: enough for 16 requests per run, at least 2 per client")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # "CONCURRENCY,MAX_BATCH,PER_CLIENT"
     args = parser.parse_args()
+    if args.one:
+        concurrency, max_batch, per_client = map(int, args.one.split(","))
+        device = torch.device("cpu")
+        model, processor = full_size_fused(device)
+        clap = Clap("full-size htsat-fused", model, processor, device, torch.float32)
+        clips = [wav_bytes(w) for w in windows(8)]
+        print(json.dumps(run(clap, max_batch, concurrency, per_client, clips)))
+        return
 
-    device = torch.device("cpu")
-    model, processor = full_size_fused(device)
-    clap = Clap("full-size htsat-fused (random weights)", model, processor, device, torch.float32)
-    clips = [wav_bytes(w) for w in windows(8)]
     print(f"CPU, torch threads {torch.get_num_threads()}, 10 s clips, {len(LABELS)} labels")
     print(
         f"{'concurrency':>11} {'batching':>9} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'batch':>6}"
@@ -113,7 +120,12 @@ def main() -> None:
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         per_client = args.requests_per_client or max(2, -(-16 // concurrency))
         for max_batch in (args.max_batch, 1):
-            r = table[concurrency, max_batch] = run(clap, max_batch, concurrency, per_client, clips)
+            # A fresh process per run: a second server in one process measured several
+            # times slower than the first whatever its settings (torch's thread pools).
+            one = f"{concurrency},{max_batch},{per_client}"
+            out = subprocess.run([sys.executable, __file__, "--one", one], check=True,
+                                 capture_output=True, text=True).stdout  # fmt: skip
+            r = table[concurrency, max_batch] = json.loads(out.strip().splitlines()[-1])
             label = "on" if max_batch > 1 else "off"
             print(f"{concurrency:>11} {label:>9} {r['rps']:>7.2f} {r['p50']:>7.2f} "
                   f"{r['p95']:>7.2f} {r['mean_batch']:>6.1f}", flush=True)  # fmt: skip

@@ -241,7 +241,13 @@ def test_job_cap_and_delete(clap, media: Path, tmp_path: Path) -> None:
         job_id = first.json()["id"]
         assert c.delete(f"/api/analyses/{job_id}").status_code == 204
         assert c.get(f"/api/analyses/{job_id}").status_code == 404
-        assert c.post("/api/analyses", json=ANALYSIS).status_code == 202
+        broken = c.post("/api/analyses", json={**ANALYSIS, "source": "notes.txt"}).json()["id"]
+        deadline = time.monotonic() + 60
+        while (status := c.get(f"/api/analyses/{broken}").json())["status"] != "failed":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+        assert status["error"].startswith("notes.txt is not a media file"), status
+        assert str(media) not in status["error"]
 
 
 def test_binding_beyond_loopback_needs_a_key() -> None:
