@@ -73,7 +73,14 @@ class Guard:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not tripped:
+                raise
+            # The app may fail on the cut body (a client disconnect) before answering.
+        if tripped and not started:
+            await _answer(send, 413, self._too_large())
 
     def _authorized(self, scope: Scope) -> bool:
         given = _header(scope, b"authorization") or ""

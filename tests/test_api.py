@@ -229,6 +229,13 @@ def test_a_key_is_required_when_set(clap, tmp_path: Path, media: Path) -> None:
         big = c.post("/api/classify", headers={"Authorization": "Bearer s3cret"},
                      files={"audio": ("big.wav", b"\0" * 100_000)}, data={"labels": "a"})  # fmt: skip
         assert big.status_code == 413 and "limit of 0.0625 MB" in big.json()["error"]
+        chunked = c.post(
+            "/api/classify",
+            content=iter([b"x" * 40_000] * 3),  # no content-length: counted as it arrives
+            headers={"Authorization": "Bearer s3cret",
+                     "content-type": "multipart/form-data; boundary=b"},
+        )  # fmt: skip
+        assert chunked.status_code == 413 and "limit" in chunked.json()["error"]
 
 
 def test_job_cap_and_delete(clap, media: Path, tmp_path: Path) -> None:
