@@ -218,6 +218,27 @@ def test_stream_gives_the_windows_and_numbers_of_the_analysis(
     assert alerts == {"a whistle", "clicking"}
 
 
+def test_stream_takes_int16_at_another_rate(client: TestClient) -> None:
+    """44.1 kHz int16, resampled by the server (a 16 kHz clip loses the band the model needs)."""
+    rng = np.random.default_rng(5)
+    clip = np.concatenate([make_clip("silence", 10.0, 44_100, rng),
+                           make_clip("a whistle", 10.0, 44_100, rng)])  # fmt: skip
+    with client.websocket_connect("/api/stream") as ws:
+        ws.send_text(json.dumps({"sample_rate": 44_100, "format": "int16",
+                                 "labels": ["a whistle", "clicking"], "background": "silence"}))  # fmt: skip
+        assert ws.receive_json()["sample_rate"] == SR
+        pcm = (clip * 32767).astype("<i2").tobytes()
+        for start in range(0, len(pcm), 3_333 * 2):  # odd-sized frames
+            ws.send_bytes(pcm[start : start + 3_333 * 2])
+        ws.send_text('{"type": "end"}')
+        windows = []
+        while (message := ws.receive_json())["type"] == "window":
+            windows.append(message)
+    assert [w["start_s"] for w in windows] == [0.0, 5.0, 10.0]
+    assert [w["alert"] for w in windows] == [False, True, True]
+    assert windows[2]["top_label"] == "a whistle"
+
+
 def test_a_key_is_required_when_set(clap, tmp_path: Path, media: Path) -> None:
     config = ServeConfig(api_key="s3cret", home=tmp_path, max_upload_bytes=64 * 1024)
     with TestClient(create_app(config, clap)) as c:

@@ -55,29 +55,32 @@ async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
     prompts = [*labels, *background]
     await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, request.template), prompts)
     await run_in_threadpool(svc.sources.check, request.source)  # resolves the host: off the loop
-    if len(svc.runner.jobs.active()) >= svc.config.max_jobs:
+    if len(await run_in_threadpool(svc.runner.jobs.active)) >= svc.config.max_jobs:
         raise ApiError(
             429,
             f"{svc.config.max_jobs} analyses are already queued or running; wait for one "
             "to finish, then ask again.",
         )
-    job = svc.runner.submit(
+    job = await run_in_threadpool(
+        svc.runner.submit,
         Job(id="", source=request.source.strip(), labels=labels, background=background,
             template=request.template, window_s=request.window_s, hop_s=request.hop_s,
-            audio_track=request.audio_track)
+            audio_track=request.audio_track),
     )  # fmt: skip
     return AnalysisCreated(id=job.id)
 
 
 @router.get("", response_model=list[AnalysisStatus], summary="Every analysis, oldest first")
 async def list_all(svc: Svc) -> list[AnalysisStatus]:
-    jobs = await run_in_threadpool(svc.runner.jobs.all)
-    return [_status(svc, job) for job in jobs]
+    def statuses() -> list[AnalysisStatus]:
+        return [_status(svc, job) for job in svc.runner.jobs.all()]
+
+    return await run_in_threadpool(statuses)
 
 
 @router.get("/{job_id}", response_model=AnalysisStatus, summary="Status, progress and ETA")
 async def get(svc: Svc, job_id: str) -> AnalysisStatus:
-    return _status(svc, await _job(svc, job_id))
+    return await run_in_threadpool(_status, svc, await _job(svc, job_id))
 
 
 @router.delete(
@@ -85,7 +88,7 @@ async def get(svc: Svc, job_id: str) -> AnalysisStatus:
 )
 async def delete(svc: Svc, job_id: str) -> Response:
     job = await _job(svc, job_id)
-    svc.runner.jobs.delete(job.id)
+    await run_in_threadpool(svc.runner.jobs.delete, job.id)
     svc.runner.cancel(job.id)  # stored windows stay: the same VOD again resumes from them
     return Response(status_code=204)
 
@@ -188,6 +191,7 @@ async def _scored(
 
 
 def _status(svc: Service, job: Job) -> AnalysisStatus:
+    """The job as clients see it (reads the library: call it off the event loop)."""
     progress = svc.runner.progress.get(job.id)
     fraction = 1.0 if job.status == "complete" else (progress.fraction if progress else None)
     duration_s = None

@@ -20,6 +20,7 @@ other rates are resampled here (soxr), where ``analyze`` uses ffmpeg's resampler
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
@@ -125,26 +126,46 @@ async def _serve(svc: Service, websocket: WebSocket) -> None:
     sender = asyncio.create_task(send_all())
     dtype, scale = DTYPES[start.format]
     try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect()
-            if message.get("bytes") is not None:
-                frame = _pcm(message["bytes"], dtype, scale)
-                await run_in_threadpool(frames.put, resample(frame))
-            elif _is_end(message.get("text")):
-                tail = resample(np.zeros(0, np.float32), last=True)
-                if tail.size:
-                    await run_in_threadpool(frames.put, tail)
-                break
-            else:
-                raise StreamRefused(
-                    'After the first message, send binary PCM frames, then {"type": "end"}.'
-                )
+        await _receive(websocket, frames, resample, dtype, scale)
+    except BaseException:
+        sender.cancel()  # the client is gone or was refused: nothing more is sent
+        raise
     finally:
-        await run_in_threadpool(frames.put, None)
+        await run_in_threadpool(_end, frames)
     await sender
     await websocket.close()
+
+
+async def _receive(
+    websocket: WebSocket,
+    frames: queue.Queue[np.ndarray | None],
+    resample: Callable[..., np.ndarray],
+    dtype: str,
+    scale: float,
+) -> None:
+    """Frames to the windower until the client says end."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect()
+        if message.get("bytes") is not None:
+            frame = _pcm(message["bytes"], dtype, scale)
+            await run_in_threadpool(frames.put, resample(frame))
+        elif _is_end(message.get("text")):
+            tail = resample(np.zeros(0, np.float32), last=True)
+            if tail.size:
+                await run_in_threadpool(frames.put, tail)
+            break
+        else:
+            raise StreamRefused(
+                'After the first message, send binary PCM frames, then {"type": "end"}.'
+            )
+
+
+def _end(frames: queue.Queue[np.ndarray | None]) -> None:
+    """Tell the windower the audio is over; a worker that died is not waited for."""
+    with contextlib.suppress(queue.Full):
+        frames.put(None, timeout=30)
 
 
 def _start(message: Mapping[str, Any]) -> StreamStart:
