@@ -219,7 +219,7 @@ def test_stream_gives_the_windows_and_numbers_of_the_analysis(
 
 
 def test_stream_takes_int16_at_another_rate(client: TestClient) -> None:
-    """44.1 kHz int16, resampled by the server (a 16 kHz clip loses the band the model needs)."""
+    """44.1 kHz int16, resampled by the server (the fixture model hears 16 kHz audio as silence)."""
     rng = np.random.default_rng(5)
     clip = np.concatenate([make_clip("silence", 10.0, 44_100, rng),
                            make_clip("a whistle", 10.0, 44_100, rng)])  # fmt: skip
