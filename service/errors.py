@@ -8,6 +8,9 @@ sentence, so no internal path or stack trace reaches a client.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +58,14 @@ _GENERIC = {
     413: "The request is too large; send less.",
     500: "The server failed on this request; try again, and report it if it keeps happening.",
 }
+
+
+def without_folders(message: str, folders: Iterable[Path]) -> str:
+    """``message`` without this server's folders (ffmpeg and the library quote full paths)."""
+    for folder in folders:
+        message = message.replace(f"file:{folder}{os.sep}", "").replace(f"{folder}{os.sep}", "")
+        message = message.replace(str(folder), "the media folder")
+    return message
 
 
 def status_of(error: HypelineError) -> int:

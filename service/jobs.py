@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import threading
@@ -28,6 +27,7 @@ from emotion.model import Clap
 from emotion.progress import Progress
 from emotion.sources import source_identity
 from emotion.store import Store
+from service.errors import without_folders
 from service.sources import ClientSources
 
 log = logging.getLogger("service.jobs")
@@ -180,12 +180,6 @@ class JobRunner:
                     break
                 self._execute(queued[0])
 
-    def _public(self, message: str) -> str:
-        """``message`` without this server's folders: ffmpeg's words quote full paths."""
-        for folder in (*self.sources.media_roots, self.store.home):
-            message = message.replace(f"file:{folder}{os.sep}", "").replace(f"{folder}{os.sep}", "")
-        return message
-
     def _execute(self, job: Job) -> None:
         cancel = threading.Event()
         with self._lock:
@@ -210,7 +204,11 @@ class JobRunner:
                 self.jobs.update(job.id, status="queued")
             return  # deleted: its row is gone already
         except HypelineError as e:
-            self.jobs.update(job.id, status="failed", error=self._public(str(e)))
+            self.jobs.update(
+                job.id,
+                status="failed",
+                error=without_folders(str(e), (*self.sources.media_roots, self.store.home)),
+            )
         except Exception:
             log.exception("analysis %s failed", job.id)
             self.jobs.update(

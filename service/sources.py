@@ -15,6 +15,7 @@ from emotion.errors import SourceError
 from emotion.media_roots import resolve_under
 from emotion.netguard import check_public_url
 from emotion.sources import Source, SourcePolicy, open_source
+from service.errors import without_folders
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class ClientSources:
 
     def check(self, spec: str) -> None:
         """Refuse what would be refused when opened, before the job is queued."""
+        try:
+            self._check(spec)
+        except SourceError as e:  # the refusal goes to a client: no server folders in it
+            raise SourceError(without_folders(str(e), self.media_roots)) from None
+
+    def _check(self, spec: str) -> None:
         text = spec.strip()
         if not text:
             raise SourceError("The source is empty; give an http(s) link or a path.")

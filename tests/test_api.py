@@ -171,7 +171,8 @@ def test_every_export_parses(client: TestClient, analysis_id: str) -> None:
     assert client.get(f"/api/analyses/{analysis_id}/exports/pdf").status_code == 404
 
 
-def test_unknown_and_refused_analyses(client: TestClient) -> None:
+def test_unknown_and_refused_analyses(client: TestClient, media: Path) -> None:
+    (media / "escape.flac").symlink_to("/etc/hostname")
     answer = client.get("/api/analyses/nope")
     assert answer.status_code == 404 and "no analysis 'nope'" in answer.json()["error"]
     for source, words in [
@@ -179,10 +180,12 @@ def test_unknown_and_refused_analyses(client: TestClient) -> None:
         ("http://127.0.0.1:9/vod.mp4", "loopback"),
         ("../outside.flac", "Paths with .."),
         ("/etc/hostname", "outside"),
+        ("escape.flac", "outside"),  # a symlink out of the media folder
     ]:
         answer = client.post("/api/analyses", json={**ANALYSIS, "source": source})
         assert answer.status_code == 400, (source, answer.text)
         assert words in answer.json()["error"], answer.json()
+        assert str(media) not in answer.json()["error"]
     answer = client.post(
         "/api/analyses", content=b"{not json", headers={"content-type": "application/json"}
     )
