@@ -105,6 +105,7 @@ def test_health_and_model(client: TestClient) -> None:
     model = client.get("/api/model").json()
     assert model["checkpoint"] == str(TINY_CLAP)
     assert (model["device"], model["precision"], model["state"]) == ("cpu", "fp32", "loaded")
+    assert "swagger" in client.get("/docs").text.lower()
     assert client.get("/openapi.json").json()["paths"].keys() >= {
         "/api/classify", "/api/match", "/api/analyses", "/api/analyses/{job_id}/highlights"
     }  # fmt: skip

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +21,7 @@ from websockets.sync.client import connect
 from emotion.analysis import embed_source, score
 from emotion.sources import open_source, source_identity
 from emotion.store import Store
-from tests.apiserver import ApiServer
+from tests.apiserver import REPO, ApiServer
 from tests.media import write_media
 from tests.running import n_done
 from tests.synth import make_clip, make_vod
@@ -213,3 +216,14 @@ def test_kill_9_mid_analysis_then_restart_completes_with_the_same_result(
         for h in reference.highlights
     ]  # fmt: skip
     assert {h["label"] for h in resumed["highlights"]} == set(labels)
+
+
+def test_serve_refuses_an_open_address_without_a_key(tmp_path: Path) -> None:
+    env = {**os.environ, "HYPELINE_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    env.pop("HYPELINE_API_KEY", None)
+    out = subprocess.run([sys.executable, "-m", "emotion", "serve", "--host", "0.0.0.0"],
+                         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.startswith(
+        "hypeline: Listening on 0.0.0.0 lets other machines in; set an API key"
+    )
