@@ -23,6 +23,14 @@ from emotion.model import DEFAULT_MODEL, MODEL_ENV
 from emotion.progress import Progress, clock
 from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from emotion.windows import check_grid
+from service.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    MAX_BATCH,
+    MAX_JOBS,
+    MAX_LABELS,
+    MAX_UPLOAD_BYTES,
+)
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -159,6 +167,63 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_args(analyze)
     analyze.set_defaults(func=_analyze)
+
+    serve = commands.add_parser(
+        "serve",
+        help="the HTTP API (FastAPI; OpenAPI docs at /docs)",
+        description="Serve classify, match and analyses over HTTP, with one model loaded once.",
+    )
+    serve.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind (default {DEFAULT_HOST}; any other needs an API key)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--api-key", help="required as 'Authorization: Bearer KEY' (default: $HYPELINE_API_KEY)"
+    )
+    serve.add_argument(
+        "--media-root",
+        action="append",
+        metavar="FOLDER",
+        help="a folder whose files clients may analyse by path (repeatable; default none)",
+    )
+    serve.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="let links reach loopback, private and link-local addresses (refused by default)",
+    )
+    limits = serve.add_argument_group("limits")
+    limits.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=MAX_UPLOAD_BYTES / 2**20,
+        help=f"largest clip upload, MB (default {MAX_UPLOAD_BYTES // 2**20})",
+    )
+    limits.add_argument(
+        "--max-labels",
+        type=int,
+        default=MAX_LABELS,
+        help=f"labels per request (default {MAX_LABELS})",
+    )
+    limits.add_argument(
+        "--max-jobs",
+        type=int,
+        default=MAX_JOBS,
+        help=f"analyses queued or running at once (default {MAX_JOBS})",
+    )
+    limits.add_argument(
+        "--max-batch",
+        type=int,
+        default=MAX_BATCH,
+        help="clips per forward pass when requests arrive together; 1 turns "
+        f"micro-batching off (default {MAX_BATCH})",
+    )
+    serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
+    _add_model_args(serve)
+    serve.set_defaults(func=_serve)
     return parser
 
 
@@ -286,6 +351,13 @@ def _analyze(args: argparse.Namespace) -> int:
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # The web stack lives in the service/ package beside the library, imported only here.
+    from service.server import serve
+
+    return serve(args)
 
 
 def _note(note: str) -> None:

@@ -1,0 +1,51 @@
+"""The FastAPI application: one model, shared by every request, and the routers over it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from emotion.model import Clap
+from emotion.paths import hypeline_home
+from emotion.store import Store
+from service import errors
+from service.batcher import MicroBatcher
+from service.config import ServeConfig
+from service.guard import Guard
+from service.jobs import JobRunner, JobStore
+from service.routes import analyses, clips, stream, system
+from service.sources import ClientSources
+from service.state import Service
+
+DESCRIPTION = """Find the moments in audio by how they sound (CLAP, zero-shot).
+
+Errors are `{"error": "one sentence"}`. When the server was started with an API key,
+every `/api` path needs `Authorization: Bearer <key>`."""
+
+
+def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
+    """The app over an already loaded model; the job queue starts with the app."""
+    home = config.home or hypeline_home()
+    store = Store(home)
+    sources = ClientSources(config.media_roots, config.allow_private_urls)
+    runner = JobRunner(clap, store, JobStore(home), sources)
+    batcher = MicroBatcher(clap, config.max_batch, config.batch_wait_s)
+    svc = Service(config, clap, batcher, store, runner, sources)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
+        yield
+        runner.close()
+        batcher.close()
+
+    app = FastAPI(title="Hypeline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = svc
+    errors.install(app)
+    for module in (system, clips, analyses, stream):
+        app.include_router(module.router)
+    app.include_router(system.health)
+    app.add_middleware(Guard, api_key=config.api_key, max_body_bytes=config.max_upload_bytes)
+    return app

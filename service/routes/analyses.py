@@ -1,0 +1,206 @@
+"""``/api/analyses``: queue a VOD, follow it, re-score its stored embeddings, export it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from emotion.analysis import Analysis, check_prompts, score
+from emotion.export import FILENAMES, FORMATS, get_writer
+from emotion.highlights import HighlightSettings
+from emotion.scoring import check_template, prompts_for
+from emotion.windows import check_grid
+from service.errors import ApiError
+from service.jobs import Job
+from service.models import (
+    AnalysisCreated,
+    AnalysisRequest,
+    AnalysisStatus,
+    HighlightOut,
+    Highlights,
+)
+from service.routes.clips import check_labels
+from service.state import Service, service
+
+router = APIRouter(prefix="/api/analyses", tags=["analyses"])
+Svc = Annotated[Service, Depends(service)]
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "chapters": "text/plain",
+    "edl": "text/plain",
+    "fcpxml": "application/xml",
+    "srt": "application/x-subrip",
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=AnalysisCreated,
+    summary="Queue the analysis of a VOD (URL, or a path under --media-root)",
+    description="The job runs in the background, one at a time per model, and survives a "
+    "restart of the server. Follow it with GET /api/analyses/{id}.",
+)
+async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
+    labels, background = check_prompts(request.labels, request.background)
+    check_labels(svc, labels)
+    check_template(request.template)
+    check_grid(request.window_s, request.hop_s)
+    prompts = [*labels, *background]
+    await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, request.template), prompts)
+    await run_in_threadpool(svc.sources.check, request.source)  # resolves the host: off the loop
+    if len(await run_in_threadpool(svc.runner.jobs.active)) >= svc.config.max_jobs:
+        raise ApiError(
+            429,
+            f"{svc.config.max_jobs} analyses are already queued or running; wait for one "
+            "to finish, then ask again.",
+        )
+    job = await run_in_threadpool(
+        svc.runner.submit,
+        Job(id="", source=request.source.strip(), labels=labels, background=background,
+            template=request.template, window_s=request.window_s, hop_s=request.hop_s,
+            audio_track=request.audio_track),
+    )  # fmt: skip
+    return AnalysisCreated(id=job.id)
+
+
+@router.get("", response_model=list[AnalysisStatus], summary="Every analysis, oldest first")
+async def list_all(svc: Svc) -> list[AnalysisStatus]:
+    def statuses() -> list[AnalysisStatus]:
+        return [_status(svc, job) for job in svc.runner.jobs.all()]
+
+    return await run_in_threadpool(statuses)
+
+
+@router.get("/{job_id}", response_model=AnalysisStatus, summary="Status, progress and ETA")
+async def get(svc: Svc, job_id: str) -> AnalysisStatus:
+    return await run_in_threadpool(_status, svc, await _job(svc, job_id))
+
+
+@router.delete(
+    "/{job_id}", status_code=204, summary="Forget an analysis (a running one is stopped)"
+)
+async def delete(svc: Svc, job_id: str) -> Response:
+    job = await _job(svc, job_id)
+    await run_in_threadpool(svc.runner.jobs.delete, job.id)
+    svc.runner.cancel(job.id)  # stored windows stay: the same VOD again resumes from them
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{job_id}/highlights",
+    response_model=Highlights,
+    summary="Highlights, re-scored instantly from the stored embeddings",
+    description="Labels and threshold may differ from those the analysis was queued with: "
+    "only the stored window embeddings are read, never the audio.",
+)
+async def highlights(
+    svc: Svc,
+    job_id: str,
+    labels: Annotated[str | None, Query(description="comma-separated; default: the job's")] = None,
+    threshold: Annotated[float, Query(gt=0, lt=1)] = 0.5,
+    min_duration_s: Annotated[float, Query(ge=0)] = 0.0,
+    merge_gap_s: Annotated[float, Query(ge=0)] = 5.0,
+    top_k: Annotated[int | None, Query(ge=1)] = None,
+) -> Highlights:
+    settings = HighlightSettings(
+        threshold=threshold, min_duration_s=min_duration_s, merge_gap_s=merge_gap_s, top_k=top_k
+    )
+    analysis = await _scored(svc, job_id, labels, settings)
+    return Highlights(
+        id=job_id,
+        labels=analysis.labels,
+        threshold=threshold,
+        duration_s=round(analysis.duration_s, 3),
+        highlights=[
+            HighlightOut(label=h.label, start_s=h.start_s, end_s=h.end_s, peak_s=h.peak_s,
+                         score=round(h.score, 4))
+            for h in analysis.highlights
+        ],
+    )  # fmt: skip
+
+
+@router.get(
+    "/{job_id}/exports/{fmt}",
+    summary="One export file: json, csv, chapters, edl, fcpxml or srt",
+    responses={200: {"content": {t: {} for t in set(MEDIA_TYPES.values())}}},
+)
+async def export(
+    svc: Svc,
+    job_id: str,
+    fmt: str,
+    labels: Annotated[str | None, Query(description="comma-separated; default: the job's")] = None,
+    threshold: Annotated[float, Query(gt=0, lt=1)] = 0.5,
+) -> Response:
+    if fmt not in FORMATS:
+        raise ApiError(404, f"Unknown export format {fmt!r}; choose from {', '.join(FORMATS)}.")
+    analysis = await _scored(svc, job_id, labels, HighlightSettings(threshold=threshold))
+    body = await run_in_threadpool(_write, analysis, fmt)
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"content-disposition": f'attachment; filename="{FILENAMES[fmt]}"'},
+    )
+
+
+def _write(analysis: Analysis, fmt: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="hypeline-export-") as folder:
+        path = Path(folder) / FILENAMES[fmt]
+        get_writer(fmt)(analysis, path)
+        return path.read_bytes()
+
+
+async def _job(svc: Service, job_id: str) -> Job:
+    job = await run_in_threadpool(svc.runner.jobs.get, job_id)
+    if job is None:
+        raise ApiError(404, f"There is no analysis {job_id!r}; list them with GET /api/analyses.")
+    return job
+
+
+async def _scored(
+    svc: Service, job_id: str, labels: str | None, settings: HighlightSettings
+) -> Analysis:
+    job = await _job(svc, job_id)
+    if job.status != "complete" or job.analysis_id is None:
+        raise ApiError(
+            409,
+            f"The analysis {job_id} is {job.status}, not complete; wait for it to finish "
+            "(GET /api/analyses/{id} shows its progress).",
+        )
+    label_list, background = job.labels, job.background
+    if labels is not None:
+        label_list, _ = check_prompts(labels, "")
+        check_labels(svc, label_list)
+        background = [b for b in job.background if b.casefold() not in
+                      {x.casefold() for x in label_list}]  # fmt: skip
+        prompts = [*label_list, *background]
+        await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, job.template), prompts)
+
+    def rescore() -> Analysis:
+        record = svc.store.analysis(job.analysis_id)  # type: ignore[arg-type]
+        vectors = svc.store.vectors(record)
+        return score(record, vectors, svc.clap, label_list, background, job.template, settings)
+
+    return await run_in_threadpool(rescore)
+
+
+def _status(svc: Service, job: Job) -> AnalysisStatus:
+    """The job as clients see it (reads the library: call it off the event loop)."""
+    progress = svc.runner.progress.get(job.id)
+    fraction = 1.0 if job.status == "complete" else (progress.fraction if progress else None)
+    duration_s = None
+    if job.status == "complete" and job.analysis_id is not None:
+        duration_s = svc.store.analysis(job.analysis_id).duration_s
+    return AnalysisStatus(
+        id=job.id, source=job.source, status=job.status,  # type: ignore[arg-type]
+        progress=fraction, eta_s=progress.eta_s if progress else None, error=job.error,
+        labels=job.labels, background=job.background, template=job.template,
+        window_s=job.window_s, hop_s=job.hop_s, title=job.title, duration_s=duration_s,
+        created=job.created,
+    )  # fmt: skip

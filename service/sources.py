@@ -1,0 +1,66 @@
+"""Sources named by clients: http(s) links to public hosts, or paths under --media-root.
+
+``emotion.sources.SourcePolicy`` holds the rules (SSRF guard, media folders); this module
+only adds the server's ``--allow-private-urls`` switch, which lets links reach private
+addresses (a NAS on the LAN) while paths stay confined to the media folders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from emotion.errors import SourceError
+from emotion.media_roots import resolve_under
+from emotion.netguard import check_public_url
+from emotion.sources import Source, SourcePolicy, open_source
+from service.errors import without_folders
+
+
+@dataclass(frozen=True)
+class ClientSources:
+    media_roots: tuple[Path, ...] = ()
+    allow_private_urls: bool = False
+
+    @property
+    def policy(self) -> SourcePolicy:
+        return SourcePolicy(media_folders=self.media_roots)
+
+    def check(self, spec: str) -> None:
+        """Refuse what would be refused when opened, before the job is queued."""
+        try:
+            self._check(spec)
+        except SourceError as e:  # the refusal goes to a client: no server folders in it
+            raise SourceError(without_folders(str(e), self.media_roots)) from None
+
+    def _check(self, spec: str) -> None:
+        text = spec.strip()
+        if not text:
+            raise SourceError("The source is empty; give an http(s) link or a path.")
+        if _is_link(text):
+            scheme = urlsplit(text).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise SourceError(
+                    f"Only http(s) links are supported, not {scheme}: links; upload the file "
+                    "or give a path under the server's media folder."
+                )
+            if not self.allow_private_urls:
+                check_public_url(text)
+            return
+        path = resolve_under(text, self.media_roots)
+        if not path.is_file():
+            raise SourceError(
+                f"{Path(text).name} is not a file in the media folder; check the path."
+            )
+
+    def open(self, spec: str) -> Source:
+        self.check(spec)
+        if _is_link(spec.strip()) and self.allow_private_urls:
+            return open_source(spec)  # the scheme was checked; any address is allowed
+        return open_source(spec, policy=self.policy)
+
+
+def _is_link(text: str) -> bool:
+    scheme = urlsplit(text).scheme
+    return len(scheme) > 1  # "C:\x" is a Windows path

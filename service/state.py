@@ -1,0 +1,35 @@
+"""What every request shares: the one model, its batcher, the library and the job queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request, WebSocket
+
+from emotion.model import Clap
+from emotion.store import Store
+from service.batcher import MicroBatcher
+from service.config import ServeConfig
+from service.jobs import JobRunner
+from service.sources import ClientSources
+
+
+@dataclass
+class Service:
+    config: ServeConfig
+    clap: Clap
+    batcher: MicroBatcher
+    store: Store
+    runner: JobRunner
+    sources: ClientSources
+
+
+def service(request: Request) -> Service:
+    """The dependency every route takes (``Depends(service)``)."""
+    svc: Service = request.app.state.service
+    return svc
+
+
+def ws_service(websocket: WebSocket) -> Service:
+    svc: Service = websocket.app.state.service
+    return svc
