@@ -117,6 +117,19 @@ def analyzed(at: AppTest, vod: Path | str) -> AppTest:
     return at.run()
 
 
+def count_embedded(monkeypatch) -> list[int]:
+    """From now on, the size of every batch the model embeds (the list grows as it does)."""
+    embedded: list[int] = []
+    embed_audio = Clap.embed_audio
+
+    def counting(self, waveforms):
+        embedded.append(len(waveforms))
+        return embed_audio(self, waveforms)
+
+    monkeypatch.setattr(Clap, "embed_audio", counting)
+    return embedded
+
+
 def rows(at: AppTest) -> list[tuple[str, str, str, float]]:
     (editor,) = at.data_editor
     table = editor.value
@@ -274,14 +287,7 @@ def test_an_interrupted_analysis_resumes_from_the_library(
         )  # fmt: skip
     (record,) = store.analyses()
     assert not record.complete and record.n_done == 4
-    embedded = []
-    embed_audio = Clap.embed_audio
-
-    def counting(self, waveforms):
-        embedded.append(len(waveforms))
-        return embed_audio(self, waveforms)
-
-    monkeypatch.setattr(Clap, "embed_audio", counting)
+    embedded = count_embedded(monkeypatch)
     at = app().run()
     assert at.selectbox(key="library").options == [
         "synthetic-vod · 1:30 · tiny-clap · incomplete (22%) — resume"
@@ -438,14 +444,7 @@ def test_a_session_follows_a_cli_run_of_the_same_vod(
     )  # fmt: skip
     try:
         assert wait_for_a_holder(home) < LONG_WINDOWS
-        embedded: list[int] = []
-        embed_audio = Clap.embed_audio
-
-        def counting(self, waveforms):
-            embedded.append(len(waveforms))
-            return embed_audio(self, waveforms)
-
-        monkeypatch.setattr(Clap, "embed_audio", counting)
+        embedded = count_embedded(monkeypatch)
         at = analyzed(app(), long_vod)
         cli.wait(timeout=RUN_TIMEOUT_S)
     finally:
@@ -482,14 +481,7 @@ def test_two_sessions_on_one_vod_share_one_model_and_one_writer(
 
     monkeypatch.setattr(model, "load_clap", counting_loads)
     model._load.clear()  # loaded by earlier tests of this process
-    embedded: list[int] = []
-    embed_audio = Clap.embed_audio
-
-    def counting(self, waveforms):
-        embedded.append(len(waveforms))
-        return embed_audio(self, waveforms)
-
-    monkeypatch.setattr(Clap, "embed_audio", counting)
+    embedded = count_embedded(monkeypatch)
     sessions: dict[str, AppTest] = {}
     first = threading.Thread(target=lambda: sessions.update(first=analyzed(app(), long_vod)))
     first.start()

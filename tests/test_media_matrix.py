@@ -63,16 +63,24 @@ def resampled(audio: np.ndarray, rate: int) -> np.ndarray:
 
 # name → (how to write it from the VOD into a folder, where the siren is in the file's time)
 Case = Callable[[Path, np.ndarray], Path]
+
+
+def encoded(name: str, rate: int, *audio_args: str) -> Case:
+    """Mono at ``rate`` (resampled from the VOD's 48 kHz), encoded as ``audio_args`` say."""
+
+    def write(d: Path, a: np.ndarray) -> Path:
+        audio = a if rate == SR else resampled(a, rate)
+        return write_media(d / name, audio, rate, audio_args=audio_args)
+
+    return write
+
+
 SHIFTED = (EVENT[1] + 5.0, EVENT[2] + 5.0)  # after a 5 s late start or a 5 s hole before it
 
 
 def _wav_s16_stereo_44k(d: Path, a: np.ndarray) -> Path:
     return write_media(d / "s16.wav", channels(resampled(a, 44_100), 2), 44_100, channels=2,
                        audio_args=("-c:a", "pcm_s16le"))  # fmt: skip
-
-
-def _wav_s24(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "s24.wav", a, SR, audio_args=("-c:a", "pcm_s24le"))
 
 
 def _surround_51_aac(d: Path, a: np.ndarray) -> Path:
@@ -89,47 +97,6 @@ def _surround_51_front_only(d: Path, a: np.ndarray) -> Path:
 
 def _surround_71_flac(d: Path, a: np.ndarray) -> Path:
     return write_media(d / "surround71.flac", channels(a, 8), SR, channels=8)
-
-
-def _telephone_8k_mulaw(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "phone.wav", resampled(a, 8_000), 8_000,
-                       audio_args=("-c:a", "pcm_mulaw"))  # fmt: skip
-
-
-def _aac_8k(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "phone.m4a", resampled(a, 8_000), 8_000,
-                       audio_args=("-c:a", "aac", "-b:a", "24k"))  # fmt: skip
-
-
-def _studio_96k_flac(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "studio96.flac", resampled(a, 96_000), 96_000)
-
-
-def _studio_192k_wav(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "studio192.wav", resampled(a, 192_000), 192_000,
-                       audio_args=("-c:a", "pcm_s24le"))  # fmt: skip
-
-
-def _speech_16k(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "voice16.wav", resampled(a, 16_000), 16_000,
-                       audio_args=("-c:a", "pcm_s16le"))  # fmt: skip
-
-
-def _mp3_44k(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "vod.mp3", resampled(a, 44_100), 44_100,
-                       audio_args=("-c:a", "libmp3lame", "-b:a", "96k"))  # fmt: skip
-
-
-def _ogg_vorbis(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "vod.ogg", a, SR, audio_args=("-c:a", "libvorbis"))
-
-
-def _webm_opus(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "vod.webm", a, SR, audio_args=("-c:a", "libopus", "-b:a", "96k"))
-
-
-def _m4a_alac(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "lossless.m4a", a, SR, audio_args=("-c:a", "alac"))
 
 
 def _mov_pcm(d: Path, a: np.ndarray) -> Path:
@@ -190,19 +157,19 @@ def _nonfinite_float_wav(d: Path, a: np.ndarray) -> Path:
 
 CASES: dict[str, tuple[Case, tuple[float, float]]] = {
     "wav s16 stereo 44.1k": (_wav_s16_stereo_44k, EVENT[1:]),
-    "wav s24": (_wav_s24, EVENT[1:]),
+    "wav s24": (encoded("s24.wav", SR, "-c:a", "pcm_s24le"), EVENT[1:]),
     "5.1 aac mp4": (_surround_51_aac, EVENT[1:]),
     "5.1 event in centre only": (_surround_51_front_only, EVENT[1:]),
     "7.1 flac": (_surround_71_flac, EVENT[1:]),
-    "8 kHz mu-law telephone": (_telephone_8k_mulaw, EVENT[1:]),
-    "8 kHz aac": (_aac_8k, EVENT[1:]),
-    "96 kHz flac": (_studio_96k_flac, EVENT[1:]),
-    "192 kHz wav": (_studio_192k_wav, EVENT[1:]),
-    "16 kHz wav": (_speech_16k, EVENT[1:]),
-    "44.1 kHz mp3": (_mp3_44k, EVENT[1:]),
-    "ogg vorbis": (_ogg_vorbis, EVENT[1:]),
-    "webm opus": (_webm_opus, EVENT[1:]),
-    "m4a alac": (_m4a_alac, EVENT[1:]),
+    "8 kHz mu-law telephone": (encoded("phone.wav", 8_000, "-c:a", "pcm_mulaw"), EVENT[1:]),
+    "8 kHz aac": (encoded("phone.m4a", 8_000, "-c:a", "aac", "-b:a", "24k"), EVENT[1:]),
+    "96 kHz flac": (encoded("studio96.flac", 96_000), EVENT[1:]),
+    "192 kHz wav": (encoded("studio192.wav", 192_000, "-c:a", "pcm_s24le"), EVENT[1:]),
+    "16 kHz wav": (encoded("voice16.wav", 16_000, "-c:a", "pcm_s16le"), EVENT[1:]),
+    "44.1 kHz mp3": (encoded("vod.mp3", 44_100, "-c:a", "libmp3lame", "-b:a", "96k"), EVENT[1:]),
+    "ogg vorbis": (encoded("vod.ogg", SR, "-c:a", "libvorbis"), EVENT[1:]),
+    "webm opus": (encoded("vod.webm", SR, "-c:a", "libopus", "-b:a", "96k"), EVENT[1:]),
+    "m4a alac": (encoded("lossless.m4a", SR, "-c:a", "alac"), EVENT[1:]),
     "mov pcm": (_mov_pcm, EVENT[1:]),
     "mpeg-ts": (_mpegts, EVENT[1:]),
     "flv": (_flv, EVENT[1:]),
