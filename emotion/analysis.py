@@ -121,7 +121,14 @@ def embed_source(
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
     record = store.open_analysis(
-        source, identity, clap.name, window_s, hop_s, clap.embedding_dim, audio_track=track
+        source,
+        identity,
+        clap.name,
+        window_s,
+        hop_s,
+        clap.embedding_dim,
+        audio_track=track,
+        precision=clap.precision,
     )
     if record.complete and store.check(record) is None:
         return record  # readers take no lease

@@ -37,7 +37,7 @@ from emotion.lease import Lease, try_acquire
 from emotion.paths import hypeline_home
 from emotion.sources import Source
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How long a call waits for another process's transaction; ours last milliseconds.
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS sources (
     duration_s REAL,
     has_video INTEGER NOT NULL DEFAULT 0,
     fps REAL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    published REAL                   -- when the stream aired (yt-dlp) or the file's mtime, epoch s
 );
 CREATE TABLE IF NOT EXISTS analyses (
     id INTEGER PRIMARY KEY,
@@ -67,13 +68,23 @@ CREATE TABLE IF NOT EXISTS analyses (
     updated REAL NOT NULL,
     audio_track INTEGER NOT NULL DEFAULT 1,  -- which audio track, numbered from 1
     nonfinite_s REAL NOT NULL DEFAULT 0,     -- decoded NaN/Inf audio, analysed as silence
-    UNIQUE (source_id, audio_track, model, window_s, hop_s)
+    precision TEXT NOT NULL DEFAULT 'fp32',  -- what the vectors were computed in
+    name TEXT,                               -- the user's name for it (NULL: the source's title)
+    kind TEXT NOT NULL DEFAULT 'vod',        -- vod | live
+    UNIQUE (source_id, audio_track, model, window_s, hop_s, precision)
+);
+CREATE TABLE IF NOT EXISTS gaps (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id),
+    start_s REAL NOT NULL,           -- stream time with no audio (a live source dropped)
+    end_s REAL NOT NULL,
+    PRIMARY KEY (analysis_id, start_s)
 );
 CREATE TABLE IF NOT EXISTS reviews (
     analysis_id INTEGER NOT NULL REFERENCES analyses(id),
     label TEXT NOT NULL,
     start_s REAL NOT NULL,
     accepted INTEGER NOT NULL,
+    end_s REAL,                      -- the reviewed moment's end, when known
     PRIMARY KEY (analysis_id, label, start_s)
 );
 """
@@ -94,6 +105,14 @@ class AnalysisRecord:
     audio_track: int = 1
     nonfinite_s: float = 0.0
     updated: float = 0.0  # changes with every batch and repair: a cache key for the vectors
+    precision: str = "fp32"  # what the vectors were computed in (part of the key)
+    name: str | None = None  # the user's name for the analysis; None: the source's title
+    kind: str = "vod"  # vod | live
+    published: float | None = None  # when the stream aired (epoch s), when known
+
+    @property
+    def title(self) -> str:
+        return self.name or self.source.title
 
     @property
     def complete(self) -> bool:
@@ -131,31 +150,36 @@ class Store:
         hop_s: float,
         dim: int,
         audio_track: int = 1,
+        precision: str = "fp32",
+        kind: str = "vod",
+        published: float | None = None,
     ) -> AnalysisRecord:
         """The analysis for this key, created if new (the database only: files are the lease's)."""
         now = time.time()
         with self._db() as db:
             db.execute(
                 "INSERT INTO sources (identity, title, path, url, uploader, duration_s, "
-                "has_video, fps, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "has_video, fps, created, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(identity) DO UPDATE SET title=excluded.title, path=excluded.path, "
                 "url=excluded.url, uploader=excluded.uploader, duration_s=excluded.duration_s, "
-                "has_video=excluded.has_video, fps=excluded.fps",
+                "has_video=excluded.has_video, fps=excluded.fps, "
+                "published=COALESCE(excluded.published, published)",
                 (identity, source.title, str(source.path), source.url, source.uploader,
-                 source.duration_s, int(source.has_video), source.fps, now),
+                 source.duration_s, int(source.has_video), source.fps, now, published),
             )  # fmt: skip
             (source_id,) = db.execute(
                 "SELECT id FROM sources WHERE identity = ?", (identity,)
             ).fetchone()
             db.execute(
                 "INSERT OR IGNORE INTO analyses (source_id, audio_track, model, window_s, hop_s, "
-                "dim, status, created, updated) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                (source_id, audio_track, model, window_s, hop_s, dim, now, now),
+                "precision, kind, dim, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (source_id, audio_track, model, window_s, hop_s, precision, kind, dim, now, now),
             )
             (analysis_id,) = db.execute(
                 "SELECT id FROM analyses WHERE source_id = ? AND audio_track = ? AND model = ? "
-                "AND window_s = ? AND hop_s = ?",
-                (source_id, audio_track, model, window_s, hop_s),
+                "AND window_s = ? AND hop_s = ? AND precision = ?",
+                (source_id, audio_track, model, window_s, hop_s, precision),
             ).fetchone()
         return self.analysis(analysis_id)
 
@@ -325,6 +349,16 @@ def _use_wal(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
 
 
+# Columns later versions added to tables that keep their key (added in place when missing).
+_ADDED_COLUMNS = [("sources", "published", "REAL"), ("reviews", "end_s", "REAL")]
+
+
+def _create(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring a library of any earlier version to ``SCHEMA_VERSION`` (new ones are created)."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
@@ -333,30 +367,28 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
     (version,) = db.execute("PRAGMA user_version").fetchone()
     if version < SCHEMA_VERSION:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(analyses)")}
-        if columns and "audio_track" not in columns:
-            # Version 1 keyed analyses without the audio track (always track 1). A UNIQUE
-            # constraint cannot be altered in SQLite, so the table is rebuilt.
-            db.execute("ALTER TABLE analyses RENAME TO analyses_v1")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(
-                "INSERT INTO analyses (id, source_id, model, window_s, hop_s, dim, status, "
-                "n_done, duration_s, created, updated) SELECT id, source_id, model, window_s, "
-                "hop_s, dim, status, n_done, duration_s, created, updated FROM analyses_v1"
-            )
-            db.execute("DROP TABLE analyses_v1")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(analyses)")]
+        if columns and "precision" not in columns:
+            # Versions 1 and 2 keyed analyses without the audio track (v1) or the precision
+            # (always fp32). A UNIQUE constraint cannot be altered in SQLite, so the table is
+            # rebuilt, keeping every column the old one had.
+            db.execute("ALTER TABLE analyses RENAME TO analyses_old")
+            _create(db)
+            kept = ", ".join(columns)
+            db.execute(f"INSERT INTO analyses ({kept}) SELECT {kept} FROM analyses_old")
+            db.execute("DROP TABLE analyses_old")
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if present and column not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        _create(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     db.commit()
 
 
 _SELECT = (
     "SELECT a.*, s.title, s.path, s.url, s.uploader, s.duration_s AS source_duration_s, "
-    "s.has_video, s.fps FROM analyses a JOIN sources s ON s.id = a.source_id"
+    "s.has_video, s.fps, s.published FROM analyses a JOIN sources s ON s.id = a.source_id"
 )
 
 
@@ -384,4 +416,8 @@ def _record(row: sqlite3.Row) -> AnalysisRecord:
         audio_track=row["audio_track"],
         nonfinite_s=row["nonfinite_s"],
         updated=row["updated"],
+        precision=row["precision"],
+        name=row["name"],
+        kind=row["kind"],
+        published=row["published"],
     )
