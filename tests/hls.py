@@ -12,11 +12,13 @@ the end of the media it writes the end list. The server is ``tests/httpserver``'
 
 from __future__ import annotations
 
-import http.server
+import contextlib
+import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from emotion.audio import ffmpeg_exe
 from tests.httpserver import Server, _handler, _QuietServer
@@ -74,7 +76,7 @@ class LiveHls:
 
     def up(self) -> None:
         ref: list[Server] = []
-        httpd = _QuietServer(("127.0.0.1", self.port), _handler(self.root, ref))
+        httpd = _DroppableServer(("127.0.0.1", self.port), _handler(self.root, ref))
         self._server = Server(httpd)
         ref.append(self._server)
         self.port = self._server.port
@@ -86,11 +88,37 @@ class LiveHls:
     def down(self) -> None:
         if self._server is None:
             return
-        self._server.httpd.shutdown()
-        self._server.httpd.server_close()
+        httpd = self._server.httpd
+        httpd.shutdown()
+        httpd.server_close()
+        assert isinstance(httpd, _DroppableServer)
+        httpd.drop_connections()  # keep-alive connections die too, as in a real outage
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
 
 
-assert issubclass(_QuietServer, http.server.ThreadingHTTPServer)
+class _DroppableServer(_QuietServer):
+    """Remembers its open connections, so that ``down()`` can cut them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self.connections_lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self.connections.clear()

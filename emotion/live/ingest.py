@@ -45,6 +45,10 @@ CONNECTING, CONNECTED, RECONNECTING, ENDED, GAVE_UP, STOPPED, FAILED = (
 )  # fmt: skip
 
 
+class NotLiveError(SourceError):
+    """The source is a recording (a file, a finished playlist, a VOD page), not live."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pcm:
     samples: np.ndarray
@@ -96,7 +100,7 @@ def check_target(spec: str, realtime: bool) -> Target:
         if not probe(path).has_audio:
             raise SourceError(f"{path.name} has no audio track; pick a file with sound.")
         if not realtime:
-            raise SourceError(
+            raise NotLiveError(
                 f"{path.name} is a file, not a live stream; analyse it as a VOD, or read it at "
                 "1× speed as if it were live."
             )
@@ -104,13 +108,13 @@ def check_target(spec: str, realtime: bool) -> Target:
     if _is_playlist_url(spec):
         text = fetch_playlist(spec)
         if "#EXT-X-ENDLIST" in text and "#EXT-X-STREAM-INF" not in text:
-            raise SourceError(
+            raise NotLiveError(
                 f"{spec} is a finished recording, not a live stream; analyse it as a VOD."
             )
         return Target(spec, "hls", _title_of(spec))
     info = _ytdlp_info(spec)
     if not (info.get("is_live") or info.get("live_status") == "is_live"):
-        raise SourceError(f"{spec} is not live now; analyse the VOD instead.")
+        raise NotLiveError(f"{spec} is not live now; analyse the VOD instead.")
     title = str(info.get("title") or info.get("uploader") or _title_of(spec))
     return Target(spec, "page", title)
 
@@ -230,7 +234,12 @@ class Ingest:
         else:
             # rw_timeout ends a read the server no longer answers (µs); the supervisor
             # restarts it. The same resampler options as a VOD's decode (emotion.audio).
-            cmd += ["-rw_timeout", str(int(self.stall_s * 1e6)), "-i", url]
+            cmd += ["-rw_timeout", str(int(self.stall_s * 1e6))]
+            if _is_playlist_url(url):
+                # Start at the newest segment (ffmpeg's default is 3 back): alerts come
+                # sooner, and after a reconnect the audio we missed is not replayed late.
+                cmd += ["-live_start_index", "-1"]
+            cmd += ["-i", url]
         cmd += ["-vn", "-sn", "-dn", "-map", "0:a:0", "-af", TIMELINE_FILTER]
         cmd += ["-ac", "1", "-ar", str(self.sampling_rate), "-acodec", "pcm_f32le"]
         return [*cmd, "-flush_packets", "1", "-f", "f32le", "pipe:1"]

@@ -105,7 +105,9 @@ class Monitor:
         on_alert: Callable[[Alert], None] | None = None,
         on_status: Callable[[str, str], None] | None = None,
         on_note: Callable[[str], None] | None = None,
+        target: Target | None = None,
     ) -> None:
+        """``target``: what ``check_target`` already found for ``source`` (else looked at on start)."""
         self.source = source.strip()
         self.settings = settings
         self.embedder = embedder
@@ -119,7 +121,7 @@ class Monitor:
         self.state = CONNECTING
         self.message = ""
         self.error: str | None = None
-        self.target: Target | None = None
+        self.target = target
         self.record: AnalysisRecord | None = None
         self.alerts: deque[Alert] = deque(maxlen=ALERTS_KEPT)  # oldest first
         self.n_alerts = 0
@@ -152,6 +154,10 @@ class Monitor:
     def stop(self) -> None:
         """Stop following; the analysis is finished and kept."""
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def join(self, timeout_s: float | None = None) -> bool:
         if self._thread is not None:
