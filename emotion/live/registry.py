@@ -1,8 +1,9 @@
 """Every monitor of a process, for the faces that start and list them (dashboard, API).
 
-One ``Monitors`` per process holds one ``SharedEmbedder`` (one model) and the monitors
-started through it; they run on their own threads, whoever started them, until their
-stream ends or someone stops them.
+One ``Monitors`` per process holds the monitors started through it, and one
+``SharedEmbedder`` per loaded model, so monitors of one model batch their windows
+together. Monitors run on their own threads, whoever started them, until their stream
+ends or someone stops them.
 """
 
 from __future__ import annotations
@@ -14,27 +15,36 @@ from collections.abc import Callable
 from emotion.live.alerts import Alert
 from emotion.live.embedder import SharedEmbedder
 from emotion.live.monitor import LiveSettings, Monitor
+from emotion.model import Clap
 from emotion.store import Store
 
 
 class Monitors:
     """The process's monitors, by id (thread-safe)."""
 
-    def __init__(self, embedder: SharedEmbedder, store: Store | None = None) -> None:
-        self.embedder = embedder
+    def __init__(self, store: Store | None = None) -> None:
         self.store = store or Store()
+        self._embedders: dict[int, SharedEmbedder] = {}  # by id() of the loaded model
         self._monitors: dict[int, Monitor] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def embedder(self, clap: Clap) -> SharedEmbedder:
+        """The shared embedder of ``clap`` (made on first use)."""
+        with self._lock:
+            if id(clap) not in self._embedders:
+                self._embedders[id(clap)] = SharedEmbedder(clap)
+            return self._embedders[id(clap)]
 
     def start(
         self,
         source: str,
         settings: LiveSettings,
+        clap: Clap,
         on_alert: Callable[[Alert], None] | None = None,
     ) -> tuple[int, Monitor]:
         """Check ``source`` and start following it; a ``HypelineError`` when it cannot be."""
-        monitor = Monitor(source, settings, self.embedder, self.store, on_alert=on_alert)
+        monitor = Monitor(source, settings, self.embedder(clap), self.store, on_alert=on_alert)
         monitor.start()
         with self._lock:
             monitor_id = next(self._ids)
