@@ -19,7 +19,7 @@ link = st.text_input(
     placeholder="https://www.twitch.tv/…  or  https://…/playlist.m3u8",
 )  # fmt: skip
 realtime = paths and st.checkbox("A file: read it at 1× speed, as if live", key="live_realtime")
-if st.button("Start", key="live_start", type="primary", icon=":material/sensors:"):
+if st.button("Start", key="live_start", type="primary"):
     if settings.problem:
         st.error(settings.problem)
     elif (clap := model.get(settings.model)) is None:

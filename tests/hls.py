@@ -28,11 +28,12 @@ SEGMENT_S = 2
 
 
 class LiveHls:
-    def __init__(self, root: Path, media: Path, list_size: int = 5) -> None:
+    def __init__(self, root: Path, media: Path, list_size: int = 5, start: bool = True) -> None:
         self.root = root / "hls"
         self.root.mkdir(parents=True, exist_ok=True)
         self.media = media
         self.list_size = list_size
+        self.start = start  # False: the producer starts at produce()
         self.port = 0
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -44,7 +45,8 @@ class LiveHls:
 
     def __enter__(self) -> LiveHls:
         self.up()
-        self.produce()
+        if self.start:
+            self.produce()
         return self
 
     def __exit__(self, *exc: object) -> None:

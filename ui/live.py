@@ -25,8 +25,12 @@ from ui.sidebar import Settings
 REFRESH_S = 1.5
 TIMELINE_SHOWN_S = 300.0  # the rolling timeline's last minutes
 ALERTS_SHOWN = 20
-STATE_ICONS = {"connecting": "🟡", "connected": "🟢", "reconnecting": "🟠", "ended": "⚪",
-               "gave up": "⚪", "stopped": "⚪", "failed": "🔴"}  # fmt: skip
+STATE_ICONS = {
+    "connecting": ":orange[:material/hourglass_top:]",
+    "connected": ":green[:material/radio_button_checked:]",
+    "reconnecting": ":orange[:material/sync:]",
+    "failed": ":red[:material/error:]",
+}  # the ended ones: a grey stop sign
 
 
 @st.cache_resource(show_spinner=False)
@@ -94,14 +98,14 @@ def panel(monitor_id: int) -> None:
     _toast_new_alerts(monitor_id, monitor)
     with st.container(border=True):
         head, stop = st.columns([5, 1])
-        icon = STATE_ICONS.get(monitor.state, "")
+        icon = STATE_ICONS.get(monitor.state, ":gray[:material/stop_circle:]")
         title = monitor.record.title if monitor.record else monitor.source
         head.markdown(f"**{title}**  \n{icon} {monitor.state} · {clock(monitor.stream_s)} of stream"
                       f" · {monitor.n_alerts} alert(s)")  # fmt: skip
         if monitor.message and monitor.state not in ("connected",):
             head.caption(monitor.message)
         if monitor.running:
-            if stop.button("Stop", key=f"live_stop_{monitor_id}", icon=":material/stop:"):
+            if stop.button("Stop", key=f"live_stop_{monitor_id}"):
                 registry().stop(monitor_id)  # returns once the analysis is finished
         elif stop.button("Remove", key=f"live_forget_{monitor_id}"):
             registry().forget(monitor_id)
@@ -134,7 +138,7 @@ def _alert_feed(monitor_id: int, monitor: Monitor) -> None:
     playable = recording is not None and not monitor.running and Path(recording).is_file()
     for i, a in enumerate(alerts):
         line, play = st.columns([5, 1])
-        line.markdown(f"🔔 **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
+        line.markdown(f":material/notifications: **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
                       f"{a.detected_at[11:19]} UTC")  # fmt: skip
         if playable and play.button("▶", key=f"live_play_{monitor_id}_{i}", help="Play from here"):
             st.session_state[f"live_playing_{monitor_id}"] = a.stream_time_s
@@ -148,5 +152,8 @@ def _toast_new_alerts(monitor_id: int, monitor: Monitor) -> None:
     seen = st.session_state.get(key)
     if seen is not None and monitor.n_alerts > seen:
         for a in list(monitor.alerts)[-(monitor.n_alerts - seen) :]:
-            st.toast(f"{a.label} at {clock(a.stream_time_s)} ({a.score:.0%})", icon="🔔")
+            st.toast(
+                f"{a.label} at {clock(a.stream_time_s)} ({a.score:.0%})",
+                icon=":material/notifications:",
+            )
     st.session_state[key] = monitor.n_alerts
