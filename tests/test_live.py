@@ -88,6 +88,30 @@ def test_a_loopback_stream_alerts_survives_a_drop_and_ends_as_an_analysis(
     assert info.duration_s == pytest.approx(record.duration_s, abs=0.5)
 
 
+def test_a_producer_restarting_from_sequence_0_is_survived(clap, tmp_path: Path) -> None:
+    # The encoder restarts: the playlist starts again at media sequence 0, and ffmpeg
+    # waits for the sequence number it expects next. Past 15 s (here: 16 s of stream to
+    # wait for) the stall is detected, the read restarted, and the time lost is one gap.
+    audio = make_vod([("a siren", 24.0, 32.0)], 36.0, SR, np.random.default_rng(6))
+    media = write_media(tmp_path / "vod.wav", audio, SR)
+    store = Store(tmp_path / "home")
+    alerts: list = []
+    with LiveHls(tmp_path, media) as live:
+        live.wait_for_segments(1)
+        monitor = Monitor(
+            live.url, _settings(), SharedEmbedder(clap), store, on_alert=alerts.append
+        )
+        monitor.start()
+        _wait(lambda: monitor.stream_s >= 16.0, 40, "16 s of stream")
+        live.produce()  # from the start again, sequence 0
+        assert monitor.join(RUN_TIMEOUT_S)
+    assert monitor.error is None and monitor.state == ENDED
+    ((gap_start_s, gap_end_s),) = store.gaps(monitor.record.id)
+    assert gap_end_s - gap_start_s >= 15.0  # at least the stall it took to notice
+    assert [a.label for a in alerts] == ["a siren"] and alerts[0].stream_time_s >= gap_end_s - 10
+    assert store.analysis(monitor.record.id).complete
+
+
 def test_live_windows_equal_offline_ones_with_two_streams_sharing_the_model(
     clap, tmp_path: Path
 ) -> None:
