@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from emotion.audio import probe
 from emotion.cli import main
 from emotion.export import FILENAMES
 from emotion.store import Store
@@ -105,4 +107,5 @@ def test_kill_9_and_restart_continue_the_same_analysis_after_a_gap(tmp_path: Pat
     assert "finished" in second_err and sorted(p.name for p in out.iterdir()) == sorted(
         FILENAMES.values()
     )
-    assert record.source.path.is_file()  # both runs' recordings, joined
+    # both runs' recordings, joined on the stream's clock (silence in the gap)
+    assert probe(record.source.path).duration_s == pytest.approx(record.duration_s, abs=1.0)
