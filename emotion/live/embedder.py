@@ -19,14 +19,18 @@ import numpy as np
 from emotion.model import Clap
 
 DEFAULT_MAX_BATCH = 16
+LINGER_S = 0.01  # how long the model thread waits for more windows before a pass
 
 
 class SharedEmbedder:
     """The model's thread; ``embed`` and ``embed_text`` may be called from any thread."""
 
-    def __init__(self, clap: Clap, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self, clap: Clap, max_batch: int = DEFAULT_MAX_BATCH, linger_s: float = LINGER_S
+    ) -> None:
         self.clap = clap
         self.max_batch = max(1, max_batch)
+        self.linger_s = linger_s
         self.batches = 0  # forward passes run, for tests and benchmarks
         self._queue: queue.Queue[tuple[np.ndarray | list[str], Future[np.ndarray]]] = queue.Queue()
         self._thread = threading.Thread(target=self._work, daemon=True, name="hypeline-embedder")
@@ -63,7 +67,9 @@ class SharedEmbedder:
             batch = [first]
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    # A moment's wait gathers the windows that several streams complete
+                    # at about the same time (10 ms: far less than a forward pass).
+                    batch.append(self._queue.get(timeout=self.linger_s))
                 except queue.Empty:
                     break
             audio = [(w, f) for w, f in batch if isinstance(w, np.ndarray)]

@@ -44,6 +44,7 @@ class LiveGrid:
         self.position_n = first_index * self.hop_n
         self.buffer = np.zeros(0, dtype=np.float32)
         self.buffer_start = self.position_n
+        self._pending: list[np.ndarray] = []  # pushed chunks not yet joined onto the buffer
         self._gap_end_n = 0  # windows starting before this overlap the last gap
 
     @property
@@ -51,12 +52,22 @@ class LiveGrid:
         return self.position_n / self.sampling_rate
 
     def push(self, samples: np.ndarray, received: float = 0.0) -> list[LiveWindow]:
-        self.buffer = np.concatenate([self.buffer, samples])
+        # Chunks wait in a list and are joined once a window is complete: a live read
+        # delivers a few thousand samples at a time, and joining each onto a window-long
+        # buffer would copy the window ~50 times a second.
+        self._pending.append(samples)
         self.position_n += samples.size
         out: list[LiveWindow] = []
+        if self._start(self.next_index) + self.window_n <= self.position_n:
+            self._join()
         while self._start(self.next_index) + self.window_n <= self.position_n:
             out.append(self._take(received))
         return out
+
+    def _join(self) -> None:
+        if self._pending:
+            self.buffer = np.concatenate([self.buffer, *self._pending])
+            self._pending = []
 
     def gap(self, seconds: float) -> tuple[float, float, list[LiveWindow]]:
         """``seconds`` of stream time without audio; its span and the windows it settles."""
@@ -68,11 +79,13 @@ class LiveGrid:
         while self._start(self.next_index) < self.position_n:
             out.append(self._gap_window())
         self.buffer = np.zeros(0, dtype=np.float32)
+        self._pending = []
         self.buffer_start = self.position_n
         return start_n / self.sampling_rate, self.position_s, out
 
     def finish(self) -> list[LiveWindow]:
         """The partial tail window, when the audio runs ``TAIL_MIN_S`` past the last full one."""
+        self._join()
         start_n = self._start(self.next_index)
         last_full_end = start_n - self.hop_n + self.window_n if self.next_index else 0
         tail_n = self.position_n - max(last_full_end, self._gap_end_n)
