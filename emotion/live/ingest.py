@@ -253,7 +253,7 @@ class Ingest:
         stderr_tail: deque[bytes] = deque(maxlen=10)
         drain = threading.Thread(target=stderr_tail.extend, args=(proc.stderr,), daemon=True)
         drain.start()
-        chunks: queue.Queue[bytes] = queue.Queue()
+        chunks: queue.Queue[tuple[bytes, float]] = queue.Queue()  # (data, when it was read)
         reader = threading.Thread(
             target=_pump, args=(proc.stdout, chunks), daemon=True, name="hypeline-live-read"
         )
@@ -267,7 +267,7 @@ class Ingest:
                     outcome = "stopped"
                     break
                 try:
-                    data = chunks.get(timeout=POLL_S)
+                    data, now = chunks.get(timeout=POLL_S)
                 except queue.Empty:
                     if time.monotonic() - last >= self.stall_s:
                         outcome = "stall"
@@ -276,7 +276,6 @@ class Ingest:
                 if not data:  # EOF
                     outcome = "exit0" if proc.wait() == 0 else "error"
                     break
-                now = time.monotonic()
                 last = now
                 data = leftover + data
                 usable = len(data) - len(data) % BYTES_PER_SAMPLE
@@ -298,11 +297,11 @@ class Ingest:
         yield (outcome, why)
 
 
-def _pump(stream: Any, chunks: queue.Queue[bytes]) -> None:
+def _pump(stream: Any, chunks: queue.Queue[tuple[bytes, float]]) -> None:
     with contextlib.suppress(OSError, ValueError):
         while data := os.read(stream.fileno(), READ_BYTES):
-            chunks.put(data)
-    chunks.put(b"")
+            chunks.put((data, time.monotonic()))
+    chunks.put((b"", time.monotonic()))
 
 
 def _is_playlist_url(url: str) -> bool:
