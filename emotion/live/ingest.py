@@ -37,6 +37,7 @@ STALL_S = 15.0  # no PCM for this long: the read is dead, start again
 MAX_BACKOFF_S = 30.0
 PLAYLIST_TIMEOUT_S = 10.0
 READ_BYTES = 64 * 1024  # at most ~0.34 s at 48 kHz per read: low latency, few wakeups
+MAX_COALESCED_BYTES = 48_000 * 4 * 60  # a backlog is handed on a minute at a time at most
 POLL_S = 0.25  # how often the supervisor looks at the clock while waiting for audio
 
 # States a monitor is in, as the faces show them.
@@ -273,17 +274,31 @@ class Ingest:
                         outcome = "stall"
                         break
                     continue
-                if not data:  # EOF
+                eof = not data
+                # Whatever else has arrived meanwhile (the monitor was busy) comes as one
+                # chunk, so a backlog becomes windows embedded in one batch.
+                parts, size = [data], len(data)
+                while not eof and size < MAX_COALESCED_BYTES:
+                    try:
+                        more, now = chunks.get_nowait()
+                    except queue.Empty:
+                        break
+                    eof = not more
+                    parts.append(more)
+                    size += len(more)
+                data = b"".join(parts)
+                if data:
+                    last = now
+                    data = leftover + data
+                    usable = len(data) - len(data) % BYTES_PER_SAMPLE
+                    leftover = data[usable:]
+                    samples = np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+                    samples[~np.isfinite(samples)] = 0.0
+                    if samples.size:
+                        yield Pcm(samples, now)
+                if eof:
                     outcome = "exit0" if proc.wait() == 0 else "error"
                     break
-                last = now
-                data = leftover + data
-                usable = len(data) - len(data) % BYTES_PER_SAMPLE
-                leftover = data[usable:]
-                samples = np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
-                samples[~np.isfinite(samples)] = 0.0
-                if samples.size:
-                    yield Pcm(samples, now)
         finally:
             if proc.poll() is None:
                 proc.kill()
