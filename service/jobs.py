@@ -192,6 +192,7 @@ class JobRunner:
             record = self.store.open_analysis(
                 source, identity, self.clap.name, job.window_s, job.hop_s,
                 self.clap.embedding_dim, audio_track=source.check_track(job.audio_track),
+                precision=self.clap.precision,
             )  # fmt: skip
             self.jobs.update(job.id, analysis_id=record.id)
             embed_source(

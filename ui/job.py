@@ -330,8 +330,9 @@ def _work(
     # Opened here first (the same key embed_source uses) so that a stopped run is the
     # current analysis and shows up as "incomplete — resume".
     record = store.open_analysis(
-        source, identity, clap.name, job.window_s, job.hop_s, clap.embedding_dim, track
-    )
+        source, identity, clap.name, job.window_s, job.hop_s, clap.embedding_dim, track,
+        precision=clap.precision,
+    )  # fmt: skip
     st.session_state.analysis_id = record.id
     # A label, not a bar: a run that follows another's shows only that one's bar.
     status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
