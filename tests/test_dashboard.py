@@ -51,25 +51,6 @@ FOLLOWING = "Another process is analysing this VOD; following its progress."
 LONG_WINDOWS = 47  # 240 s: starts 0, 5, …, 230
 
 
-@pytest.fixture(autouse=True)
-def frame_on_every_run(monkeypatch):
-    """Make AppTest run dashboard.py (the frame) on every run, as the server does.
-
-    AppTest forgets before each run that st.navigation took over, so with a pages/ folder
-    present its later runs go through Streamlit's legacy pages/ router, which runs the
-    page without the frame. The live server learns it once per process.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def init_without_legacy_pages(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_pages)
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
@@ -165,6 +146,39 @@ def test_frame_shows_the_sidebar_with_the_model_ready(home: Path) -> None:
     assert "silence" in prompts
     assert not at.error
     assert "Analyze" in [b.label for b in at.button]
+
+
+def test_no_page_lives_at_its_files_name() -> None:
+    """dashboard.py's rule that keeps Streamlit's legacy pages/ router off every page."""
+    import ast
+
+    calls = [
+        node
+        for node in ast.walk(ast.parse(Path(DASHBOARD).read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
+    ]
+    assert len(calls) >= 2
+    for call in calls:
+        script = Path(call.args[0].value)
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        assert (script.parent.name, script.suffix) == ("pages", ".py")
+        assert kwargs.get("url_path") not in (None, script.stem), ast.unparse(call)
+
+
+def test_every_run_goes_through_the_frame_whatever_the_page(home: Path) -> None:
+    at = app().run()
+    assert not at.exception
+    at.sidebar.slider(key="threshold").set_value(0.3).run()
+    at.switch_page("pages/clip_lab.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Clip Lab"]
+    assert at.sidebar.slider(key="threshold").value == 0.3  # the frame's sidebar, kept
+    at.sidebar.slider(key="threshold").set_value(0.4).run()  # a later run: still framed
+    assert [t.value for t in at.title] == ["Clip Lab"]
+    assert at.session_state["settings"].highlights.threshold == 0.4
+    at.switch_page("pages/analyze.py").run()
+    assert [t.value for t in at.title] == ["Find the moments"]
+    assert at.sidebar.slider(key="threshold").value == 0.4
 
 
 def test_a_preset_replaces_the_prompts(home: Path) -> None:

@@ -24,7 +24,6 @@ from tests import test_dashboard as dashboard
 from tests.httpserver import serve_folder
 from ui import shared, signin
 
-frame_on_every_run = dashboard.frame_on_every_run
 home = dashboard.home
 vod = dashboard.vod
 PASSWORD = "correct horse battery"
