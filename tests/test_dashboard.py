@@ -19,13 +19,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source, score
+from emotion.clock import clock
+from emotion.downloads import NETWORK_OPTIONS
 from emotion.errors import Cancelled
 from emotion.export import FILENAMES, write_exports
 from emotion.highlights import Highlight, HighlightSettings
 from emotion.model import Clap
-from emotion.progress import clock
 from emotion.scoring import DEFAULT_TEMPLATE
-from emotion.sources import NETWORK_OPTIONS, open_source, source_identity
+from emotion.sources import open_source, source_identity
 from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.httpserver import serve_folder
