@@ -18,8 +18,11 @@ import streamlit as st
 #   false), and ours sits on top, which that setting does not hide;
 # - no page lives at its file's name (url_path below, the default page too: a page's id is
 #   the hash of its url_path), so the legacy router never takes a page's id for one of its
-#   own pages: it runs this frame, which finds the page.
-# tests/test_dashboard.py checks the last rule on this list.
+#   own pages: it runs this frame, which finds the page. (The one trace left: a fresh
+#   server's very first request naming a page, e.g. a bookmark of /clip-lab, also gets
+#   the legacy router's "Page not found" note over the right page.)
+# tests/test_dashboard.py checks the naming rule on this list; tests/test_browser.py the
+# first view.
 st.set_page_config(
     page_title="Hypeline", page_icon=":material/bolt:", layout="wide", initial_sidebar_state=380
 )

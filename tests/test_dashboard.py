@@ -27,7 +27,7 @@ from emotion.highlights import Highlight, HighlightSettings
 from emotion.model import Clap
 from emotion.scoring import DEFAULT_TEMPLATE
 from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.store import Store, review_key
 from tests.conftest import TINY_CLAP
 from tests.httpserver import serve_folder
 from tests.media import write_media
@@ -431,7 +431,7 @@ def test_timeline_figure_has_a_line_per_prompt_bands_and_threshold(clap, home, v
     assert lines[0].customdata[4][0] == 20.0 and lines[0].customdata[4][1] == "0:20"
     stars = next(t for t in fig.data if t.name == "highlights")
     assert [c[0] for c in stars.customdata] == [h.start_s for h in analysis.highlights]
-    dropped = {(analysis.highlights[0].label, round(analysis.highlights[0].start_s, 3))}
+    dropped = {review_key(analysis.highlights[0].label, analysis.highlights[0].start_s)}
     fig = timeline.figure(dataclasses.replace(analysis), colors, 0.5, dropped=dropped)
     assert next(t for t in fig.data if t.name == "highlights").marker.symbol[0] == "star-open"
 
