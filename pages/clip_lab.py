@@ -51,9 +51,7 @@ except HypelineError as e:
 
 seconds = clip.waveform.size / clap.sampling_rate
 st.subheader(clip.name)
-st.caption(f"{seconds:.2f} s at {clap.sampling_rate:,} Hz · the model reads {clap.max_length_s:g} s: "
-           + ("longer clips are fused from the whole and three crops." if clap.mel.fusion and seconds > clap.max_length_s
-              else f"shorter clips are padded ({clap.mel.padding})."))  # fmt: skip
+st.caption(clip_lab.reading(clap, seconds))
 wave_col, mel_col = st.columns(2)
 with wave_col:
     st.plotly_chart(clip_lab.waveform_figure(clip.waveform, clap.sampling_rate), key="lab_wave")

@@ -71,6 +71,11 @@ def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path) -> None:
     assert set(drawn) == {"a whistle", "clicking", "a siren", "silence (background)"}
     assert {k.removesuffix(" (background)"): round(v, 4) for k, v in drawn.items()} == expected
     assert max(expected, key=expected.get) == "a whistle"
+    captions = [c.value for c in at.caption]
+    assert (
+        "6.00 s at 48,000 Hz; the model reads 10 s, so it is padded to 10 s (repeatpad)."
+        in captions
+    )
     assert sum(drawn.values()) == pytest.approx(1.0)
 
     at.text_input(key="lab_text").input("a whistle").run()
@@ -140,3 +145,13 @@ def test_a_moment_of_the_library_is_cut_from_its_vod(home: Path, clap, tmp_path:
     ]
     at.text_input(key="lab_at").input("2:00").run()
     assert [e.value for e in at.error] == ["vod lasts 1:00; pick a time before its end."]
+
+
+def test_how_the_model_reads_a_long_clip_is_said(clap) -> None:
+    from ui.clip_lab import reading
+
+    expected = {
+        "fusion": "it is read whole, shrunk to 10 s, beside three 10 s crops.",
+        "rand_trunc": "it is cut into 10 s pieces whose embeddings are averaged (the first shown).",
+    }[clap.mel.truncation]
+    assert reading(clap, 25.0) == f"25.00 s at 48,000 Hz; the model reads 10 s, so {expected}"

@@ -147,6 +147,18 @@ def standing(value: float, prompt_cosines: dict[str, float]) -> str:
     )
 
 
+def reading(clap: Clap, seconds: float) -> str:
+    """How the audio tower reads a clip of this length, in one line."""
+    length = f"{clap.max_length_s:g} s"
+    if seconds <= clap.max_length_s:
+        how = f"it is padded to {length} ({clap.mel.padding})"
+    elif clap.mel.fusion:
+        how = f"it is read whole, shrunk to {length}, beside three {length} crops"
+    else:
+        how = f"it is cut into {length} pieces whose embeddings are averaged (the first shown)"
+    return f"{seconds:.2f} s at {clap.sampling_rate:,} Hz; the model reads {length}, so {how}."
+
+
 def model_card(clap: Clap) -> dict[str, str]:
     """What is listening: the checkpoint and how it runs here."""
     return {
