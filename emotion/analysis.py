@@ -22,11 +22,12 @@ from itertools import islice
 import numpy as np
 
 from emotion.audio import DecodeStats, stream_audio
+from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled, LabelError
 from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.lease import Lease
 from emotion.model import Clap
-from emotion.progress import Progress, ProgressFn, clock
+from emotion.progress import Progress, ProgressFn
 from emotion.scoring import (
     DEFAULT_TEMPLATE,
     MAX_PROMPTS,
@@ -110,6 +111,7 @@ def embed_source(
     audio_track: int | None = None,
     wait: bool = True,
     on_note: Callable[[str], None] | None = None,
+    on_open: Callable[[AnalysisRecord], None] | None = None,
 ) -> AnalysisRecord:
     """Embed every window of ``source`` into the store (resuming), and return its record.
 
@@ -117,6 +119,8 @@ def embed_source(
     another caller is embedding this analysis, this one follows its progress and returns
     its result (taking over if it dies), or raises ``BusyError`` with ``wait=False``.
     ``on_note`` hears one-line notes: that another caller is at work, a store repaired.
+    ``on_open`` gets the record as soon as it exists (before any work), so that a caller can
+    show it as the current analysis even if the run stops.
     """
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
@@ -130,6 +134,8 @@ def embed_source(
         audio_track=track,
         precision=clap.precision,
     )
+    if on_open is not None:
+        on_open(record)
     if record.complete and store.check(record) is None:
         return record  # readers take no lease
     total = expected_windows(source.duration_s, window_s, hop_s)

@@ -37,13 +37,13 @@ class HighlightSettings:
 
     def check(self) -> None:
         if not 0 < self.threshold < 1:
-            raise HypelineError("--threshold is a probability; give a number between 0 and 1.")
+            raise HypelineError("The threshold is a probability; give a number between 0 and 1.")
         for name in ("hysteresis", "min_duration_s", "merge_gap_s", "smoothing_s"):
             if getattr(self, name) < 0:
                 raise HypelineError(f"{name} cannot be negative; use 0 to turn it off.")
         if self.top_k is not None and self.top_k < 1:
             raise HypelineError(
-                "--top-k must be at least 1 (leave it out to keep every highlight)."
+                "Keep at least 1 top highlight (or set no limit to keep every highlight)."
             )
 
 

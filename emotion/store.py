@@ -90,6 +90,11 @@ CREATE TABLE IF NOT EXISTS reviews (
 """
 
 
+def review_key(label: str, start_s: float) -> tuple[str, float]:
+    """How a highlight's review is keyed, everywhere: its label and start to the millisecond."""
+    return label, round(start_s, 3)
+
+
 @dataclass(frozen=True)
 class AnalysisRecord:
     id: int
@@ -302,7 +307,7 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted) "
                 "VALUES (?, ?, ?, ?)",
-                (analysis_id, label, round(start_s, 3), int(accepted)),
+                (analysis_id, *review_key(label, start_s), int(accepted)),
             )
 
     def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:

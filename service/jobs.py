@@ -188,17 +188,11 @@ class JobRunner:
         try:
             source = self.sources.open(job.source)
             self.jobs.update(job.id, title=source.title)
-            identity = source_identity(source)
-            record = self.store.open_analysis(
-                source, identity, self.clap.name, job.window_s, job.hop_s,
-                self.clap.embedding_dim, audio_track=source.check_track(job.audio_track),
-                precision=self.clap.precision,
-            )  # fmt: skip
-            self.jobs.update(job.id, analysis_id=record.id)
             embed_source(
-                self.clap, self.store, source, identity, job.window_s, job.hop_s,
-                progress=lambda p: self.progress.__setitem__(job.id, p), cancel=cancel,
-                audio_track=job.audio_track,
+                self.clap, self.store, source, source_identity(source), job.window_s,
+                job.hop_s, progress=lambda p: self.progress.__setitem__(job.id, p),
+                cancel=cancel, audio_track=job.audio_track,
+                on_open=lambda record: self.jobs.update(job.id, analysis_id=record.id),
             )  # fmt: skip
         except Cancelled:
             if self._stop.is_set():  # shutting down: the next start resumes it
