@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from emotion.analysis import embed_source
 from emotion.model import Clap
@@ -45,3 +46,9 @@ def events_of(sound: str, ids: dict[str, int]) -> list[tuple[int, float, float]]
         for caption, start_s, end_s in events
         if caption == sound
     ]
+
+
+def analysed_library(clap: Clap, factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """(home, title → analysis id) of the analysed VODs, for a module's fixture."""
+    home = factory.mktemp("home")
+    return home, build_library(clap, home, factory.mktemp("media"))

@@ -18,14 +18,14 @@ from emotion.search import (
     text_query,
 )
 from emotion.store import Store
-from tests.library import SOUNDS, SR, build_library, events_of
+from tests.library import SOUNDS, SR, analysed_library, events_of
 from tests.synth import make_clip
 
 
 @pytest.fixture(scope="module")
 def library(clap, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    home = tmp_path_factory.mktemp("home")
-    return home, build_library(clap, home, tmp_path_factory.mktemp("media"))
+    """The analysed synthetic VODs; tests must not change them."""
+    return analysed_library(clap, tmp_path_factory)
 
 
 def inside(hit: Hit, event: tuple[int, float, float], hop_s: float = 5.0) -> bool:
