@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,6 +40,7 @@ BLOCK_ROWS = 16_384
 CANDIDATES_PER_HIT = 32
 # At most one window in this many is a candidate, so that moments stay moments.
 MAX_CANDIDATE_SHARE = 4
+SEARCH_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -232,22 +235,37 @@ def _best_windows(
     progress: ProgressFn | None,
 ) -> list[_Candidate]:
     vector = np.ascontiguousarray(query.vector, dtype=np.float32)
+    blocks = [
+        (record, first, min(first + BLOCK_ROWS, record.n_done))
+        for record in records
+        for first in range(0, record.n_done, BLOCK_ROWS)
+    ]
+
+    def score(block: tuple[AnalysisRecord, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The block's own best (scores, rows): all the merge needs of it."""
+        record, first, stop = block
+        rows = store.vector_rows(record, first, stop)
+        # einsum: each row's sum in one fixed order, so a score never depends on the
+        # block it was read in (BLAS's gemv does), and here faster than BLAS.
+        scores = np.einsum("ij,j->i", rows, vector)
+        del rows  # unmaps: its resident pages go with it
+        if (excluded := _excluded_rows(record, query)) is not None:
+            scores[max(excluded[0] - first, 0) : max(excluded[1] - first, 0)] = -np.inf
+        keep = np.arange(len(scores))
+        if len(scores) > wanted:
+            keep = np.argpartition(scores, -wanted)[-wanted:]
+        keep = keep[scores[keep] > -np.inf]
+        return scores[keep], keep + first
+
     best: list[_Candidate] = []
     done = 0
-    for record in records:
-        excluded = _excluded_rows(record, query)
-        for first in range(0, record.n_done, BLOCK_ROWS):
-            stop = min(first + BLOCK_ROWS, record.n_done)
-            block = store.vector_rows(record, first, stop)
-            # einsum: each row's sum in one fixed order, so a score never depends on the
-            # block it was read in (BLAS's gemv does), and faster here than BLAS.
-            scores = np.einsum("ij,j->i", block, vector)
-            del block  # unmaps: resident pages go with it
-            if excluded is not None:
-                lo, hi = max(excluded[0] - first, 0), min(excluded[1] - first, len(scores))
-                if lo < hi:
-                    scores[lo:hi] = -np.inf
-            _keep_best(best, scores, record.id, first, wanted)
+    # Reading the vectors is bound by memory bandwidth; a second core almost doubles it.
+    # The merge takes the blocks in order, so the answer does not depend on the threads.
+    with ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="hypeline-search") as pool:
+        for (record, first, stop), (scores, rows) in zip(
+            blocks, pool.map(score, blocks), strict=True
+        ):
+            _keep_best(best, scores, rows, record.id, wanted)
             done += stop - first
             if progress is not None:
                 progress(Progress("search", done / max(total, 1), f"{done}/{total} windows"))
@@ -265,17 +283,11 @@ def _excluded_rows(record: AnalysisRecord, query: Query) -> tuple[int, int] | No
 
 
 def _keep_best(
-    best: list[_Candidate], scores: np.ndarray, analysis_id: int, first: int, wanted: int
+    best: list[_Candidate], scores: np.ndarray, rows: np.ndarray, analysis_id: int, wanted: int
 ) -> None:
-    if len(scores) > wanted:  # only the block's own best can enter the list
-        rows = np.argpartition(scores, -wanted)[-wanted:]
-    else:
-        rows = np.arange(len(scores))
     floor = best[0][0] if len(best) >= wanted else -np.inf
-    for row in rows[scores[rows] > floor]:
-        item = (float(scores[row]), analysis_id, first + int(row))
-        if item[0] == -np.inf:
-            continue
+    for i in np.flatnonzero(scores > floor):
+        item = (float(scores[i]), analysis_id, int(rows[i]))
         if len(best) < wanted:
             heapq.heappush(best, item)
         elif item > best[0]:
