@@ -14,7 +14,11 @@ st.set_page_config(
     page_title="Hypeline", page_icon=":material/bolt:", layout="wide", initial_sidebar_state=380
 )
 page = st.navigation(
-    [st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", default=True)]
+    [
+        st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", default=True),
+        st.Page("pages/search.py", title="Search", icon=":material/search:"),
+        st.Page("pages/library.py", title="Library", icon=":material/video_library:"),
+    ]
 )
 if "started" not in st.session_state:
     # The first run after `streamlit run` goes through Streamlit's legacy pages/ router

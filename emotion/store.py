@@ -405,6 +405,25 @@ class Store:
                     removed.append(folder)
         return removed
 
+    def add_moment(self, analysis_id: int, label: str, start_s: float, end_s: float) -> None:
+        """Keep a moment found by hand (a search hit) as a reviewed highlight of the analysis."""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted, end_s) "
+                "VALUES (?, ?, ?, 1, ?)",
+                (analysis_id, label, round(start_s, 3), round(end_s, 3)),
+            )
+
+    def moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
+        """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT label, start_s, end_s FROM reviews WHERE analysis_id = ? AND accepted "
+                "AND end_s IS NOT NULL ORDER BY start_s, label",
+                (analysis_id,),
+            ).fetchall()
+        return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
+
     def _media_item(self, path: Path) -> Path | None:
         """The download or upload folder under this library holding ``path``; None for the
         user's own files, which are never ours to remove."""

@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from emotion.highlights import with_moments
 from emotion.store import Store
 from ui import exports, job, model, results, shared, signin
 
@@ -73,6 +74,8 @@ if clap is None:
     st.stop()
 
 analysis = results.scored(record, store, clap, settings)
+# Moments kept from Search join the highlights: the table, the timeline and the exports.
+analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
 st.subheader(record.source.title)
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
