@@ -74,6 +74,8 @@ if clap is None:
     st.stop()
 
 analysis = results.scored(record, store, clap, settings)
+if record.last_labels != tuple(settings.labels):  # the Library lists the prompts last used
+    store.set_last_labels(record.id, settings.labels)
 # Moments kept from Search join the highlights: the table, the timeline and the exports.
 analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
 st.subheader(record.source.title)

@@ -187,3 +187,14 @@ def test_library_rm_refuses_while_another_process_writes(home, capsys) -> None:
         code, _, err = run(capsys, "library", "rm", str(aid), "--yes")
     assert code == 2 and "being analysed by another process" in err
     assert (path / "embeddings" / f"{aid}.f32").is_file()
+
+
+def test_analyze_records_the_labels_it_scored_with(home, capsys, tmp_path: Path) -> None:
+    path, ids = home
+    aid = ids["Monday Stream"]
+    vod = Store(path).analysis(aid).source.path
+    code, _, err = run(capsys, "analyze", str(vod), "--labels", "a siren, a whistle",
+                       "--background", "silence", "--formats", "json",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 0, err
+    assert Store(path).analysis(aid).last_labels == ("a siren", "a whistle")

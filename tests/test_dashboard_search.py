@@ -15,6 +15,7 @@ from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.library import analysed_library, events_of
 from ui import exports
+from ui.sidebar import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 TIMEOUT_S = 120
@@ -100,6 +101,18 @@ def test_add_to_highlights_keeps_the_moment_for_exports(home, tmp_path: Path) ->
     (moment,) = store.moments(aid)
     assert moment[0] == "hissing" and moment[1] < end_s and moment[2] > start_s
     assert store.reviews(aid) == {("hissing", moment[1]): True}
+
+    # On the Analyze page the kept moment is a highlight, ticked Keep, and the export.
+    seed(at.session_state, [Prompt("a whistle", "#636EFA"), Prompt("silence", "#9E9E9E", True)])
+    at.session_state.analysis_id = aid
+    at.switch_page("pages/analyze.py")
+    at.run()
+    assert not at.exception, at.exception
+    table = at.data_editor[0].value
+    kept = table[table["moment"] == "hissing"]
+    assert len(kept) == 1 and bool(kept["keep"].iloc[0])
+    assert any(m.value == f"**Export 1 of {len(table)} highlights**" for m in at.markdown)
+    assert store.analysis(aid).last_labels == ("a whistle",)
 
 
 def test_a_kept_moment_joins_the_highlights_and_the_exports(tmp_path: Path) -> None:
