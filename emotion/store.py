@@ -29,7 +29,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +112,9 @@ class AnalysisRecord:
     name: str | None = None  # the user's name for the analysis; None: the source's title
     kind: str = "vod"  # vod | live
     published: float | None = None  # when the stream aired (epoch s), when known
-    last_labels: tuple[str, ...] = ()  # the labels it was last scored with
+    # The labels it was last scored with: a note for the library list, not the analysis's
+    # state, so records compare equal across re-scorings.
+    last_labels: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def title(self) -> str:
