@@ -96,3 +96,7 @@ with table_col:
     results.highlight_table(analysis, store)
 with player_col:
     results.player(record.source, store.home, record.audio_track)
+    if st.button("More like this", key="more_like_this", icon=":material/manage_search:",
+                 help="Search the whole library for moments like the one playing"):  # fmt: skip
+        st.session_state.search_like = (record.id, float(st.session_state.get("seek_s", 0)))
+        st.switch_page("pages/search.py")

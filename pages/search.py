@@ -37,6 +37,12 @@ if not records:
     st.info("Nothing analysed with this model yet: analyse a VOD on the **Analyze** page first.")
     st.stop()
 by_id = {r.id: r for r in records}
+# "More like this" on the Analyze page: the moment playing there, searched at once.
+like = st.session_state.pop("search_like", None)
+if like is not None and like[0] in by_id:
+    st.session_state.search_like_vod = like[0]
+    st.session_state.search_like_at = clock_text(like[1])
+st.session_state.setdefault("search_like_at", "0:00:00")
 
 text_tab, clip_tab, moment_tab = st.tabs(
     [":material/search: Text", ":material/upload: Like a clip", ":material/bookmark: Like a moment"]
@@ -50,8 +56,10 @@ with clip_tab:
 with moment_tab:
     cols = st.columns([3, 1])
     like_id = cols[0].selectbox("VOD", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="search_like_vod")  # fmt: skip
-    like_at = cols[1].text_input("At (h:mm:ss)", value="0:00:00", key="search_like_at")
-    by_moment = st.button("Search like this moment", key="search_go_moment")
+    like_at = cols[1].text_input("At (h:mm:ss)", key="search_like_at")
+    by_moment = st.button("Search like this moment", key="search_go_moment") or (
+        like is not None and like[0] in by_id
+    )
 
 with st.expander("Filters", icon=":material/filter_list:"):
     vods = st.multiselect("Only these VODs", list(by_id), format_func=lambda i: by_id[i].title, key="search_vods")  # fmt: skip

@@ -199,3 +199,20 @@ def test_library_lists_renames_and_deletes_with_confirmation(home) -> None:
     assert not (path / "embeddings" / f"{aid}.f32").exists()
     assert "Tuesday Best" not in list(at.dataframe[0].value["title"])
     assert len(at.dataframe[0].value) == 2
+
+
+def test_more_like_this_on_the_analyze_page_searches_the_moment_playing(home) -> None:
+    _, ids = home
+    monday = ids["Monday Stream"]
+    at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
+    seed(at.session_state, [Prompt("a whistle", "#636EFA"), Prompt("silence", "#9E9E9E", True)])
+    at.session_state.analysis_id = monday
+    at.session_state.seek_s = 20.0
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="more_like_this").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value.endswith("moments like Monday Stream at 0:00:20")
+    assert at.text_input(key="search_like_at").value == "0:00:20"
+    assert results(at)[0].startswith("**1.** Friday Stream")  # the other whistle
