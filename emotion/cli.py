@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emotion import cli_library, cli_search
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     _add_model_args(serve)
     serve.set_defaults(func=_serve)
+    cli_search.add_parser(commands)
+    cli_library.add_parser(commands)
     return parser
 
 
@@ -342,6 +345,7 @@ def _analyze(args: argparse.Namespace) -> int:
         analysis = score(
             record, store.vectors(record), clap, labels, background, args.template, settings
         )
+        store.set_last_labels(record.id, labels)
         out_dir = args.out or Path("hypeline-out") / slugify(source.title)
         written = write_exports(
             analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding,

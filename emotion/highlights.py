@@ -134,3 +134,20 @@ def _runs(scores: np.ndarray, settings: HighlightSettings, hop_s: float) -> list
         else:
             merged.append((first, last))
     return merged
+
+
+def with_moments(
+    highlights: Sequence[Highlight], moments: Sequence[tuple[str, float, float]]
+) -> list[Highlight]:
+    """The highlights plus the moments kept by hand (label, start_s, end_s) not among them.
+
+    A kept moment (a search hit) has no probability of its own: it scores 1, as sure as
+    a pick can be. Time order, like ``find_highlights``.
+    """
+    have = {(h.label, round(h.start_s, 3)) for h in highlights}
+    added = [
+        Highlight(label, start_s, end_s, peak_s=start_s, score=1.0)
+        for label, start_s, end_s in moments
+        if (label, round(start_s, 3)) not in have
+    ]
+    return sorted([*highlights, *added], key=lambda h: (h.start_s, h.label))

@@ -181,7 +181,7 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
         menus.append(tuple(e.text.split("\n")[-1] for e in css(NAV_LINKS)))
         assert time.monotonic() < started + SERVER_START_S, menus
     assert menus and {m for m in menus if m} == {menus[-1]}, menus
-    assert menus[-1][:2] == ("Analyze", "Clip Lab"), menus
+    assert menus[-1][0] == "Analyze" and "Clip Lab" in menus[-1], menus
 
     set_prompts(d, ["a whistle", "clicking"], ["silence"])
 

@@ -54,7 +54,7 @@ def _clip_lab(url: str, d, tmp_path: Path) -> None:
     d.get(url)
     set_prompts(d, ["a whistle", "clicking", "a siren"], ["silence"])
     menu = {e.text.split("\n")[-1]: e for e in css(NAV_LINKS)}
-    assert list(menu)[:2] == ["Analyze", "Clip Lab"], list(menu)
+    assert next(iter(menu)) == "Analyze" and "Clip Lab" in menu, list(menu)
     menu["Clip Lab"].click()
     wait_for("the Clip Lab", lambda: "Drop a clip" in _text(d) and css('input[type="file"]'), 60)
     assert d.current_url.endswith("/clip-lab")
