@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_library, cli_search
+from emotion import cli_library, cli_live, cli_search
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     cli_search.add_parser(commands)
     cli_library.add_parser(commands)
+    cli_live.add_parser(commands)
     return parser
 
 

@@ -131,6 +131,21 @@ def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None 
         return _source_from_entry(final_path, entry, media)
 
 
+def probe(url: str, **options: Any) -> dict[str, Any]:
+    """yt-dlp's metadata for a link, nothing downloaded (``{}`` when it has none); failures
+    are one ``SourceError`` sentence. The live monitor resolves streams with it."""
+    import yt_dlp
+
+    settings = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": _YtdlpLog(),
+                **NETWORK_OPTIONS, **options}  # fmt: skip
+    with yt_dlp.YoutubeDL(settings) as ydl:
+        try:
+            info = ydl.extract_info(url, download=False)
+        except yt_dlp.utils.YoutubeDLError as e:
+            raise _explain(e, url) from e
+    return dict(info or {})
+
+
 def _download_lease(path: Path, progress: ProgressFn | None) -> Lease:
     """The right to download into one partial folder, waiting while another caller has it."""
     waiting = False

@@ -442,6 +442,46 @@ class Store:
             return None
         return self.home.joinpath(*parts[:2])
 
+    # --- live analyses (emotion.live) ---------------------------------------------------
+
+    def live_position(self, lease: Lease, analysis_id: int, stream_s: float) -> None:
+        """How far a growing live analysis has heard (its duration so far), in stream time."""
+        self._require(lease, analysis_id)
+        with self._db() as db:
+            db.execute(
+                "UPDATE analyses SET duration_s = ?, updated = ? WHERE id = ?",
+                (stream_s, time.time(), analysis_id),
+            )
+
+    def add_gap(self, lease: Lease, analysis_id: int, start_s: float, end_s: float) -> None:
+        """Stream time in which a live source sent no audio."""
+        self._require(lease, analysis_id)
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO gaps (analysis_id, start_s, end_s) VALUES (?, ?, ?)",
+                (analysis_id, round(start_s, 3), round(end_s, 3)),
+            )
+
+    def gaps(self, analysis_id: int) -> list[tuple[float, float]]:
+        """``(start_s, end_s)`` of each gap of a live analysis, in order."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT start_s, end_s FROM gaps WHERE analysis_id = ? ORDER BY start_s",
+                (analysis_id,),
+            ).fetchall()
+        return [(r["start_s"], r["end_s"]) for r in rows]
+
+    def running_live(self, identity_prefix: str) -> list[AnalysisRecord]:
+        """Live analyses whose source identity starts with the prefix and that never finished
+        (their monitor was killed), newest first."""
+        with self._db() as db:
+            rows = db.execute(
+                _SELECT + " WHERE a.kind = 'live' AND a.status = 'running' "
+                "AND substr(s.identity, 1, length(?)) = ? ORDER BY a.created DESC",
+                (identity_prefix, identity_prefix),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
 
