@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emotion import cli_eval
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     _add_model_args(serve)
     serve.set_defaults(func=_serve)
+    cli_eval.add_parser(commands)
     return parser
 
 
