@@ -22,8 +22,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", type=Path, help="the labelled folder")
     parser.add_argument(
         "--template",
-        help=f'prompt template, {{}} marks the class (default "{DEFAULT_TEMPLATE}")',
+        help=f'prompt template, {{}} marks the class (default "{DEFAULT_TEMPLATE}", '
+        "or the pack's)",
     )
+    parser.add_argument("--pack", type=Path, help="prompt pack JSON whose template to use")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write the confusion matrix")
     parser.add_argument("--batch-size", type=int, help="clips per forward pass")
@@ -37,7 +39,12 @@ def _eval(args: argparse.Namespace) -> int:
     from emotion.evaluate import evaluate, load_dataset, report, write_confusion_png
     from emotion.model import load_clap
 
-    template = check_template(args.template or DEFAULT_TEMPLATE)
+    template = args.template
+    if args.pack is not None and template is None:
+        from emotion.packs import load_pack
+
+        template = load_pack(args.pack).template
+    template = check_template(template or DEFAULT_TEMPLATE)
     if args.plot is not None and args.plot.suffix.lower() != ".png":
         raise HypelineError(f"The plot is written as PNG; name it {args.plot.stem}.png.")
     if args.batch_size is not None and args.batch_size < 1:

@@ -119,6 +119,17 @@ class AnalysisRecord:
         return self.status == "complete"
 
 
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A moment the user kept or rejected; ``end_s`` is None when only its start was stored."""
+
+    analysis_id: int
+    label: str
+    start_s: float
+    end_s: float | None
+    accepted: bool
+
+
 class Store:
     """The on-disk library; each call opens its own short SQLite connection (thread-safe)."""
 
@@ -313,6 +324,37 @@ class Store:
                 (analysis_id,),
             ).fetchall()
         return {(r["label"], r["start_s"]): bool(r["accepted"]) for r in rows}
+
+    # --- picks across the library (learning from the streamer's picks) ---
+
+    def set_pick(
+        self, analysis_id: int, label: str, start_s: float, end_s: float | None, accepted: bool
+    ) -> None:
+        """Keep (``accepted``) or reject the moment ``[start_s, end_s]`` of a label."""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, end_s, accepted) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (analysis_id, label, round(start_s, 3),
+                 None if end_s is None else round(end_s, 3), int(accepted)),
+            )  # fmt: skip
+
+    def picks(self, model: str | None = None) -> list[Review]:
+        """Every reviewed moment in the library (of analyses made with ``model``, if given)."""
+        query = (
+            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
+            "JOIN analyses a ON a.id = r.analysis_id"
+        )
+        args: tuple[object, ...] = ()
+        if model is not None:
+            query += " WHERE a.model = ?"
+            args = (model,)
+        with self._db() as db:
+            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
+            return [
+                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
+                for r in rows.fetchall()
+            ]
 
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
