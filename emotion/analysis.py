@@ -133,6 +133,7 @@ def embed_source(
         clap.embedding_dim,
         audio_track=track,
         precision=clap.precision,
+        published=source.published,
     )
     if record.complete and store.check(record) is None:
         return record  # readers take no lease

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_eval, cli_review
+from emotion import cli_eval, cli_review, cli_stats
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
@@ -239,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     cli_eval.add_parser(commands)
     cli_review.add_parser(commands)
+    cli_stats.add_parser(commands)
     return parser
 
 

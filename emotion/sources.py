@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,6 +86,7 @@ class Source:
     fps: float | None = None  # frame rate of the video stream, when there is one
     audio_tracks: tuple[AudioTrack, ...] = ()  # known when opened (not kept in the library)
     default_track: int = 1  # the container's default audio track
+    published: float | None = None  # when it aired (yt-dlp), else the file's mtime; epoch s
 
     def check_track(self, track: int | None) -> int:
         """``track`` (a number from 1), or the default track when None; unknown ones refused."""
@@ -236,6 +238,7 @@ def _open_file(path: Path, looks_like_link: bool = False) -> Source:
         fps=info.fps,
         audio_tracks=info.audio_tracks,
         default_track=info.default_track,
+        published=path.stat().st_mtime,
     )
 
 
@@ -373,6 +376,7 @@ def _open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None
             "duration_s": _float(info.get("duration")) or media.duration_s,
             "id": info.get("id"),
             "extractor": info.get("extractor_key") or info.get("extractor"),
+            "published": _published(info),
         }
         for link in {page_canon, canon}:
             _remember(link, entry)
@@ -545,7 +549,20 @@ def _source_from_entry(path: Path, entry: dict[str, Any], media: MediaInfo) -> S
         fps=media.fps,
         audio_tracks=media.audio_tracks,
         default_track=media.default_track,
+        published=_float(entry.get("published")),
     )
+
+
+def _published(info: dict[str, Any]) -> float | None:
+    """When the stream aired: yt-dlp's timestamp, else its upload_date (YYYYMMDD, UTC)."""
+    for key in ("release_timestamp", "timestamp"):
+        if (t := _float(info.get(key))) is not None:
+            return t
+    date = str(info.get("upload_date") or "")
+    try:
+        return datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 # --- yt-dlp errors → one sentence ----------------------------------------------------
