@@ -14,7 +14,10 @@ st.set_page_config(
     page_title="Hypeline", page_icon=":material/bolt:", layout="wide", initial_sidebar_state=380
 )
 page = st.navigation(
-    [st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", default=True)]
+    [
+        st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", default=True),
+        st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:"),
+    ]
 )
 if "started" not in st.session_state:
     # The first run after `streamlit run` goes through Streamlit's legacy pages/ router

@@ -3,8 +3,9 @@
 Per VOD: the mood mix (minutes and share of the stream each prompt dominates), highlights
 per hour, and a row of the heatmap (how strong the moments are along the stream). Over
 the library: highlights per hour by stream date, and "best of", the top moments over a
-date range. Everything is arithmetic on stored vectors through ``analysis.score``; one
-VOD's vectors are in memory at a time, and what is kept per VOD is a few numbers.
+date range. Everything is arithmetic on stored vectors, with the functions
+``analysis.score`` uses (so the numbers are the Analyze page's); a few VODs' vectors are in
+memory at a time, and what is kept per VOD is a few numbers.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import csv
 import heapq
 import io
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotion.analysis import score
-from emotion.highlights import HighlightSettings, cell_timeline
+from emotion.highlights import HighlightSettings, cell_timeline, find_highlights
 from emotion.model import Clap
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.scoring import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities
 from emotion.store import AnalysisRecord, Store
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 HEAT_BINS = 20  # columns of the heatmap: the stream in twentieths
 BEST_OF = 20
+WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -147,36 +150,49 @@ def library_stats(
     records = [r for r in store.analyses() if r.model == clap.name and r.complete]
     records = [r for r in records if _in_range(_aired(r), since, until)]
     records.sort(key=lambda r: (_aired(r), r.id))
-    vods: list[VodStats] = []
-    best: list[tuple[float, int, Moment]] = []  # a min-heap of the best_of best
     prompts = [*labels, *background]
-    for i, record in enumerate(records):
-        analysis = score(
-            record, store.vectors(record), clap, labels, background, template, settings, adapter
-        )
-        _, cells = cell_timeline(
-            analysis.scores, record.hop_s, record.window_s, analysis.duration_s
-        )
+    text = clap.embed_text(prompts_for(prompts, template))  # once, before the threads
+    if adapter is not None:
+        adapter.check_model(clap.name)
+
+    def one(record: AnalysisRecord) -> tuple[VodStats, list[Moment]]:
+        vectors = store.vectors(record)
+        if adapter is None:
+            window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+        else:
+            window_scores = adapter.probabilities(vectors, text, clap.logit_scale, prompts)
+        duration_s = record.duration_s or vectors.shape[0] * record.hop_s
+        starts, cells = cell_timeline(window_scores, record.hop_s, record.window_s, duration_s)
+        highlights = find_highlights(labels, starts, cells, record.hop_s, duration_s, settings)
         dominant = np.bincount(cells.argmax(axis=1), minlength=len(prompts))
         minutes = {p: float(n) * record.hop_s / 60 for p, n in zip(prompts, dominant, strict=True)}
         heat = _binned(cells[:, : len(labels)].max(axis=1), HEAT_BINS)
         aired = _aired(record)
-        vods.append(
-            VodStats(record.id, record.title, aired, analysis.duration_s, minutes,
-                     len(analysis.highlights), heat)
-        )  # fmt: skip
         source = record.source.url or str(record.source.path)
-        for h in analysis.highlights:
-            moment = Moment(record.id, record.title, source, aired, h.label, h.start_s,
-                            h.end_s, h.score)  # fmt: skip
-            item = (h.score, -len(best), moment)
-            if len(best) < best_of:
-                heapq.heappush(best, item)
-            elif item[:2] > best[0][:2]:
-                heapq.heapreplace(best, item)
-        if progress is not None:
-            progress(Progress("stats", (i + 1) / len(records), f"{i + 1}/{len(records)} VODs"))
-    ranked = [m for _, _, m in sorted(best, key=lambda t: (-t[0], t[2].published, t[2].start_s))]
+        stats = VodStats(record.id, record.title, aired, duration_s, minutes, len(highlights), heat)
+        return stats, [
+            Moment(record.id, record.title, source, aired, h.label, h.start_s, h.end_s, h.score)
+            for h in highlights
+        ]
+
+    vods: list[VodStats] = []
+    best: list[tuple[float, int, Moment]] = []  # a min-heap of the best_of best
+    n_seen = 0
+    # numpy lets go of the GIL in the products: VODs are scored side by side, in order, at
+    # most WORKERS (one VOD's vectors each) in memory at once.
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for i, (stats, moments) in enumerate(pool.map(one, records)):
+            vods.append(stats)
+            for moment in moments:
+                n_seen += 1
+                item = (moment.score, -n_seen, moment)  # ties: the earlier moment first
+                if len(best) < best_of:
+                    heapq.heappush(best, item)
+                elif item[:2] > best[0][:2]:
+                    heapq.heapreplace(best, item)
+            if progress is not None:
+                progress(Progress("stats", (i + 1) / len(records), f"{i + 1}/{len(records)} VODs"))
+    ranked = [m for _, _, m in sorted(best, key=lambda t: (-t[0], -t[1]))]
     return LibraryStats(clap.name, list(labels), list(background), vods, ranked)
 
 
