@@ -9,6 +9,7 @@ from emotion.adapt import describe, learn, library_examples
 from emotion.analytics import best_csv, best_json, library_stats
 from emotion.errors import HypelineError
 from emotion.packs import Pack
+from emotion.progress import clock
 from emotion.store import Store
 from ui import analytics, model, results, signin
 
@@ -62,7 +63,7 @@ if not stats.vods:
 left, right = st.columns(2)
 left.plotly_chart(analytics.mood_mix(stats, settings.colors), key="mood_mix")
 right.plotly_chart(analytics.per_hour(stats), key="per_hour")
-st.plotly_chart(analytics.heatmap(stats), key="heatmap")
+st.plotly_chart(analytics.heatmap(stats), key="heatmap", theme=None)  # its own colors
 
 st.subheader("Best of")
 table = analytics.best_table(stats)
@@ -78,9 +79,8 @@ with st.container(horizontal=True):
     st.download_button("Save as prompt pack", json.dumps(pack.to_dict()),
                        "hypeline-pack.json", "application/json", key="save_pack")  # fmt: skip
 if stats.best:
-    labels = [f"{r.date} · {r.title} · {r.label} at {r.start_s:.0f} s" for r in table.itertuples()]
-    pick = st.selectbox("Play", range(len(labels)), format_func=labels.__getitem__, key="best_play")
-    moment = stats.best[int(pick)]
+    labels = [f"{m.title} · {m.label} at {clock(m.start_s)}" for m in stats.best]
+    moment = stats.best[labels.index(st.selectbox("Play", labels, key="best_play") or labels[0])]
     record = store.analysis(moment.analysis_id)
     st.session_state.seek_s = moment.start_s
     results.player(record.source, store.home, record.audio_track)

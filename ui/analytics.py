@@ -60,14 +60,18 @@ def heatmap(stats: LibraryStats) -> go.Figure:
             z=stats.heatmap,
             y=_names(stats),
             x=[f"{100 * (b + 0.5) / HEAT_BINS:.0f}%" for b in range(HEAT_BINS)],
-            colorscale="Inferno",
+            colorscale=[[0.0, "#1b1b2f"], [0.5, "#AB63FA"], [1.0, "#FECB52"]],
             zmin=0,
             zmax=1,
             colorbar={"title": "p"},
             hovertemplate="%{y}<br>at %{x} of the stream: %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_layout(title="Where the moments are", xaxis_title="position in the stream", **LAYOUT)
+    fig.update_layout(
+        title="Where the moments are", xaxis_title="position in the stream",
+        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        **LAYOUT,
+    )  # fmt: skip
     return fig
 
 
