@@ -30,6 +30,7 @@ st.set_page_config(
 PAGES = [  # one line a page; url_path: not the file's name (see above)
     st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", url_path="vods", default=True),
     st.Page("pages/live.py", title="Live", icon=":material/sensors:", url_path="on-air"),
+    st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:", url_path="stats"),
     st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="find"),
     st.Page("pages/clip_lab.py", title="Clip Lab", icon=":material/graphic_eq:", url_path="clip-lab"),
     st.Page("pages/library.py", title="Library", icon=":material/video_library:", url_path="vod-library"),

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from emotion.scoring import (
 from emotion.sources import Source
 from emotion.store import AnalysisRecord, Store
 from emotion.windows import Window, check_grid, expected_windows, iter_windows
+
+if TYPE_CHECKING:
+    from emotion.adapt import Adapter
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
 DEFAULT_HOP_S = 5.0
@@ -133,6 +137,7 @@ def embed_source(
         clap.embedding_dim,
         audio_track=track,
         precision=clap.precision,
+        published=source.published,
     )
     if on_open is not None:
         on_open(record)
@@ -223,12 +228,21 @@ def score(
     background: Sequence[str] = (),
     template: str = DEFAULT_TEMPLATE,
     settings: HighlightSettings | None = None,
+    adapter: Adapter | None = None,
 ) -> Analysis:
-    """Probabilities per window and highlights from stored embeddings (no audio involved)."""
+    """Probabilities per window and highlights from stored embeddings (no audio involved).
+
+    With an ``adapter`` (``emotion.adapt``), labels learned from the user's picks add
+    their cache's vote to the zero-shot logits.
+    """
     settings = settings or HighlightSettings()
     prompts = [*labels, *background]
     text = clap.embed_text(prompts_for(prompts, template))
-    window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+    if adapter is None:
+        window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+    else:
+        adapter.check_model(record.model)
+        window_scores = adapter.probabilities(vectors, text, clap.logit_scale, prompts)
     duration_s = record.duration_s or vectors.shape[0] * record.hop_s
     cell_starts, cell_scores = cell_timeline(
         window_scores, record.hop_s, record.window_s, duration_s

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_library, cli_live, cli_search
+from emotion import cli_eval, cli_library, cli_live, cli_review, cli_search, cli_stats
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
@@ -167,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"
     )
+    learned = analyze.add_argument_group("prompt packs and picks")
+    learned.add_argument(
+        "--pack",
+        type=Path,
+        help="prompt pack JSON: labels, background, template and thresholds for what the "
+        "command line leaves at its defaults, and its learned picks",
+    )
+    learned.add_argument(
+        "--learn",
+        action="store_true",
+        help="adapt labels to the moments kept and rejected in the library (review) and pack",
+    )
     _add_model_args(analyze)
     analyze.set_defaults(func=_analyze)
 
@@ -229,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_search.add_parser(commands)
     cli_library.add_parser(commands)
     cli_live.add_parser(commands)
+    cli_eval.add_parser(commands)
+    cli_review.add_parser(commands)
+    cli_stats.add_parser(commands)
     return parser
 
 
@@ -313,6 +328,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.list_tracks:
         return _list_tracks(args.source)
     # Everything the user typed is checked before any download or model load.
+    pack = _use_pack(args) if args.pack is not None else None
     if args.labels is None:
         raise HypelineError(
             'Say which moments to find with --labels, e.g. --labels "win celebration, laughter".'
@@ -343,9 +359,18 @@ def _analyze(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, progress=bars.update, audio_track=track,
             wait=not args.no_wait, on_note=_note,
         )  # fmt: skip
+        adapter = None
+        if args.learn:
+            from emotion.adapt import describe, learn
+
+            extra = pack.examples if pack is not None and pack.model == clap.name else []
+            adapter = learn(store, clap, labels, background, args.template, extra)
+            for report in adapter.reports:
+                _note(f"learned {describe(report)}")
         analysis = score(
-            record, store.vectors(record), clap, labels, background, args.template, settings
-        )
+            record, store.vectors(record), clap, labels, background, args.template, settings,
+            adapter=adapter,
+        )  # fmt: skip
         store.set_last_labels(record.id, labels)
         out_dir = args.out or Path("hypeline-out") / slugify(source.title)
         written = write_exports(
@@ -354,6 +379,27 @@ def _analyze(args: argparse.Namespace) -> int:
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
+
+
+def _use_pack(args: argparse.Namespace):
+    """Fill what the command line left at its defaults from ``--pack``; the pack."""
+    from emotion.packs import load_pack
+
+    pack = load_pack(args.pack)
+    defaults = HighlightSettings()
+    if args.labels is None:
+        args.labels = ", ".join(pack.labels)
+    if args.background == ", ".join(DEFAULT_BACKGROUND):
+        args.background = ", ".join(pack.background)
+    if args.template == DEFAULT_TEMPLATE:
+        args.template = pack.template
+    for arg, name in (("threshold", "threshold"), ("min_duration", "min_duration_s"),
+                      ("merge_gap", "merge_gap_s"), ("smoothing", "smoothing_s")):  # fmt: skip
+        if getattr(args, arg) == getattr(defaults, name):
+            setattr(args, arg, getattr(pack.settings, name))
+    if args.top_k is None:
+        args.top_k = pack.settings.top_k
+    return pack
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,6 +126,7 @@ def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None 
             "duration_s": _float(info.get("duration")) or media.duration_s,
             "id": info.get("id"),
             "extractor": info.get("extractor_key") or info.get("extractor"),
+            "published": _published(info),
         }
         for link in {page_canon, canon}:
             _remember(link, entry)
@@ -310,7 +312,20 @@ def _source_from_entry(path: Path, entry: dict[str, Any], media: MediaInfo) -> S
         fps=media.fps,
         audio_tracks=media.audio_tracks,
         default_track=media.default_track,
+        published=_float(entry.get("published")),
     )
+
+
+def _published(info: dict[str, Any]) -> float | None:
+    """When the stream aired: yt-dlp's timestamp, else its upload_date (YYYYMMDD, UTC)."""
+    for key in ("release_timestamp", "timestamp"):
+        if (t := _float(info.get(key))) is not None:
+            return t
+    date = str(info.get("upload_date") or "")
+    try:
+        return datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 # --- yt-dlp errors → one sentence ----------------------------------------------------

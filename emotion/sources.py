@@ -46,6 +46,7 @@ class Source:
     fps: float | None = None  # frame rate of the video stream, when there is one
     audio_tracks: tuple[AudioTrack, ...] = ()  # known when opened (not kept in the library)
     default_track: int = 1  # the container's default audio track
+    published: float | None = None  # when it aired (yt-dlp), else the file's mtime; epoch s
 
     def check_track(self, track: int | None) -> int:
         """``track`` (a number from 1), or the default track when None; unknown ones refused."""
@@ -178,4 +179,5 @@ def _open_file(path: Path, looks_like_link: bool = False) -> Source:
         fps=info.fps,
         audio_tracks=info.audio_tracks,
         default_track=info.default_track,
+        published=path.stat().st_mtime,
     )

@@ -130,6 +130,17 @@ class AnalysisRecord:
         return self.status == "complete"
 
 
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A moment the user kept or rejected; ``end_s`` is None when only its start was stored."""
+
+    analysis_id: int
+    label: str
+    start_s: float
+    end_s: float | None
+    accepted: bool
+
+
 class Store:
     """The on-disk library; each call opens its own short SQLite connection (thread-safe)."""
 
@@ -309,12 +320,8 @@ class Store:
         return [_record(r) for r in rows]
 
     def set_review(self, analysis_id: int, label: str, start_s: float, accepted: bool) -> None:
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted) "
-                "VALUES (?, ?, ?, ?)",
-                (analysis_id, *review_key(label, start_s), int(accepted)),
-            )
+        """Keep or drop a highlight (a moment kept by hand keeps its span)."""
+        self.set_pick(analysis_id, label, start_s, None, accepted)
 
     def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:
         """``(label, start_s) → accepted`` for the highlights the user reviewed."""
@@ -414,12 +421,7 @@ class Store:
 
     def add_moment(self, analysis_id: int, label: str, start_s: float, end_s: float) -> None:
         """Keep a moment found by hand (a search hit) as a reviewed highlight of the analysis."""
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted, end_s) "
-                "VALUES (?, ?, ?, 1, ?)",
-                (analysis_id, label, round(start_s, 3), round(end_s, 3)),
-            )
+        self.set_pick(analysis_id, label, start_s, end_s, accepted=True)
 
     def moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
         """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
@@ -481,6 +483,39 @@ class Store:
                 (identity_prefix, identity_prefix),
             ).fetchall()
         return [_record(r) for r in rows]
+
+    # --- picks across the library (learning from the streamer's picks) ---
+
+    def set_pick(
+        self, analysis_id: int, label: str, start_s: float, end_s: float | None, accepted: bool
+    ) -> None:
+        """Keep (``accepted``) or reject the moment ``[start_s, end_s]`` of a label; an unknown
+        ``end_s`` (None) keeps the one stored."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO reviews (analysis_id, label, start_s, end_s, accepted) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
+                "SET accepted = excluded.accepted, end_s = COALESCE(excluded.end_s, end_s)",
+                (analysis_id, *review_key(label, start_s),
+                 None if end_s is None else round(end_s, 3), int(accepted)),
+            )  # fmt: skip
+
+    def picks(self, model: str | None = None) -> list[Review]:
+        """Every reviewed moment in the library (of analyses made with ``model``, if given)."""
+        query = (
+            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
+            "JOIN analyses a ON a.id = r.analysis_id"
+        )
+        args: tuple[object, ...] = ()
+        if model is not None:
+            query += " WHERE a.model = ?"
+            args = (model,)
+        with self._db() as db:
+            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
+            return [
+                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
+                for r in rows.fetchall()
+            ]
 
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
