@@ -109,8 +109,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
+    from emotion.batcher import Batcher
     from emotion.export import write_exports
-    from emotion.live.embedder import SharedEmbedder
     from emotion.live.monitor import Monitor
     from emotion.model import load_clap
     from emotion.store import Store
@@ -146,7 +146,7 @@ def _live(args: argparse.Namespace) -> int:
     except NotLiveError as e:
         raise HypelineError(f"{str(e).rstrip('.')}: use `python -m emotion analyze SOURCE`.") from e
     clap = load_clap(args.model, device=args.device, precision=args.precision)
-    monitor = Monitor(args.source, settings, SharedEmbedder(clap), Store(),
+    monitor = Monitor(args.source, settings, Batcher(clap), Store(),
                       on_alert=_print_alert, on_status=_status, on_note=_note, target=target)  # fmt: skip
     _stop_on_signals(monitor)
     monitor.start()
