@@ -15,7 +15,7 @@ from service import errors
 from service.config import ServeConfig
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
-from service.routes import analyses, clips, stream, system
+from service.routes import analyses, clips, monitors, search, stream, system
 from service.sources import ClientSources
 from service.state import Service
 
@@ -32,22 +32,22 @@ def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
     sources = ClientSources(config.media_roots, config.allow_private_urls)
     # One batcher for the model: classify and match requests, the WebSocket's windows,
     # queued analyses and live monitors all become its batches.
-    monitors = Monitors(store)
-    batcher = monitors.embedder(clap, max_batch=config.max_batch, wait_s=config.batch_wait_s)
+    live = Monitors(store)
+    batcher = live.embedder(clap, max_batch=config.max_batch, wait_s=config.batch_wait_s)
     runner = JobRunner(batcher, store, JobStore(home), sources)
-    svc = Service(config, clap, batcher, store, runner, sources, monitors)
+    svc = Service(config, clap, batcher, store, runner, sources, live)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
         yield
         runner.close()
-        monitors.close()
+        live.close()
 
     app = FastAPI(title="Hypeline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc
     errors.install(app)
-    for module in (system, clips, analyses, stream):
+    for module in (system, clips, analyses, search, monitors, stream):
         app.include_router(module.router)
     app.include_router(system.health)
     app.add_middleware(Guard, api_key=config.api_key, max_body_bytes=config.max_upload_bytes)
