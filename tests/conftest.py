@@ -11,10 +11,10 @@ CLASSES = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling
 
 @pytest.fixture(scope="session")
 def clap():
-    """The committed tiny CLAP checkpoint, loaded once (CPU, fp32)."""
+    """The committed tiny CLAP checkpoint, loaded once (CPU, fp32: the reference numbers)."""
     from emotion.model import load_clap
 
-    return load_clap(str(TINY_CLAP), device="cpu")
+    return load_clap(str(TINY_CLAP), device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="session")
