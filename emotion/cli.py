@@ -299,6 +299,7 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
             f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
             "(NaN/Inf) and was analysed as silence."
         )
+    lines.append(f"Model {analysis.model} ({analysis.precision}).")
     lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
     return "\n".join(lines)
 
