@@ -35,6 +35,7 @@ KNOWN_MODELS = (
     "laion/larger_clap_music_and_speech",
 )
 MODEL_ENV = "HYPELINE_MODEL"
+PRECISION_ENV = "HYPELINE_PRECISION"  # what "auto" means for load_clap, when set
 HUB_CONNECT_TIMEOUT_S = 3.0
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 INT8 = "int8"  # the CPU path: int8 linear layers in the audio tower, fp32 elsewhere
@@ -204,9 +205,15 @@ class Clap:
 
 
 def load_clap(model: str | None = None, device: str = "auto", precision: str = "auto") -> Clap:
-    """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP)."""
+    """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP).
+
+    ``precision="auto"`` is ``$HYPELINE_PRECISION`` when set (e.g. fp32 for the dashboard,
+    which has no precision picker), else the device's best (``choose_precision``).
+    """
     name = resolve_model_name(model)
     torch_device = resolve_device(device)
+    if precision == "auto":
+        precision = os.environ.get(PRECISION_ENV) or "auto"
     chosen = choose_precision(precision, torch_device)
     source = _weights_source(name)
     try:

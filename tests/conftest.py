@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The suite checks the reference numbers (fp32) everywhere a model loads with "auto": in
+# this process, the dashboard under AppTest, and the CLI/API/streamlit processes it starts.
+# The int8 CPU path is checked against them in test_precision.py.
+os.environ.setdefault("HYPELINE_PRECISION", "fp32")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_CLAP = FIXTURES / "tiny-clap"

@@ -145,6 +145,15 @@ def test_auto_precision_per_device() -> None:
         choose_precision("int4", cpu)
 
 
+def test_auto_follows_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("HYPELINE_PRECISION", "int8")
+    assert load_clap(str(TINY_CLAP), device="cpu").precision == "int8"
+    assert load_clap(str(TINY_CLAP), device="cpu", precision="fp32").precision == "fp32"
+    monkeypatch.setenv("HYPELINE_PRECISION", "fp64")
+    with pytest.raises(DeviceError, match="Unknown precision 'fp64'"):
+        load_clap(str(TINY_CLAP), device="cpu")
+
+
 def test_int8_is_detected_on_x86_with_avx2() -> None:
     capability = torch.backends.cpu.get_cpu_capability()
     expected = (
