@@ -12,7 +12,9 @@ from transformers import ClapAudioConfig
 from transformers.models.clap import modeling_clap
 
 from emotion.analysis import embed_source, score
+from emotion.cli import summary
 from emotion.errors import DeviceError
+from emotion.export.jsonfile import to_dict
 from emotion.int8 import FusedWindowAttention, int8_supported
 from emotion.model import choose_precision, load_clap, resolve_device
 from emotion.scoring import prompts_for
@@ -72,6 +74,8 @@ def test_int8_matches_fp32_on_every_window_and_finds_the_same_highlights(
         ref = score(fp32, a, clap, LABELS, BACKGROUND)
         fast = score(int8, b, int8_clap, LABELS, BACKGROUND)
         assert (ref.precision, fast.precision) == ("fp32", "int8")
+        assert to_dict(fast)["precision"] == "int8" and to_dict(ref)["precision"] == "fp32"
+        assert f"Model {int8_clap.name} (int8)." in summary(fast, tmp_path, []).splitlines()
         agree = (ref.scores.argmax(1) == fast.scores.argmax(1)).mean()
         assert agree >= 0.99, (path.name, agree)
         assert [h.label for h in fast.highlights] == [h.label for h in ref.highlights]
