@@ -68,7 +68,7 @@ class LogMel:
         self.device = torch.device(device)
         # float64 like transformers' numpy path: the parity we promise is 1e-3 dB, and
         # float32 STFTs lose that in quiet bands. The STFT is a small share of the cost in
-        # fp32; the int8 path (a third of the cost left) and MPS (no float64) pass float32.
+        # fp32; the int8 path (where it would be a fifth) and MPS (no float64) pass float32.
         self._dtype = dtype
         self._filters = torch.as_tensor(np.asarray(bank), dtype=self._dtype, device=self.device)
         self._window = torch.hann_window(

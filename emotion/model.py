@@ -130,7 +130,7 @@ class Clap:
         self.dtype = dtype
         self.int8 = int8
         # MPS has no float64; the int8 path is past the 1e-3 dB parity anyway (its bound is
-        # the embedding's cosine to fp32), and the float64 STFT would be a third of its time.
+        # the embedding's cosine to fp32), and the float64 STFT would be a fifth of its time.
         mel_dtype = torch.float32 if int8 or device.type == "mps" else torch.float64
         self.mel = LogMel(processor.feature_extractor, device, dtype=mel_dtype)
         self.sampling_rate = self.mel.sampling_rate
