@@ -80,6 +80,7 @@ class Analysis:
     analysis_id: int | None = None
     audio_track: int = 1
     nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
+    precision: str = "fp32"  # what the embeddings were computed in (emotion.model)
 
     @property
     def prompts(self) -> list[str]:
@@ -272,6 +273,7 @@ def score(
         analysis_id=record.id,
         audio_track=record.audio_track,
         nonfinite_s=record.nonfinite_s,
+        precision=record.precision,
     )
 
 

@@ -21,7 +21,7 @@ from emotion.clock import clock
 from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.highlights import HighlightSettings
-from emotion.model import DEFAULT_MODEL, MODEL_ENV
+from emotion.model import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
 from emotion.progress import Progress
 from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from emotion.windows import check_grid
@@ -42,12 +42,17 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help=f"hub id or local folder of a CLAP checkpoint (default: ${MODEL_ENV}, "
         f"else {DEFAULT_MODEL})",
     )
-    group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    group.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else an Apple GPU, else CPU), cpu, cuda or mps",
+    )
     group.add_argument(
         "--precision",
         default="auto",
-        choices=["auto", "fp32", "bf16", "fp16"],
-        help="auto: bf16/fp16 on CUDA, fp32 on CPU",
+        choices=list(PRECISION_NAMES),
+        help="auto: bf16/fp16 on CUDA, fp16 on Apple GPUs, int8 on x86 CPUs with AVX2 (fp32 "
+        "elsewhere); fp32 gives the reference numbers",
     )
 
 
@@ -314,6 +319,7 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
             f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
             "(NaN/Inf) and was analysed as silence."
         )
+    lines.append(f"Model {analysis.model} ({analysis.precision}).")
     lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
     return "\n".join(lines)
 

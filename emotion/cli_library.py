@@ -7,8 +7,9 @@ import json
 import sys
 import time
 
+from emotion.clock import clock
 from emotion.errors import SearchError
-from emotion.search import aired_s, clock_text
+from emotion.search import aired_s
 from emotion.store import AnalysisRecord, Store
 
 
@@ -73,7 +74,7 @@ def table(store: Store, records: list[AnalysisRecord]) -> str:
     ]
     for r in records:
         day = time.strftime("%Y-%m-%d", time.localtime(aired_s(r)))
-        duration = clock_text(r.duration_s) if r.duration_s is not None else "running"
+        duration = clock(r.duration_s, hours=True) if r.duration_s is not None else "running"
         title = r.title if len(r.title) <= 30 else r.title[:29] + "…"
         lines.append(
             f"{r.id:>4}  {title:<30}  {duration:>8}  {day}  "

@@ -12,13 +12,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
-from emotion.progress import clock
 from emotion.scoring import DEFAULT_TEMPLATE
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.progress import clock
 
 _TIME = r"(?:\d+(?::[0-5]?\d){0,2}(?:\.\d+)?)"
 _SPAN = re.compile(rf"^\s*({_TIME})\s*(?:-\s*({_TIME}))?\s*$")

@@ -8,6 +8,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from emotion.clock import clock
 from emotion.errors import SearchError
 from emotion.scoring import DEFAULT_TEMPLATE, check_template
 from emotion.search import (
@@ -16,7 +17,6 @@ from emotion.search import (
     Hit,
     Query,
     clip_query,
-    clock_text,
     moment_query,
     parse_moment,
     search,
@@ -111,8 +111,8 @@ def table(hits: list[Hit], description: str) -> str:
     ]
     for rank, hit in enumerate(hits, 1):
         lines.append(
-            f"{rank:>3}  {hit.score:.3f}  {clock_text(hit.start_s):>7}  "
-            f"{clock_text(hit.end_s):>7}  {hit.analysis_id:>4}  {hit.title}"
+            f"{rank:>3}  {hit.score:.3f}  {clock(hit.start_s, hours=True):>7}  "
+            f"{clock(hit.end_s, hours=True):>7}  {hit.analysis_id:>4}  {hit.title}"
         )
     return "\n".join(lines)
 

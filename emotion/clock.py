@@ -20,11 +20,15 @@ def split_ms(seconds: float) -> tuple[int, int, int, int]:
     return h, m, s, ms
 
 
-def clock(seconds: float) -> str:
-    """``m:ss``, or ``h:mm:ss`` from one hour on, to the whole second: ``0:00``, ``1:02:03``."""
+def clock(seconds: float, hours: bool = False) -> str:
+    """``m:ss``, or ``h:mm:ss`` from one hour on, to the whole second: ``0:00``, ``1:02:03``.
+
+    ``hours=True`` always writes the hours (``0:01:05``), so that times across VODs of any
+    length line up in a table.
+    """
     m, s = divmod(max(0, round(seconds)), 60)
     h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return f"{h}:{m:02d}:{s:02d}" if h or hours else f"{m}:{s:02d}"
 
 
 def clock_ms(seconds: float) -> str:
@@ -41,8 +45,12 @@ def parse_clock(text: str) -> float:
             raise ValueError(text)
         *whole, last = parts
         seconds = float(last)
-        for i, part in enumerate(reversed(whole)):
-            seconds += int(part) * 60 ** (i + 1)
+        minutes = [int(part) for part in whole]
+        # Past the first field, minutes and seconds stay under 60 ("1:75" is a typo).
+        if whole and (seconds >= 60 or any(m >= 60 for m in minutes[1:])):
+            raise ValueError(text)
+        for i, part in enumerate(reversed(minutes)):
+            seconds += part * 60 ** (i + 1)
         if seconds < 0 or not math.isfinite(seconds):
             raise ValueError(text)
     except ValueError:

@@ -144,10 +144,12 @@ def with_moments(
     A kept moment (a search hit) has no probability of its own: it scores 1, as sure as
     a pick can be. Time order, like ``find_highlights``.
     """
-    have = {(h.label, round(h.start_s, 3)) for h in highlights}
+    from emotion.store import review_key  # the one key of a review (store imports sources)
+
+    have = {review_key(h.label, h.start_s) for h in highlights}
     added = [
         Highlight(label, start_s, end_s, peak_s=start_s, score=1.0)
         for label, start_s, end_s in moments
-        if (label, round(start_s, 3)) not in have
+        if review_key(label, start_s) not in have
     ]
     return sorted([*highlights, *added], key=lambda h: (h.start_s, h.label))

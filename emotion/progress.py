@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emotion.clock import clock as clock  # re-exported: its home is emotion/clock.py
-
 
 @dataclass(frozen=True)
 class Progress:

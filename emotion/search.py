@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion.audio import load_audio
+from emotion.clock import clock, parse_clock
 from emotion.errors import SearchError
 from emotion.model import Clap
 from emotion.progress import Progress, ProgressFn
@@ -98,7 +99,8 @@ def moment_query(store: Store, analysis_id: int, at_s: float) -> Query:
     end_s = (record.n_done - 1) * record.hop_s + record.window_s
     if not 0 <= at_s <= end_s:
         raise SearchError(
-            f"{clock_text(at_s)} is outside {record.title}, which runs to {clock_text(end_s)}; "
+            f"{clock(at_s, hours=True)} is outside {record.title}, which runs to "
+            f"{clock(end_s, hours=True)}; "
             "pick a time inside it."
         )
     row = min(int(at_s // record.hop_s), record.n_done - 1)
@@ -108,7 +110,7 @@ def moment_query(store: Store, analysis_id: int, at_s: float) -> Query:
     del block
     return Query(
         vector,
-        f"like {record.title} at {clock_text(start_s)}",
+        f"like {record.title} at {clock(start_s, hours=True)}",
         exclude=(record.id, start_s, start_s + record.window_s),
     )
 
@@ -186,31 +188,6 @@ def parse_moment(text: str) -> tuple[int, float]:
             f"{text!r} is not a moment; write the analysis id and a time, e.g. 3@1:23:45."
         )
     return int(m.group(1)), parse_clock(m.group(2))
-
-
-def parse_clock(text: str) -> float:
-    """``h:mm:ss``, ``m:ss`` or seconds (decimals allowed) → seconds."""
-    parts = text.strip().split(":")
-    try:
-        if len(parts) > 3 or any(not p for p in parts):
-            raise ValueError
-        numbers = [float(p) for p in parts]
-        if any(not math.isfinite(n) or n < 0 for n in numbers) or any(n >= 60 for n in numbers[1:]):
-            raise ValueError
-    except ValueError:
-        raise SearchError(
-            f"{text!r} is not a time; write it as h:mm:ss, m:ss or seconds, e.g. 1:23:45."
-        ) from None
-    seconds = 0.0
-    for n in numbers:
-        seconds = seconds * 60 + n
-    return seconds
-
-
-def clock_text(seconds: float) -> str:
-    """``h:mm:ss`` always (search results line up in a table)."""
-    s = round(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _record(store: Store, analysis_id: int) -> AnalysisRecord:

@@ -7,9 +7,9 @@ import streamlit as st
 
 from emotion.adapt import describe, learn, library_examples
 from emotion.analytics import best_csv, best_json, library_stats
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.packs import Pack
-from emotion.progress import clock
 from emotion.store import Store
 from ui import analytics, model, results, signin
 

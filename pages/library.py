@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.search import aired_s, clock_text
+from emotion.search import aired_s
 from emotion.store import Store
 from ui import shared, signin
 
@@ -30,7 +31,7 @@ st.dataframe(
             "id": [r.id for r in records],
             "title": [r.title for r in records],
             "duration": [
-                clock_text(r.duration_s) if r.duration_s else "incomplete" for r in records
+                clock(r.duration_s, hours=True) if r.duration_s else "incomplete" for r in records
             ],
             "model": [Path(r.model).name for r in records],
             "date": [dt.date.fromtimestamp(aired_s(r)).isoformat() for r in records],

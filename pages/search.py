@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from emotion.clock import clock, parse_clock
 from emotion.errors import HypelineError
 from emotion.search import (
     DEFAULT_TOP,
@@ -13,9 +14,7 @@ from emotion.search import (
     Query,
     aired_s,
     clip_query,
-    clock_text,
     moment_query,
-    parse_clock,
     search,
     text_query,
 )
@@ -41,7 +40,7 @@ by_id = {r.id: r for r in records}
 like = st.session_state.pop("search_like", None)
 if like is not None and like[0] in by_id:
     st.session_state.search_like_vod = like[0]
-    st.session_state.search_like_at = clock_text(like[1])
+    st.session_state.search_like_at = clock(like[1], hours=True)
 st.session_state.setdefault("search_like_at", "0:00:00")
 
 text_tab, clip_tab, moment_tab = st.tabs(
@@ -113,7 +112,7 @@ table_col, player_col = st.columns([3, 2])
 with table_col:
     for rank, hit in enumerate(hits, 1):
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
-            st.markdown(f"**{rank}.** {hit.title} · `{clock_text(hit.start_s)}–{clock_text(hit.end_s)}` · {hit.score:.3f}")  # fmt: skip
+            st.markdown(f"**{rank}.** {hit.title} · `{clock(hit.start_s, hours=True)}–{clock(hit.end_s, hours=True)}` · {hit.score:.3f}")  # fmt: skip
             if st.button("Play", key=f"search_play_{rank}", icon=":material/play_arrow:"):
                 st.session_state.search_playing = hit
             st.button("Add to highlights", key=f"search_add_{rank}", icon=":material/star:",
@@ -123,7 +122,7 @@ with player_col:
     if playing is not None and playing.analysis_id in by_id:
         st.session_state.seek_s = playing.start_s
         record = by_id[playing.analysis_id]
-        st.markdown(f"**{record.title}** from `{clock_text(playing.start_s)}`")
+        st.markdown(f"**{record.title}** from `{clock(playing.start_s, hours=True)}`")
         results.player(record.source, store.home, record.audio_track)
     else:
         st.caption("Press **Play** on a moment to hear it here.")

@@ -25,6 +25,8 @@ def test_clock_strings() -> None:
     assert srt_time(65.25) == "00:01:05,250"
     assert srt_time(36000.5) == "10:00:00,500"
     assert clock(0) == "0:00" and clock(754) == "12:34" and clock(3723) == "1:02:03"
+    # Tables across VODs always show the hours, so their columns line up.
+    assert clock(65, hours=True) == "0:01:05" and clock(3723, hours=True) == "1:02:03"
     assert clock(59.6) == "1:00" and clock(3599.5) == "1:00:00"  # whole seconds, carried
     assert slug_time(65.9) == "0-01-05" and slug_time(3723) == "1-02-03"
 

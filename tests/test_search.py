@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.errors import SearchError
+from emotion.clock import parse_clock
+from emotion.errors import HypelineError, SearchError
 from emotion.search import (
     Hit,
     clip_query,
     moment_query,
-    parse_clock,
     parse_moment,
     search,
     text_query,
@@ -161,7 +161,7 @@ def test_parse_clock(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["1:75", "a:00", "1::2", "-5", "1:2:3:4", "nan"])
 def test_parse_clock_refuses(text: str) -> None:
-    with pytest.raises(SearchError, match="is not a time"):
+    with pytest.raises(HypelineError, match="is not a time"):
         parse_clock(text)
 
 
