@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.audio import DecodeStats, stream_audio
+from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled, LabelError
 from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.lease import Lease
 from emotion.model import Clap
-from emotion.progress import Progress, ProgressFn, clock
+from emotion.progress import Progress, ProgressFn
 from emotion.scoring import (
     DEFAULT_TEMPLATE,
     MAX_PROMPTS,
@@ -114,6 +115,8 @@ def embed_source(
     audio_track: int | None = None,
     wait: bool = True,
     on_note: Callable[[str], None] | None = None,
+    on_open: Callable[[AnalysisRecord], None] | None = None,
+    embed: Callable[[list[np.ndarray]], np.ndarray] | None = None,
 ) -> AnalysisRecord:
     """Embed every window of ``source`` into the store (resuming), and return its record.
 
@@ -121,6 +124,10 @@ def embed_source(
     another caller is embedding this analysis, this one follows its progress and returns
     its result (taking over if it dies), or raises ``BusyError`` with ``wait=False``.
     ``on_note`` hears one-line notes: that another caller is at work, a store repaired.
+    ``on_open`` gets the record as soon as it exists (before any work), so that a caller can
+    show it as the current analysis even if the run stops. ``embed`` replaces
+    ``clap.embed_audio`` (a server passes its ``Batcher``'s, so analyses share the model's
+    thread with every other caller); the numbers are the same.
     """
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
@@ -135,6 +142,8 @@ def embed_source(
         precision=clap.precision,
         published=source.published,
     )
+    if on_open is not None:
+        on_open(record)
     if record.complete and store.check(record) is None:
         return record  # readers take no lease
     total = expected_windows(source.duration_s, window_s, hop_s)
@@ -144,7 +153,10 @@ def embed_source(
             on_note(note)
         if record.complete:  # the caller we waited for finished it
             return record
-        _embed(clap, store, lease, record, source, track, batch_size, total, progress, cancel)
+        _embed(
+            clap, store, lease, record, source, track, batch_size, total, progress, cancel,
+            embed or clap.embed_audio,
+        )  # fmt: skip
     return store.analysis(record.id)
 
 
@@ -195,6 +207,7 @@ def _embed(
     total: int | None,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
+    embed: Callable[[list[np.ndarray]], np.ndarray],
 ) -> None:
     batch_size = batch_size or default_batch_size(clap)
     decoded = DecodeStats()
@@ -206,7 +219,7 @@ def _embed(
     for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")
-        vectors = clap.embed_audio([w.samples for w in batch])
+        vectors = embed([w.samples for w in batch])
         n_done = batch[-1].index + 1
         store.append(lease, record.id, clap.embedding_dim, vectors, n_done)
         if progress is not None:

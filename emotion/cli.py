@@ -13,15 +13,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_eval, cli_review, cli_stats
+from emotion import cli_eval, cli_library, cli_live, cli_review, cli_search, cli_stats
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
-from emotion.errors import HypelineError
+from emotion.clock import clock
+from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.highlights import HighlightSettings
 from emotion.model import DEFAULT_MODEL, MODEL_ENV
-from emotion.progress import Progress, clock
+from emotion.progress import Progress
 from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from emotion.windows import check_grid
 from service.config import (
@@ -237,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     _add_model_args(serve)
     serve.set_defaults(func=_serve)
+    cli_search.add_parser(commands)
+    cli_library.add_parser(commands)
+    cli_live.add_parser(commands)
     cli_eval.add_parser(commands)
     cli_review.add_parser(commands)
     cli_stats.add_parser(commands)
@@ -367,13 +371,11 @@ def _analyze(args: argparse.Namespace) -> int:
             record, store.vectors(record), clap, labels, background, args.template, settings,
             adapter=adapter,
         )  # fmt: skip
+        store.set_last_labels(record.id, labels)
         out_dir = args.out or Path("hypeline-out") / slugify(source.title)
         written = write_exports(
             analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding,
-            fps=args.fps, on_note=_note,
-            progress=lambda done, total: bars.update(
-                Progress("export", done / total, f"{done}/{total} files")
-            ),
+            fps=args.fps, on_note=_note, progress=bars.update,
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
@@ -427,8 +429,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HypelineError as e:
-        print(f"hypeline: {e}", file=sys.stderr)
+        print(f"hypeline: {e}{_flag_hint(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("hypeline: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130
+
+
+def _flag_hint(e: HypelineError) -> str:
+    """The CLI's own words for the fix the library describes (it never names a flag)."""
+    if isinstance(e, ModelNotFoundError):
+        return " (--model PATH_OR_ID)"
+    if isinstance(e, DeviceError):
+        return " (--device cpu)"
+    return ""

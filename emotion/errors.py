@@ -57,6 +57,10 @@ class StoreError(HypelineError):
     """The stored vectors of an analysis do not match its record (damaged on disk)."""
 
 
+class SearchError(HypelineError):
+    """A search cannot run as asked (no analyses match, an unknown analysis, a bad time)."""
+
+
 class Cancelled(HypelineError):
     """The user stopped a run; what was embedded is kept and the next run resumes."""
 

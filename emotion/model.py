@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -46,9 +47,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(
-            "--device cuda was asked for but no CUDA GPU is visible; use --device cpu."
-        )
+        raise DeviceError("A CUDA GPU was asked for but none is visible; use the CPU instead.")
     try:
         return torch.device(device)
     except RuntimeError as e:
@@ -90,6 +89,12 @@ class Clap:
         self.logit_scale = float(model.logit_scale_a.detach().float().exp())
         self.max_text_tokens = _max_text_tokens(model, processor)
         self._text_cache: dict[str, np.ndarray] = {}
+        self.load_s = 0.0  # seconds load_clap took (finding, reading and placing the weights)
+
+    @property
+    def n_parameters(self) -> int:
+        """Weights in the whole checkpoint (both towers and the projections)."""
+        return sum(p.numel() for p in self.model.parameters())
 
     @property
     def precision(self) -> str:
@@ -153,6 +158,7 @@ class Clap:
 
 def load_clap(model: str | None = None, device: str = "auto", precision: str = "auto") -> Clap:
     """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP)."""
+    started = time.perf_counter()
     name = resolve_model_name(model)
     torch_device = resolve_device(device)
     dtype = resolve_precision(precision, torch_device)
@@ -169,7 +175,9 @@ def load_clap(model: str | None = None, device: str = "auto", precision: str = "
         ) from e
     # Module.to moves in place; PreTrainedModel.to's decorator confuses type checkers.
     torch.nn.Module.to(clap_model, torch_device)
-    return Clap(name, clap_model, processor, torch_device, dtype)
+    clap = Clap(name, clap_model, processor, torch_device, dtype)
+    clap.load_s = time.perf_counter() - started
+    return clap
 
 
 def _max_text_tokens(model: ClapModel, processor: ClapProcessor) -> int:
@@ -189,8 +197,8 @@ def _weights_source(name: str) -> str:
         return str(path)
     if _looks_like_path(name):
         raise ModelNotFoundError(
-            f"Model folder not found: {path}. Pass --model with a folder that holds a CLAP "
-            "checkpoint, or a Hugging Face id such as laion/clap-htsat-fused."
+            f"Model folder not found: {path}; give a folder that holds a CLAP checkpoint, "
+            "or a Hugging Face id such as laion/clap-htsat-fused."
         )
     from huggingface_hub import constants, snapshot_download
 
@@ -205,14 +213,14 @@ def _weights_source(name: str) -> str:
             f"The weights of {name} are not in the cache ({cache}) and the Hugging Face hub "
             f"cannot be reached; download them once with `hf download {name}` (older "
             f"huggingface_hub: `huggingface-cli download {name}`) on a machine with internet, "
-            "or pass --model /path/to/folder."
+            "or give the path of a folder that holds them."
         )
     try:
         return str(snapshot_download(name, allow_patterns=patterns))
     except Exception as e:
         raise ModelNotFoundError(
             f"{name} could not be downloaded from the Hugging Face hub ({_first_line(e)}); "
-            "check the model id, or pass --model /path/to/folder."
+            "check the model id, or give the path of a folder that holds its weights."
         ) from e
 
 

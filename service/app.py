@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from emotion.live import Monitors
 from emotion.model import Clap
 from emotion.paths import hypeline_home
 from emotion.store import Store
 from service import errors
-from service.batcher import MicroBatcher
 from service.config import ServeConfig
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
@@ -30,16 +30,19 @@ def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
     home = config.home or hypeline_home()
     store = Store(home)
     sources = ClientSources(config.media_roots, config.allow_private_urls)
-    runner = JobRunner(clap, store, JobStore(home), sources)
-    batcher = MicroBatcher(clap, config.max_batch, config.batch_wait_s)
-    svc = Service(config, clap, batcher, store, runner, sources)
+    # One batcher for the model: classify and match requests, the WebSocket's windows,
+    # queued analyses and live monitors all become its batches.
+    monitors = Monitors(store)
+    batcher = monitors.embedder(clap, max_batch=config.max_batch, wait_s=config.batch_wait_s)
+    runner = JobRunner(batcher, store, JobStore(home), sources)
+    svc = Service(config, clap, batcher, store, runner, sources, monitors)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
         yield
         runner.close()
-        batcher.close()
+        monitors.close()
 
     app = FastAPI(title="Hypeline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc

@@ -35,6 +35,7 @@ EVENTS = [("a whistle", 20.0, 30.0), ("clicking", 55.0, 65.0)]
 SERVER_START_S = 60
 ROW_PX = 35  # the table's header and row height
 ANALYSIS_S = 90
+NAV_LINKS = '[data-testid="stTopNavLink"], [data-testid="stSidebarNavLink"]'
 
 pytestmark = [
     pytest.mark.browser,
@@ -168,10 +169,19 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
         video=True,
     )  # fmt: skip
     d = browser
+    started = time.monotonic()
     d.get(server)
 
     def css(selector: str):
         return d.find_elements(By.CSS_SELECTOR, selector)
+
+    # The first view of a fresh server: only the dashboard's own menu, ever, then the page.
+    menus = []
+    while "Find the moments" not in _text(d):
+        menus.append(tuple(e.text.split("\n")[-1] for e in css(NAV_LINKS)))
+        assert time.monotonic() < started + SERVER_START_S, menus
+    assert menus and {m for m in menus if m} == {menus[-1]}, menus
+    assert menus[-1][0] == "Analyze" and "Clip Lab" in menus[-1], menus
 
     set_prompts(d, ["a whistle", "clicking"], ["silence"])
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from emotion.packs import Pack, save_pack
 from tests.test_browser import (  # noqa: F401
+    NAV_LINKS,
     REPO,
     _streamlit,
     _tail,
@@ -51,7 +52,7 @@ def test_analytics_page_in_the_browser(clap, browser, tmp_path: Path) -> None:  
             wait_for("the pack's prompts", lambda: "a tone" in sidebar_values()
                      and "laughter" not in sidebar_values())  # fmt: skip
             link = wait_for("the Analytics link", lambda: [
-                a for a in css('[data-testid="stSidebarNav"] a') if "Analytics" in a.text
+                a for a in css(NAV_LINKS) if a.text.split("\n")[-1] == "Analytics"
             ])  # fmt: skip
             link[0].click()
             wait_for("three charts", lambda: len(css(".js-plotly-plot")) == 3, timeout_s=60)

@@ -1,0 +1,82 @@
+"""Alerts from a growing stream: a label fires when it crosses the threshold.
+
+The hysteresis of ``emotion.highlights``: a label fires when its probability in a new
+window reaches ``threshold`` and is armed again only once it falls below ``threshold -
+hysteresis``, so a score hovering at the line fires once. A label fires at most once per
+``cooldown_s`` of stream time. Background prompts are scored but never fire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from emotion.errors import HypelineError
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One moment while live; ``stream_time_s`` is the start of the window that fired."""
+
+    label: str
+    score: float
+    stream_time_s: float
+    detected_at: str  # ISO 8601, UTC
+    analysis_id: int
+    source: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": "alert", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    threshold: float = 0.5
+    hysteresis: float = 0.1
+    cooldown_s: float = 30.0
+
+    def check(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise HypelineError("The threshold is a probability; give a number between 0 and 1.")
+        if self.hysteresis < 0 or self.cooldown_s < 0:
+            raise HypelineError(
+                "The hysteresis and the cooldown cannot be negative; use 0 to turn them off."
+            )
+
+
+class AlertTracker:
+    """Feed it each window's probabilities in order; it says which labels fire."""
+
+    def __init__(self, labels: Sequence[str], settings: AlertSettings) -> None:
+        settings.check()
+        self.labels = list(labels)
+        self.settings = settings
+        self._armed = [True] * len(self.labels)
+        self._last_fired_s: list[float | None] = [None] * len(self.labels)
+
+    def update(self, start_s: float, probabilities: np.ndarray) -> list[tuple[str, float]]:
+        """``(label, score)`` for each label that fires in the window starting at ``start_s``."""
+        s = self.settings
+        fired: list[tuple[str, float]] = []
+        for j, label in enumerate(self.labels):
+            p = float(probabilities[j])
+            if not self._armed[j]:
+                if p < s.threshold - s.hysteresis:
+                    self._armed[j] = True
+                continue
+            if p < s.threshold:
+                continue
+            self._armed[j] = False  # a run that starts inside the cooldown is passed over whole
+            last = self._last_fired_s[j]
+            if last is not None and start_s - last < s.cooldown_s:
+                continue
+            self._last_fired_s[j] = start_s
+            fired.append((label, p))
+        return fired
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,118 @@
+"""The window grid of a growing stream, with gaps: the grid of ``emotion.windows``, live.
+
+Window ``i`` covers ``[i·hop_s, i·hop_s + window_s)`` of stream time, as a VOD's does,
+so a live window holds the same samples as the offline window of the same audio. Stream
+time runs with the audio received, plus the gaps: when the stream drops, the lost time
+is a gap, and a window that overlaps a gap has no audio (``samples is None``; it is
+stored as a zero vector, which no prompt matches) rather than audio spliced across the
+hole. Memory is one window and one chunk, whatever the length of the stream or a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion.windows import TAIL_MIN_S, check_grid
+
+
+@dataclass(frozen=True, slots=True)
+class LiveWindow:
+    index: int
+    start_s: float
+    samples: np.ndarray | None  # None: the window overlaps a gap
+    received: float  # time.monotonic() of its last sample (0 for gap windows)
+
+
+class LiveGrid:
+    """Cut PCM pushed chunk by chunk into the windows it completes."""
+
+    def __init__(
+        self,
+        sampling_rate: int,
+        window_s: float,
+        hop_s: float,
+        first_index: int = 0,
+    ) -> None:
+        check_grid(window_s, hop_s)
+        self.sampling_rate = sampling_rate
+        self.window_n = round(window_s * sampling_rate)
+        self.hop_n = round(hop_s * sampling_rate)
+        self.next_index = first_index
+        # Stream position (samples) of the next sample to arrive, and of buffer[0].
+        self.position_n = first_index * self.hop_n
+        self.buffer = np.zeros(0, dtype=np.float32)
+        self.buffer_start = self.position_n
+        self._gap_end_n = 0  # windows starting before this overlap the last gap
+
+    @property
+    def position_s(self) -> float:
+        return self.position_n / self.sampling_rate
+
+    def push(self, samples: np.ndarray, received: float = 0.0) -> list[LiveWindow]:
+        self.buffer = np.concatenate([self.buffer, samples])
+        self.position_n += samples.size
+        out: list[LiveWindow] = []
+        while self._start(self.next_index) + self.window_n <= self.position_n:
+            out.append(self._take(received))
+        return out
+
+    def gap(self, seconds: float) -> tuple[float, float, list[LiveWindow]]:
+        """``seconds`` of stream time without audio; its span and the windows it settles."""
+        start_n = self.position_n
+        self.position_n += max(0, round(seconds * self.sampling_rate))
+        self._gap_end_n = self.position_n
+        out: list[LiveWindow] = []
+        # Every window not yet cut that starts before the gap's end overlaps it.
+        while self._start(self.next_index) < self.position_n:
+            out.append(self._gap_window())
+        self.buffer = np.zeros(0, dtype=np.float32)
+        self.buffer_start = self.position_n
+        return start_n / self.sampling_rate, self.position_s, out
+
+    def finish(self) -> list[LiveWindow]:
+        """The partial tail window, when the audio runs ``TAIL_MIN_S`` past the last full one."""
+        start_n = self._start(self.next_index)
+        last_full_end = start_n - self.hop_n + self.window_n if self.next_index else 0
+        tail_n = self.position_n - max(last_full_end, self._gap_end_n)
+        first = self.next_index == 0
+        if start_n >= self.position_n or not (
+            tail_n > 0 if first else tail_n >= TAIL_MIN_S * self.sampling_rate
+        ):
+            return []
+        if start_n < self._gap_end_n:
+            return [self._gap_window()]
+        offset = start_n - self.buffer_start
+        window = LiveWindow(
+            self.next_index, start_n / self.sampling_rate, self.buffer[offset:].copy(), 0.0
+        )
+        self.next_index += 1
+        return [window]
+
+    def _start(self, index: int) -> int:
+        return index * self.hop_n
+
+    def _take(self, received: float) -> LiveWindow:
+        start_n = self._start(self.next_index)
+        if start_n < self._gap_end_n:
+            return self._gap_window()
+        offset = start_n - self.buffer_start
+        window = LiveWindow(
+            self.next_index,
+            start_n / self.sampling_rate,
+            self.buffer[offset : offset + self.window_n],
+            received,
+        )
+        self.next_index += 1
+        drop = min(self._start(self.next_index) - self.buffer_start, self.buffer.size)
+        if drop > 0:
+            self.buffer, self.buffer_start = self.buffer[drop:], self.buffer_start + drop
+        return window
+
+    def _gap_window(self) -> LiveWindow:
+        window = LiveWindow(
+            self.next_index, self._start(self.next_index) / self.sampling_rate, None, 0.0
+        )
+        self.next_index += 1
+        return window

@@ -1,0 +1,324 @@
+"""Live audio in: one ffmpeg per stream, supervised, as mono float32 PCM at the model's rate.
+
+``Ingest.events()`` yields ``Pcm`` chunks as they arrive, ``Lost`` when a connection came
+back after a failure (how long no audio came), and ``State`` changes. A read that stalls
+(no PCM for ``STALL_S``) or an ffmpeg that exits is restarted with backoff (1, 2, 4 …
+``MAX_BACKOFF_S``), re-resolving a page link through yt-dlp each time (stream URLs carry
+tokens that expire). ffmpeg's own reconnect options do not keep an HLS read alive when
+the server drops, so the supervisor owns retries. The stream has ended when an HLS
+playlist carries its end list, yt-dlp no longer calls the channel live, or a local file
+read in real time reaches its end; it is given up when no audio came for
+``give_up_after_s`` although retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from emotion.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
+from emotion.errors import SourceError
+
+STALL_S = 15.0  # no PCM for this long: the read is dead, start again
+MAX_BACKOFF_S = 30.0
+PLAYLIST_TIMEOUT_S = 10.0
+READ_BYTES = 64 * 1024  # at most ~0.34 s at 48 kHz per read: low latency, few wakeups
+POLL_S = 0.25  # how often the supervisor looks at the clock while waiting for audio
+
+# States a monitor is in, as the faces show them.
+CONNECTING, CONNECTED, RECONNECTING, ENDED, GAVE_UP, STOPPED, FAILED = (
+    "connecting", "connected", "reconnecting", "ended", "gave up", "stopped", "failed",
+)  # fmt: skip
+
+
+class NotLiveError(SourceError):
+    """The source is a recording (a file, a finished playlist, a VOD page), not live."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pcm:
+    samples: np.ndarray
+    received: float  # time.monotonic() when the chunk's last sample came in
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """Audio came back after a failure; ``seconds`` of wall clock passed without any."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    state: str
+    message: str
+
+
+Event = Pcm | Lost | State
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a live source is: a playlist, a page yt-dlp resolves, or a local file."""
+
+    spec: str
+    kind: str  # "hls" | "page" | "file"
+    title: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "file"
+
+
+def is_link(spec: str) -> bool:
+    return urlsplit(spec).scheme.lower() in ("http", "https")
+
+
+def check_target(spec: str, realtime: bool) -> Target:
+    """Look at a live source before anything is written; one sentence if it cannot be followed.
+
+    A playlist must answer and not be finished (a finished one is a VOD); a page must be
+    live now according to yt-dlp; a local file is read at 1× speed only when ``realtime``.
+    """
+    spec = spec.strip()
+    if not is_link(spec):
+        path = Path(spec).expanduser()
+        if not probe(path).has_audio:
+            raise SourceError(f"{path.name} has no audio track; pick a file with sound.")
+        if not realtime:
+            raise NotLiveError(
+                f"{path.name} is a file, not a live stream; analyse it as a VOD, or read it at "
+                "1× speed as if it were live."
+            )
+        return Target(str(path), "file", path.stem)
+    if _is_playlist_url(spec):
+        text = fetch_playlist(spec)
+        if "#EXT-X-ENDLIST" in text and "#EXT-X-STREAM-INF" not in text:
+            raise NotLiveError(
+                f"{spec} is a finished recording, not a live stream; analyse it as a VOD."
+            )
+        return Target(spec, "hls", _title_of(spec))
+    info = _ytdlp_info(spec)
+    if not (info.get("is_live") or info.get("live_status") == "is_live"):
+        raise NotLiveError(f"{spec} is not live now; analyse the VOD instead.")
+    title = str(info.get("title") or info.get("uploader") or _title_of(spec))
+    return Target(spec, "page", title)
+
+
+def fetch_playlist(url: str) -> str:
+    """The text of an HLS playlist; a ``SourceError`` when it cannot be had or is not one."""
+    host = urlsplit(url).hostname or url
+    try:
+        with urllib.request.urlopen(url, timeout=PLAYLIST_TIMEOUT_S) as r:
+            text = r.read(2 * 1024 * 1024).decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        raise SourceError(f"{host} answered HTTP {e.code} for {url}; check the link.") from e
+    except (urllib.error.URLError, OSError) as e:
+        raise SourceError(f"Could not reach {host}; check the link and your connection.") from e
+    if not text.lstrip("\ufeff").startswith("#EXTM3U"):
+        raise SourceError(
+            f"No live audio found at {url} (it is not an HLS playlist); check the link."
+        )
+    return text
+
+
+class Ingest:
+    """A supervised ffmpeg reading ``target`` (see the module's docstring)."""
+
+    def __init__(
+        self,
+        target: Target,
+        sampling_rate: int,
+        give_up_after_s: float = 600.0,
+        stop: threading.Event | None = None,
+        stall_s: float = STALL_S,
+    ) -> None:
+        self.target = target
+        self.sampling_rate = sampling_rate
+        self.give_up_after_s = give_up_after_s
+        self.stop = stop or threading.Event()
+        self.stall_s = stall_s
+        self.restarts = 0
+
+    def events(self) -> Iterator[Event]:
+        attempt = 0
+        last_audio: float | None = None  # monotonic time of the last chunk
+        waiting_since = time.monotonic()
+        yield State(CONNECTING, f"connecting to {self.target.title}")
+        while not self.stop.is_set():
+            failure = ""
+            try:
+                url = self._resolve()
+            except SourceError as e:
+                url, failure = None, str(e)
+            if url is not None:
+                got_audio = False
+                outcome = "error"
+                for item in self._read(url):
+                    if isinstance(item, Pcm):
+                        if not got_audio:
+                            got_audio = True
+                            if last_audio is not None:
+                                yield Lost(item.received - last_audio)
+                            yield State(CONNECTED, f"connected to {self.target.title}")
+                            attempt = 0
+                        last_audio = item.received
+                        yield item
+                    else:
+                        outcome, failure = item
+                if outcome == "stopped":
+                    return
+                if outcome == "exit0" and self._ended():
+                    yield State(ENDED, "the stream ended")
+                    return
+            quiet_since = last_audio if last_audio is not None else waiting_since
+            if time.monotonic() - quiet_since >= self.give_up_after_s:
+                yield State(
+                    GAVE_UP, f"no audio for {self.give_up_after_s:g} s although retried; gave up"
+                )
+                return
+            delay = min(MAX_BACKOFF_S, 2.0**attempt)
+            attempt += 1
+            self.restarts += 1
+            why = f" ({failure})" if failure else ""
+            yield State(RECONNECTING, f"reconnecting in {delay:g} s{why}")
+            if self.stop.wait(delay):
+                return
+
+    def _resolve(self) -> str:
+        if self.target.kind != "page":
+            return self.target.spec
+        info = _ytdlp_info(self.target.spec)
+        url = info.get("url")
+        if not url:
+            formats = [f for f in info.get("formats") or [] if f.get("url")]
+            audio = [f for f in formats if f.get("vcodec") == "none"] or formats
+            url = audio[-1]["url"] if audio else None
+        if not url:
+            raise SourceError(f"No live audio found at {self.target.spec}.")
+        return str(url)
+
+    def _ended(self) -> bool:
+        """After ffmpeg finished cleanly: did the stream end, or did the connection drop?"""
+        if self.target.kind == "hls":
+            try:
+                return "#EXT-X-ENDLIST" in fetch_playlist(self.target.spec)
+            except SourceError:
+                return False
+        if self.target.kind == "page":
+            try:
+                info = _ytdlp_info(self.target.spec)
+            except SourceError:
+                return False
+            return not (info.get("is_live") or info.get("live_status") == "is_live")
+        return True
+
+    def _command(self, url: str) -> list[str]:
+        cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error"]
+        if self.target.is_file:
+            cmd += ["-re", "-i", f"file:{url}"]
+        else:
+            # rw_timeout ends a read the server no longer answers (µs); the supervisor
+            # restarts it. The same resampler options as a VOD's decode (emotion.audio).
+            cmd += ["-rw_timeout", str(int(self.stall_s * 1e6))]
+            if _is_playlist_url(url):
+                # Start at the newest segment (ffmpeg's default is 3 back): alerts come
+                # sooner, and after a reconnect the audio we missed is not replayed late.
+                cmd += ["-live_start_index", "-1"]
+            cmd += ["-i", url]
+        cmd += ["-vn", "-sn", "-dn", "-map", "0:a:0", "-af", TIMELINE_FILTER]
+        cmd += ["-ac", "1", "-ar", str(self.sampling_rate), "-acodec", "pcm_f32le"]
+        return [*cmd, "-flush_packets", "1", "-f", "f32le", "pipe:1"]
+
+    def _read(self, url: str) -> Iterator[Pcm | tuple[str, str]]:
+        """PCM chunks of one ffmpeg run, then ``(outcome, why)``: exit0 | error | stall | stopped."""
+        proc = subprocess.Popen(
+            self._command(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        stderr_tail: deque[bytes] = deque(maxlen=10)
+        drain = threading.Thread(target=stderr_tail.extend, args=(proc.stderr,), daemon=True)
+        drain.start()
+        chunks: queue.Queue[bytes] = queue.Queue()
+        reader = threading.Thread(
+            target=_pump, args=(proc.stdout, chunks), daemon=True, name="hypeline-live-read"
+        )
+        reader.start()
+        leftover = b""
+        last = time.monotonic()
+        outcome = "error"
+        try:
+            while True:
+                if self.stop.is_set():
+                    outcome = "stopped"
+                    break
+                try:
+                    data = chunks.get(timeout=POLL_S)
+                except queue.Empty:
+                    if time.monotonic() - last >= self.stall_s:
+                        outcome = "stall"
+                        break
+                    continue
+                if not data:  # EOF
+                    outcome = "exit0" if proc.wait() == 0 else "error"
+                    break
+                now = time.monotonic()
+                last = now
+                data = leftover + data
+                usable = len(data) - len(data) % BYTES_PER_SAMPLE
+                leftover = data[usable:]
+                samples = np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+                samples[~np.isfinite(samples)] = 0.0
+                if samples.size:
+                    yield Pcm(samples, now)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            drain.join(timeout=2)
+            reader.join(timeout=2)
+        tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
+        why = {"stall": f"no audio for {self.stall_s:g} s", "exit0": "the connection ended"}.get(
+            outcome, tail[-1].strip() if tail else f"ffmpeg exited with {proc.returncode}"
+        )
+        yield (outcome, why)
+
+
+def _pump(stream: Any, chunks: queue.Queue[bytes]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        while data := os.read(stream.fileno(), READ_BYTES):
+            chunks.put(data)
+    chunks.put(b"")
+
+
+def _is_playlist_url(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
+
+
+def _title_of(spec: str) -> str:
+    parts = urlsplit(spec)
+    name = Path(parts.path).stem if parts.path not in ("", "/") else ""
+    return f"{parts.hostname or spec} {name}".strip() if name else parts.hostname or spec
+
+
+def _ytdlp_info(url: str) -> dict[str, Any]:
+    from emotion.downloads import probe
+
+    info = probe(url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15)
+    if not info:
+        raise SourceError(f"No live audio found at {url}; paste the link of the channel or stream.")
+    return info

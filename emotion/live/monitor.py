@@ -1,0 +1,351 @@
+"""A live monitor: a stream followed as it happens, alerting, and kept as an analysis.
+
+``Monitor`` ties the parts together: ``Ingest`` (supervised ffmpeg) → ``LiveGrid``
+(windows of the VOD grid, gaps) → the ``Batcher`` → the store (appended under the
+analysis's lease as windows come, so a monitor killed and started again continues the
+same analysis after a gap) → ``AlertTracker`` → ``on_alert`` and the webhooks; the audio
+goes to a ``Recorder`` beside the embeddings. When the stream ends, gives up, or is
+stopped, the analysis is finished: afterwards it is an ordinary analysis of the library
+(kind ``live``), scored and exported like a VOD's.
+
+Stream time starts at 0 with the first audio the monitor receives and runs with the
+audio received plus the gaps (the wall-clock time without audio after a drop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S, Analysis, check_prompts, score
+from emotion.batcher import Batcher
+from emotion.errors import BusyError, HypelineError
+from emotion.highlights import HighlightSettings
+from emotion.lease import Lease
+from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
+from emotion.live.grid import LiveGrid, LiveWindow
+from emotion.live.ingest import (
+    CONNECTING,
+    ENDED,
+    FAILED,
+    GAVE_UP,
+    STOPPED,
+    Ingest,
+    Lost,
+    Pcm,
+    State,
+    Target,
+    check_target,
+)
+from emotion.live.recorder import Recorder, assemble, part_path
+from emotion.live.webhooks import WebhookSender
+from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for, zero_shot_probabilities
+from emotion.sources import Source, canonical_url
+from emotion.store import AnalysisRecord, Store
+from emotion.windows import check_grid
+
+DEFAULT_HOP_S = 2.5  # a new window every 2.5 s: alerts within a few seconds of the moment
+TIMELINE_S = 600.0  # how much of the recent timeline a monitor keeps in memory
+ALERTS_KEPT = 200
+LATENCIES_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """What a monitor listens for, and how (seconds are of stream time)."""
+
+    labels: tuple[str, ...]
+    background: tuple[str, ...] = DEFAULT_BACKGROUND
+    template: str = DEFAULT_TEMPLATE
+    window_s: float = DEFAULT_WINDOW_S
+    hop_s: float = DEFAULT_HOP_S
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    give_up_after_s: float = 600.0
+    realtime: bool = False  # a local file read at 1× speed
+    record: bool = True
+    webhooks: tuple[str, ...] = ()
+    webhook_secret: str | None = None
+
+    def check(self) -> tuple[list[str], list[str]]:
+        labels, background = check_prompts(list(self.labels), list(self.background))
+        check_template(self.template)
+        check_grid(self.window_s, self.hop_s)
+        self.alerts.check()
+        if not self.give_up_after_s > 0:
+            raise HypelineError("The give-up time must be a positive number of seconds.")
+        return labels, background
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One window of the rolling timeline: probabilities of the prompts (labels first)."""
+
+    start_s: float
+    probabilities: np.ndarray
+
+
+class Monitor:
+    """One stream followed live; ``start()`` runs it on a thread, ``run()`` in the caller's."""
+
+    def __init__(
+        self,
+        source: str,
+        settings: LiveSettings,
+        embedder: Batcher,
+        store: Store,
+        on_alert: Callable[[Alert], None] | None = None,
+        on_status: Callable[[str, str], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
+        target: Target | None = None,
+    ) -> None:
+        """``target``: what ``check_target`` already found for ``source`` (else looked at on start)."""
+        self.source = source.strip()
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.on_alert = on_alert
+        self.on_status = on_status
+        self.on_note = on_note or (lambda _note: None)
+        self.labels, self.background = settings.check()
+        prompts = [*self.labels, *self.background]
+        embedder.clap.check_prompts(prompts_for(prompts, settings.template), prompts)
+        self.state = CONNECTING
+        self.message = ""
+        self.error: str | None = None
+        self.target = target
+        self.record: AnalysisRecord | None = None
+        self.alerts: deque[Alert] = deque(maxlen=ALERTS_KEPT)  # oldest first
+        self.n_alerts = 0
+        self.timeline: deque[Point] = deque(maxlen=max(1, math.ceil(TIMELINE_S / settings.hop_s)))
+        self.gaps: list[tuple[float, float]] = []
+        self.latencies_s: deque[float] = deque(maxlen=LATENCIES_KEPT)
+        self.started_at = time.time()
+        self.stream_s = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lease: Lease | None = None
+        self._recorder: Recorder | None = None
+        self._grid: LiveGrid | None = None
+        self._text: np.ndarray | None = None
+        self._tracker = AlertTracker(self.labels, settings.alerts)
+
+    # --- control ---------------------------------------------------------------------
+
+    def check(self) -> Target:
+        """Look at the source (a sentence if it cannot be followed); nothing is written."""
+        if self.target is None:
+            self.target = check_target(self.source, self.settings.realtime)
+        return self.target
+
+    def start(self) -> None:
+        self.check()
+        self._thread = threading.Thread(target=self._run_logged, daemon=True, name="hypeline-live")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following; the analysis is finished and kept."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def prompts(self) -> list[str]:
+        return [*self.labels, *self.background]
+
+    def analysis(self, settings: HighlightSettings | None = None) -> Analysis | None:
+        """The analysis so far (or finished), scored like a VOD's; None before any audio."""
+        if self.record is None:
+            return None
+        record = self.store.analysis(self.record.id)
+        vectors = self.store.vectors(record)
+        if vectors.shape[0] == 0:
+            return None
+        highlight = settings or HighlightSettings(threshold=self.settings.alerts.threshold)
+        return score(record, vectors, self.embedder.clap, self.labels, self.background,
+                     self.settings.template, highlight)  # fmt: skip
+
+    # --- the loop --------------------------------------------------------------------
+
+    def _run_logged(self) -> None:
+        try:
+            self.run()
+        except HypelineError as e:
+            self.error = str(e)
+            self._set_state(FAILED, str(e))
+        except Exception as e:  # a monitor thread must not die silently
+            self.error = f"The monitor stopped on an unexpected error ({e})."
+            self._set_state(FAILED, self.error)
+
+    def run(self) -> AnalysisRecord | None:
+        """Follow the stream until it ends, is given up, or ``stop()``; the finished record."""
+        target = self.check()
+        self._text = self.embedder.embed_text(prompts_for(self.prompts, self.settings.template))
+        webhooks = WebhookSender(self.settings.webhooks, self.settings.webhook_secret, self.on_note)
+        ingest = Ingest(
+            target, self.embedder.sampling_rate, self.settings.give_up_after_s, self._stop
+        )
+        final_state = STOPPED
+        try:
+            for event in ingest.events():
+                if isinstance(event, State):
+                    self._set_state(event.state, event.message)
+                    if event.state in (ENDED, GAVE_UP):
+                        final_state = event.state
+                    continue
+                if self.record is None:
+                    self._open(target)
+                assert self._grid is not None
+                if isinstance(event, Lost):
+                    self._gap(event.seconds)
+                elif isinstance(event, Pcm):
+                    if self._recorder is not None:
+                        self._recorder.write(event.samples)
+                    self._process(self._grid.push(event.samples, event.received), webhooks)
+            if self.record is not None:
+                self._finish(webhooks)
+            if final_state == STOPPED:
+                self._set_state(STOPPED, "stopped")
+        finally:
+            webhooks.close()
+            if self._recorder is not None:
+                self._recorder.close()
+            if self._lease is not None:
+                self._lease.release()
+        return self.store.analysis(self.record.id) if self.record is not None else None
+
+    def _open(self, target: Target) -> None:
+        """The analysis, at the first audio: a new one, or the one a killed monitor left."""
+        clap = self.embedder.clap
+        s = self.settings
+        key = "live:" + (
+            canonical_url(target.spec) if not target.is_file else str(Path(target.spec).resolve())
+        )
+        same = [r for r in self.store.running_live(key + "@")
+                if (r.model, r.window_s, r.hop_s, r.precision) == (clap.name, s.window_s, s.hop_s, clap.precision)]  # fmt: skip
+        now = time.time()
+        identity = f"{key}@{int(now)}"
+        if same:
+            identity = key + "@" + _identity_suffix(same[0])
+        folder = self.store.home / "recordings" / hashlib.sha256(identity.encode()).hexdigest()[:16]
+        began = same[0].published if same and same[0].published else now
+        when = dt.datetime.fromtimestamp(began, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        source = Source(
+            path=folder / "recording.ogg",
+            title=f"{target.title} (live {when})",
+            duration_s=None,
+            url=None if target.is_file else target.spec,
+        )
+        record = self.store.open_analysis(
+            source, identity, clap.name, s.window_s, s.hop_s, clap.embedding_dim,
+            precision=clap.precision, kind="live", published=began,
+        )  # fmt: skip
+        lease = self.store.lease(record.id)
+        if lease is None:
+            raise BusyError(
+                "Another monitor is following this stream into the same analysis; stop it first."
+            )
+        self._lease = lease
+        record, note = self.store.repair(lease, record.id)
+        if note is not None:
+            self.on_note(note)
+        self.record = record
+        self._grid = LiveGrid(clap.sampling_rate, s.window_s, s.hop_s, first_index=record.n_done)
+        self.gaps = [tuple(g) for g in self.store.gaps(record.id)]  # type: ignore[misc]
+        resumed_at = 0.0
+        if record.n_done > 0 or (record.duration_s or 0) > 0:
+            # Resumed after a kill: the audio since the last stored window, and the time
+            # the monitor was down, are a gap.
+            heard_s = max(record.duration_s or 0.0, self._grid.position_s)
+            lost_s = heard_s - self._grid.position_s + max(0.0, now - record.updated)
+            self._gap(lost_s)
+            resumed_at = self._grid.position_s
+            self.on_note(f"continuing analysis {record.id} after a gap of {lost_s:.1f} s")
+        if s.record:
+            self._recorder = Recorder(part_path(folder, resumed_at), clap.sampling_rate)
+
+    def _gap(self, seconds: float) -> None:
+        assert self._grid is not None and self._lease is not None and self.record is not None
+        start_s, end_s, windows = self._grid.gap(seconds)
+        if end_s > start_s:
+            self.store.add_gap(self._lease, self.record.id, start_s, end_s)
+            self.gaps.append((start_s, end_s))
+            self.on_note(f"gap of {end_s - start_s:.1f} s at {start_s:.1f} s of stream time")
+        if self._recorder is not None:
+            self._recorder.silence(seconds)
+        self._process(windows, None)
+
+    def _process(self, windows: list[LiveWindow], webhooks: WebhookSender | None) -> None:
+        assert self._lease is not None and self.record is not None and self._grid is not None
+        self.stream_s = self._grid.position_s
+        if not windows:
+            return
+        dim = self.record.dim
+        vectors = np.zeros((len(windows), dim), dtype=np.float32)
+        real = [i for i, w in enumerate(windows) if w.samples is not None]
+        if real:
+            vectors[real] = self.embedder.embed([windows[i].samples for i in real])  # type: ignore[misc]
+        self.store.append(self._lease, self.record.id, dim, vectors, windows[-1].index + 1)
+        self.store.live_position(self._lease, self.record.id, self._grid.position_s)
+        if not real:
+            return
+        assert self._text is not None
+        probabilities = zero_shot_probabilities(
+            vectors[real], self._text, self.embedder.clap.logit_scale
+        )
+        for i, p in zip(real, probabilities, strict=True):
+            w = windows[i]
+            self.timeline.append(Point(w.start_s, p))
+            for label, value in self._tracker.update(w.start_s, p):
+                alert = Alert(
+                    label, round(value, 4), w.start_s, utc_now(), self.record.id, self.source
+                )
+                self.alerts.append(alert)
+                self.n_alerts += 1
+                if self.on_alert is not None:
+                    self.on_alert(alert)
+                if webhooks is not None:
+                    webhooks.send(alert)
+            if w.received:
+                self.latencies_s.append(time.monotonic() - w.received)
+
+    def _finish(self, webhooks: WebhookSender) -> None:
+        assert self._grid is not None and self._lease is not None and self.record is not None
+        self._process(self._grid.finish(), webhooks)
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        if self.settings.record:
+            folder = self.record.source.path.parent
+            assemble(folder, self.record.source.path, self.embedder.sampling_rate)
+        self.store.finish(self._lease, self.record.id, self._grid.position_s)
+        self.record = self.store.analysis(self.record.id)
+
+    def _set_state(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        if self.on_status is not None:
+            self.on_status(state, message)
+
+
+def _identity_suffix(record: AnalysisRecord) -> str:
+    return str(int(record.published)) if record.published else "0"

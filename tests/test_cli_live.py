@@ -1,0 +1,111 @@
+"""``python -m emotion live`` as a user runs it: bad input, alerts on stdout, kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion.audio import probe
+from emotion.cli import main
+from emotion.export import FILENAMES
+from emotion.store import Store
+from tests.conftest import TINY_CLAP
+from tests.httpserver import closed_port, serve_folder
+from tests.media import write_media
+from tests.running import n_done
+from tests.synth import make_vod
+
+REPO = Path(__file__).resolve().parents[1]
+SR = 48_000
+LABELS = "a whistle, a siren, clicking"
+
+
+def _live(*args: str, home: Path, **kw) -> subprocess.Popen[str]:
+    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
+           "PYTHONPATH": str(REPO)}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "emotion", "live", *args], cwd=REPO, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
+    )  # fmt: skip
+
+
+def _refused(*args: str, home: Path, capsys) -> str:
+    code = main(["live", *args, "--labels", LABELS])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "", (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert not (home / "library.sqlite").exists()  # nothing written
+    return lines[0]
+
+
+def test_bad_sources_are_refused_in_one_sentence(tmp_path: Path, monkeypatch, capsys) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("HYPELINE_HOME", str(home))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    media = write_media(tmp_path / "vod.wav", np.zeros(SR, dtype=np.float32), SR)
+    assert "add --realtime" in _refused(str(media), home=home, capsys=capsys)
+    unreachable = f"http://127.0.0.1:{closed_port()}/live.m3u8"
+    assert "Could not reach 127.0.0.1" in _refused(unreachable, home=home, capsys=capsys)
+    (tmp_path / "page.m3u8").write_text("<html>not a playlist</html>")
+    (tmp_path / "vod.m3u8").write_text("#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n")
+    with serve_folder(tmp_path) as server:
+        assert "not an HLS playlist" in _refused(server.url("page.m3u8"), home=home, capsys=capsys)
+        vod = _refused(server.url("vod.m3u8"), home=home, capsys=capsys)
+        assert "not a live stream" in vod and "python -m emotion analyze" in vod
+
+
+def test_kill_9_and_restart_continue_the_same_analysis_after_a_gap(tmp_path: Path) -> None:
+    events = [("a whistle", 4.0, 10.0), ("a siren", 19.0, 26.0)]
+    media = write_media(
+        tmp_path / "vod.flac", make_vod(events, 30.0, SR, np.random.default_rng(4)), SR
+    )
+    home, out = tmp_path / "home", tmp_path / "out"
+    args = (
+        str(media),
+        "--realtime",
+        "--labels",
+        LABELS,
+        "--background",
+        "silence",
+        "--out",
+        str(out),
+    )
+    first = _live(*args, home=home)
+    deadline = time.monotonic() + 90
+    while sum(n_done(home).values()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first_out, _ = first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL and not out.exists()
+    (whistle,) = [json.loads(line) for line in first_out.splitlines()]
+    assert whistle["type"] == "alert" and whistle["label"] == "a whistle"
+    assert whistle["stream_time_s"] in (0.0, 2.5, 5.0) and whistle["score"] >= 0.5
+    killed_at = max(n_done(home).values())
+
+    second = _live(*args, home=home)
+    second_out, second_err = second.communicate(timeout=120)
+    assert second.returncode == 0, second_err
+    alerts = [json.loads(line) for line in second_out.splitlines()]
+    (record,) = Store(home).analyses()  # the same analysis, continued
+    assert record.complete and record.kind == "live" and record.id == whistle["analysis_id"]
+    assert {a["analysis_id"] for a in alerts} == {record.id}
+    ((gap_start_s, gap_end_s),) = Store(home).gaps(record.id)
+    assert gap_start_s == killed_at * 2.5 and gap_end_s > gap_start_s
+    # the file is read again from its start after the gap: its events come again, in order
+    assert [a["label"] for a in alerts] == ["a whistle", "a siren"]
+    assert all(a["stream_time_s"] >= gap_end_s - 10.0 for a in alerts)
+    assert record.duration_s >= gap_end_s + 29.0
+    assert "finished" in second_err and sorted(p.name for p in out.iterdir()) == sorted(
+        FILENAMES.values()
+    )
+    # both runs' recordings, joined on the stream's clock (silence in the gap)
+    assert probe(record.source.path).duration_s == pytest.approx(record.duration_s, abs=1.0)

@@ -1,0 +1,51 @@
+"""Alerts while live: hysteresis as in highlights, a cooldown per label, background silent."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emotion.errors import HypelineError
+from emotion.live.alerts import Alert, AlertSettings, AlertTracker
+
+
+def _run(tracker: AlertTracker, rows: list[list[float]], hop_s: float = 2.5):
+    fired = []
+    for i, row in enumerate(rows):
+        for label, score in tracker.update(i * hop_s, np.array(row)):
+            fired.append((label, i * hop_s, score))
+    return fired
+
+
+def test_a_label_fires_once_per_crossing_with_hysteresis() -> None:
+    tracker = AlertTracker(["cheer"], AlertSettings(threshold=0.5, hysteresis=0.1, cooldown_s=0))
+    # hovers around the line (0.55, 0.45, 0.6): one alert; falls below 0.4, rises: a second
+    scores = [0.1, 0.55, 0.45, 0.6, 0.3, 0.7, 0.2]
+    fired = _run(tracker, [[p, 1 - p] for p in scores])
+    assert fired == [("cheer", 2.5, 0.55), ("cheer", 12.5, 0.7)]
+
+
+def test_the_cooldown_holds_back_a_label_not_the_others() -> None:
+    tracker = AlertTracker(["a", "b"], AlertSettings(threshold=0.5, cooldown_s=30))
+    rows = [[0.9, 0.0], [0.0, 0.0], [0.9, 0.0], [0.0, 0.9]] + [[0.0, 0.0]] * 9 + [[0.9, 0.0]]
+    fired = _run(tracker, rows)
+    # "a" again at 5 s is inside its 30 s cooldown; "b" is not held back by "a"; "a" at 32.5
+    assert [(label, t) for label, t, _ in fired] == [("a", 0.0), ("b", 7.5), ("a", 32.5)]
+
+
+def test_background_columns_never_fire() -> None:
+    tracker = AlertTracker(["a whistle"], AlertSettings())
+    # the second column (a background prompt) is at 0.99 throughout
+    assert _run(tracker, [[0.01, 0.99]] * 10) == []
+
+
+def test_settings_are_checked_and_alerts_serialise_as_the_contract() -> None:
+    with pytest.raises(HypelineError, match="between 0 and 1"):
+        AlertTracker(["a"], AlertSettings(threshold=1.5))
+    alert = Alert("cheer", 0.91, 12.5, "2026-01-01T00:00:00.000Z", 3, "https://x.tv/c")
+    assert json.loads(json.dumps(alert.to_dict())) == {
+        "type": "alert", "label": "cheer", "score": 0.91, "stream_time_s": 12.5,
+        "detected_at": "2026-01-01T00:00:00.000Z", "analysis_id": 3, "source": "https://x.tv/c",
+    }  # fmt: skip

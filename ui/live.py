@@ -1,0 +1,159 @@
+"""The Live page's parts: the process's monitors, starting one, and a monitor's live panel.
+
+The monitors live in one ``emotion.live.Monitors`` per server process
+(``st.cache_resource``): they keep running when a tab closes or reloads, and every
+session sees the same ones. A panel redraws itself every ``REFRESH_S`` as a fragment,
+without rerunning the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from emotion.errors import HypelineError
+from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
+from emotion.live.ingest import is_link
+from emotion.model import Clap
+from emotion.netguard import check_public_url
+from emotion.progress import clock
+from emotion.sources import SourcePolicy
+from ui.sidebar import Settings
+
+REFRESH_S = 1.5
+TIMELINE_SHOWN_S = 300.0  # the rolling timeline's last minutes
+ALERTS_SHOWN = 20
+STATE_ICONS = {
+    "connecting": ":orange[:material/hourglass_top:]",
+    "connected": ":green[:material/radio_button_checked:]",
+    "reconnecting": ":orange[:material/sync:]",
+    "failed": ":red[:material/error:]",
+}  # the ended ones: a grey stop sign
+
+
+@st.cache_resource(show_spinner=False)
+def registry() -> Monitors:
+    """The server process's monitors (one for every session)."""
+    return Monitors()
+
+
+def alert_settings() -> tuple[float, tuple[str, ...], str | None, bool]:
+    """The page's own sidebar part: cooldown, webhooks, secret, recording."""
+    with st.sidebar:
+        st.subheader("Live alerts")
+        cooldown_s = st.number_input("Cooldown per label (s)", 0, 3600, 30, 5, key="live_cooldown")
+        hooks = st.text_area(
+            "Webhooks (one URL a line)", key="live_webhooks",
+            help="Each alert is POSTed as JSON; a Discord webhook URL gets a Discord message.",
+        )  # fmt: skip
+        secret = st.text_input(
+            "Webhook secret", type="password", key="live_secret",
+            help="Signs each body: X-Hypeline-Signature: sha256=HMAC-SHA256(secret, body).",
+        )  # fmt: skip
+        record = st.checkbox("Record the audio (for playback and clips)", True, key="live_record")
+    urls = tuple(u.strip() for u in hooks.splitlines() if u.strip())
+    return float(cooldown_s), urls, secret or None, record
+
+
+def start(
+    spec: str, settings: Settings, clap: Clap, policy: SourcePolicy | None, realtime: bool
+) -> None:
+    """Start a monitor of ``spec`` (errors shown with ``st.error``)."""
+    cooldown_s, hooks, secret, record = alert_settings_state()
+    try:
+        if not spec.strip():
+            raise HypelineError("Paste the link of a live stream first.")
+        if policy is not None:  # a visitor's text: public links only, never the server's files
+            if not is_link(spec):
+                raise HypelineError("Only links to live streams can be monitored here.")
+            check_public_url(spec, policy.resolve, policy.reachable)
+        live = LiveSettings(
+            labels=tuple(settings.labels), background=tuple(settings.background),
+            template=settings.template, realtime=realtime, record=record,
+            alerts=AlertSettings(threshold=settings.highlights.threshold, cooldown_s=cooldown_s),
+            webhooks=hooks, webhook_secret=secret,
+        )  # fmt: skip
+        monitor_id, _ = registry().start(spec, live, clap)
+    except HypelineError as e:
+        st.error(str(e))
+        return
+    st.session_state[f"live_seen_{monitor_id}"] = 0
+
+
+def alert_settings_state() -> tuple[float, tuple[str, ...], str | None, bool]:
+    s = st.session_state
+    hooks = tuple(u.strip() for u in s.get("live_webhooks", "").splitlines() if u.strip())
+    return (float(s.get("live_cooldown", 30)), hooks, s.get("live_secret") or None,
+            bool(s.get("live_record", True)))  # fmt: skip
+
+
+@st.fragment(run_every=REFRESH_S)
+def panel(monitor_id: int) -> None:
+    """One monitor: state, current probabilities, rolling timeline, alerts, Stop."""
+    monitor = registry().get(monitor_id)
+    if monitor is None:
+        return
+    _toast_new_alerts(monitor_id, monitor)
+    with st.container(border=True):
+        head, stop = st.columns([5, 1])
+        icon = STATE_ICONS.get(monitor.state, ":gray[:material/stop_circle:]")
+        title = monitor.record.title if monitor.record else monitor.source
+        head.markdown(f"**{title}**  \n{icon} {monitor.state} · {clock(monitor.stream_s)} of stream"
+                      f" · {monitor.n_alerts} alert(s)")  # fmt: skip
+        if monitor.message and monitor.state not in ("connected",):
+            head.caption(monitor.message)
+        if monitor.running:
+            if stop.button("Stop", key=f"live_stop_{monitor_id}"):
+                registry().stop(monitor_id)  # returns once the analysis is finished
+        elif stop.button("Remove", key=f"live_forget_{monitor_id}"):
+            registry().forget(monitor_id)
+            st.rerun()
+        if monitor.gaps:
+            st.caption("Gaps: " + ", ".join(f"{clock(a)}–{clock(b)}" for a, b in monitor.gaps))
+        points = list(monitor.timeline)
+        if points:
+            chart, now = st.columns([3, 1])
+            last_s = points[-1].start_s
+            recent = [p for p in points if p.start_s >= last_s - TIMELINE_SHOWN_S]
+            frame = pd.DataFrame(
+                [p.probabilities for p in recent], columns=monitor.prompts,
+                index=pd.Index([p.start_s + monitor.settings.window_s / 2 for p in recent], name="stream time (s)"),
+            )  # fmt: skip
+            chart.line_chart(frame[monitor.labels], height=220)
+            with now:
+                st.caption("Now")
+                for label, p in zip(monitor.labels, recent[-1].probabilities, strict=False):
+                    st.progress(float(p), text=f"{label}: {p:.0%}")
+        _alert_feed(monitor_id, monitor)
+
+
+def _alert_feed(monitor_id: int, monitor: Monitor) -> None:
+    alerts = list(monitor.alerts)[::-1][:ALERTS_SHOWN]
+    if not alerts:
+        st.caption("No alerts yet.")
+        return
+    recording = monitor.record.source.path if monitor.record else None
+    playable = recording is not None and not monitor.running and Path(recording).is_file()
+    for i, a in enumerate(alerts):
+        line, play = st.columns([5, 1])
+        line.markdown(f":material/notifications: **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
+                      f"{a.detected_at[11:19]} UTC")  # fmt: skip
+        if playable and play.button("▶", key=f"live_play_{monitor_id}_{i}", help="Play from here"):
+            st.session_state[f"live_playing_{monitor_id}"] = a.stream_time_s
+    start_s = st.session_state.get(f"live_playing_{monitor_id}")
+    if playable and start_s is not None:
+        st.audio(str(recording), format="audio/ogg", start_time=int(start_s), autoplay=True)
+
+
+def _toast_new_alerts(monitor_id: int, monitor: Monitor) -> None:
+    key = f"live_seen_{monitor_id}"
+    seen = st.session_state.get(key)
+    if seen is not None and monitor.n_alerts > seen:
+        for a in list(monitor.alerts)[-(monitor.n_alerts - seen) :]:
+            st.toast(
+                f"{a.label} at {clock(a.stream_time_s)} ({a.score:.0%})",
+                icon=":material/notifications:",
+            )
+    st.session_state[key] = monitor.n_alerts
