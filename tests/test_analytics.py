@@ -23,7 +23,8 @@ from emotion.analytics import (
     library_stats,
     parse_date,
 )
-from emotion.sources import _published, open_source, source_identity
+from emotion.downloads import _published
+from emotion.sources import open_source, source_identity
 from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
