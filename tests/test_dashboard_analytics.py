@@ -19,7 +19,7 @@ from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
-from tests.test_dashboard import DASHBOARD, RUN_TIMEOUT_S, frame_on_every_run  # noqa: F401
+from tests.test_dashboard import DASHBOARD, RUN_TIMEOUT_S
 from ui import packs
 from ui.sidebar import Prompt, seed
 
