@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emotion.errors import ExportError
 from emotion.highlights import HighlightSettings, cell_timeline, find_highlights
 from emotion.model import Clap
 from emotion.progress import Progress, ProgressFn
@@ -221,6 +223,44 @@ def best_csv(moments: Sequence[Moment]) -> str:
 
 def best_json(moments: Sequence[Moment]) -> str:
     return json.dumps([best_row(m) for m in moments], ensure_ascii=False, indent=1)
+
+
+def best_clips(
+    store: Store,
+    moments: Sequence[Moment],
+    folder: Path,
+    padding_s: float = 1.0,
+    progress: ProgressFn | None = None,
+) -> list[Path]:
+    """Cut each moment into ``folder`` (``01-<title>-<label>-<h-mm-ss>.mp4``), best first."""
+    from emotion.export.clips import clip_range, clip_suffix, cut, slugify
+    from emotion.export.timefmt import slug_time
+    from emotion.highlights import Highlight
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for i, m in enumerate(moments, start=1):
+        record = store.analysis(m.analysis_id)
+        source = record.source
+        if not source.path.is_file():
+            raise ExportError(
+                f"The media file {source.path} of {m.title} is gone, so its clip cannot be "
+                "cut; analyse that VOD again or leave it out of the range."
+            )
+        h = Highlight(m.label, m.start_s, m.end_s, m.start_s, m.score)
+        duration_s = record.duration_s or source.duration_s or 0.0
+        name = f"{i:02d}-{slugify(m.title, 40)}-{slugify(m.label, 30)}-{slug_time(m.start_s)}"
+        out = folder / (name + clip_suffix(source))
+        tmp = out.with_name(f".{out.stem}.part{out.suffix}")
+        try:
+            cut(source, tmp, *clip_range(h, duration_s, padding_s), record.audio_track)
+            tmp.replace(out)  # never a half-written clip under the final name
+        finally:
+            tmp.unlink(missing_ok=True)
+        written.append(out)
+        if progress is not None:
+            progress(Progress("clips", i / len(moments), f"{i}/{len(moments)} clips"))
+    return written
 
 
 def parse_date(text: str) -> float:

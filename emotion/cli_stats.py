@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from emotion.analysis import DEFAULT_BACKGROUND
 from emotion.scoring import DEFAULT_TEMPLATE
@@ -31,6 +33,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--threshold", type=float, default=0.5, help="highlight threshold")
     parser.add_argument("--pack", help="prompt pack JSON for labels, background and template")
     parser.add_argument("--json", action="store_true", help="everything as JSON, with best-of")
+    parser.add_argument(
+        "--best", type=int, default=20, metavar="N", help="how many moments best-of keeps (20)"
+    )
+    parser.add_argument(
+        "--clips", type=Path, metavar="FOLDER", help="cut the best-of moments into FOLDER"
+    )
     _add_model_args(parser)
     parser.set_defaults(func=_stats)
 
@@ -43,6 +51,7 @@ def _stats(args: argparse.Namespace) -> int:
     from emotion.highlights import HighlightSettings
     from emotion.model import load_clap
     from emotion.presets import DEFAULT_PRESET
+    from emotion.progress import clock
     from emotion.scoring import check_template
     from emotion.store import Store
 
@@ -60,6 +69,8 @@ def _stats(args: argparse.Namespace) -> int:
     label_list, background_list = check_prompts(labels or list(DEFAULT_PRESET.labels), background)
     check_template(template)
     settings.check()
+    if args.best < 1:
+        raise HypelineError("--best must be at least 1.")
     dates = []
     for name in ("since", "until"):
         text = getattr(args, name)
@@ -73,8 +84,13 @@ def _stats(args: argparse.Namespace) -> int:
         clap = load_clap(args.model, device=args.device, precision=args.precision)
         stats = library_stats(
             Store(), clap, label_list, background_list, template, settings, dates[0], dates[1],
-            progress=bars.update,
+            best_of=args.best, progress=bars.update,
         )  # fmt: skip
+        if args.clips is not None:
+            from emotion.analytics import best_clips
+
+            written = best_clips(Store(), stats.best, args.clips, progress=bars.update)
+            print(f"Cut {len(written)} best-of clip(s) into {args.clips}/", file=sys.stderr)
     if args.json:
         print(json.dumps(stats.to_dict(), ensure_ascii=False))
         return 0
@@ -87,4 +103,7 @@ def _stats(args: argparse.Namespace) -> int:
         for prompt, minutes in sorted(v.minutes.items(), key=lambda kv: -kv[1]):
             bg = "  (background)" if prompt in background_list else ""
             print(f"  {prompt:<32} {minutes:7.1f} min  {100 * v.share[prompt]:5.1f}%{bg}")
+    print(f"best of ({len(stats.best)}):")
+    for m in stats.best:
+        print(f"  {m.score:.2f}  {m.title}  {clock(m.start_s)}–{clock(m.end_s)}  {m.label}")
     return 0

@@ -15,8 +15,16 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source, score
-from emotion.analytics import HEAT_BINS, best_csv, best_json, library_stats, parse_date
-from emotion.sources import _published, open_source, source_identity
+from emotion.analytics import (
+    HEAT_BINS,
+    best_clips,
+    best_csv,
+    best_json,
+    library_stats,
+    parse_date,
+)
+from emotion.downloads import _published
+from emotion.sources import open_source, source_identity
 from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
@@ -120,3 +128,25 @@ def test_stats_cli(library: Store) -> None:
     out = run("--labels", "a siren", "--since", "March")
     assert out.returncode == 2
     assert out.stderr.strip() == "hypeline: --since 'March' is not a date; write it as YYYY-MM-DD."
+
+
+def test_best_of_as_clips(clap, library: Store, tmp_path: Path) -> None:
+    from emotion.audio import probe
+    from emotion.errors import ExportError
+
+    stats = library_stats(library, clap, LABELS, BACKGROUND, best_of=2)
+    written = best_clips(library, stats.best, tmp_path / "clips", padding_s=1.0)
+    assert [p.name.split("-")[0] for p in written] == ["01", "02"]
+    for path, m in zip(written, stats.best, strict=True):
+        assert path.suffix == ".m4a" and m.title in path.name
+        length_s = min(m.end_s + 1.0, DURATION_S) - max(m.start_s - 1.0, 0.0)
+        assert probe(path).duration_s == pytest.approx(length_s, abs=0.1)
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == sorted(p.name for p in written)
+    gone = library.analysis(stats.best[0].analysis_id).source.path
+    moved = gone.with_suffix(".moved")
+    gone.rename(moved)
+    try:
+        with pytest.raises(ExportError, match="is gone, so its clip cannot be cut"):
+            best_clips(library, stats.best, tmp_path / "more")
+    finally:
+        moved.rename(gone)

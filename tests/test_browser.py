@@ -187,7 +187,8 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
 
     # Upload the file, then Analyze.
     wait_for("the Upload tab", lambda: _tab(d, "Upload")).click()
-    css('input[type="file"]')[0].send_keys(str(path))
+    # the page's uploader, not the sidebar's prompt-pack loader
+    css('[data-testid="stMain"] input[type="file"]')[0].send_keys(str(path))
     wait_for("the upload", lambda: "synthetic-vod.mp4" in d.page_source, timeout_s=60)
     analyze = wait_for("an enabled Analyze button", lambda: _enabled_button(d, "Analyze"))
     analyze.click()

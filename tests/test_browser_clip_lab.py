@@ -56,11 +56,12 @@ def _clip_lab(url: str, d, tmp_path: Path) -> None:
     menu = {e.text.split("\n")[-1]: e for e in css(NAV_LINKS)}
     assert next(iter(menu)) == "Analyze" and "Clip Lab" in menu, list(menu)
     menu["Clip Lab"].click()
-    wait_for("the Clip Lab", lambda: "Drop a clip" in _text(d) and css('input[type="file"]'), 60)
+    clip_input = '[data-testid="stMain"] input[type="file"]'  # not the sidebar's pack loader
+    wait_for("the Clip Lab", lambda: "Drop a clip" in _text(d) and css(clip_input), 60)
     assert d.current_url.endswith("/clip-lab")
     assert "a siren" in [e.get_attribute("value") for e in css('[data-testid="stSidebar"] input')]
 
-    css('input[type="file"]')[0].send_keys(str(path))
+    css(clip_input)[0].send_keys(str(path))
     wait_for("the bars", lambda: len(css(".js-plotly-plot .barlayer .point")) == 4, 90)
     body = _text(d)
     assert "best: a whistle" in body, body
