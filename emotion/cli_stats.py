@@ -47,11 +47,11 @@ def _stats(args: argparse.Namespace) -> int:
     from emotion.analysis import check_prompts
     from emotion.analytics import library_stats, parse_date
     from emotion.cli import ProgressBars
+    from emotion.clock import clock
     from emotion.errors import HypelineError
     from emotion.highlights import HighlightSettings
     from emotion.model import load_clap
     from emotion.presets import DEFAULT_PRESET
-    from emotion.progress import clock
     from emotion.scoring import check_template
     from emotion.store import Store
 
