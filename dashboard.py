@@ -1,31 +1,46 @@
 """Hypeline's dashboard: ``streamlit run dashboard.py``.
 
-The frame around every page: page config, the exposure warning and sign-in of shared
-mode (``ui/shared.py``), the navigation over ``pages/``, and the shared sidebar (model,
+The frame around every page: page config, the navigation over ``pages/``, the exposure
+warning and sign-in of shared mode (``ui/shared.py``), and the shared sidebar (model,
 prompts, highlight settings; left in ``st.session_state.settings``).
 """
 
 import streamlit as st
 
-from emotion.errors import HypelineError
-from ui import model, shared, sidebar, signin
-
+# Why this frame needs no rerun and no patch. A `pages/` folder beside the entry file makes
+# Streamlit route with its legacy pages/ router until some run of the process has called
+# st.navigation: the first run after `streamlit run` (and every AppTest run) goes through
+# it. That router runs its main page, this file, unless the address names a file of
+# pages/ (then that file alone; each page's signin.require_frame() sends it back here). So:
+# - st.navigation comes first, before the heavy imports below, so the legacy menu it has
+#   already sent is replaced in the same instant;
+# - that menu is never drawn (.streamlit/config.toml: client.showSidebarNavigation =
+#   false), and ours sits on top, which that setting does not hide;
+# - no page lives at its file's name (url_path below, the default page too: a page's id is
+#   the hash of its url_path), so the legacy router never takes a page's id for one of its
+#   own pages: it runs this frame, which finds the page. (The one trace left: a fresh
+#   server's very first request naming a page, e.g. a bookmark of /clip-lab, also gets
+#   the legacy router's "Page not found" note over the right page.)
+# tests/test_dashboard.py checks the naming rule on this list; tests/test_browser.py the
+# first view.
 st.set_page_config(
     page_title="Hypeline", page_icon=":material/bolt:", layout="wide", initial_sidebar_state=380
 )
-page = st.navigation(
-    [
-        st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", default=True),
-        st.Page("pages/live.py", title="Live", icon=":material/sensors:"),
-    ]
-)
-if "started" not in st.session_state:
-    # The first run after `streamlit run` goes through Streamlit's legacy pages/ router
-    # (a pages/ folder exists) and its widgets get other ids than every later run's, so
-    # the first click of the first visitor would lose what they typed. One empty rerun
-    # per session, before any widget, sidesteps that.
-    st.session_state.started = True
-    st.rerun()
+# fmt: off
+PAGES = [  # one line a page; url_path: not the file's name (see above)
+    st.Page("pages/analyze.py", title="Analyze", icon=":material/bolt:", url_path="vods", default=True),
+    st.Page("pages/live.py", title="Live", icon=":material/sensors:", url_path="on-air"),
+    st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:", url_path="stats"),
+    st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="find"),
+    st.Page("pages/clip_lab.py", title="Clip Lab", icon=":material/graphic_eq:", url_path="clip-lab"),
+    st.Page("pages/library.py", title="Library", icon=":material/video_library:", url_path="vod-library"),
+]
+# fmt: on
+page = st.navigation(PAGES, position="top")
+
+with st.spinner("Opening Hypeline…"):  # torch and transformers take seconds to import
+    from emotion.errors import HypelineError  # (after the navigation: see above)
+    from ui import model, shared, sidebar, signin
 
 try:
     config = shared.settings()

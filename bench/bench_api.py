@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_embed import LABELS, SR, full_size_fused, windows  # noqa: E402
 
-from emotion.model import Clap  # noqa: E402
+from emotion.model import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import ServeConfig  # noqa: E402
 from tests.apiserver import free_port  # noqa: E402
@@ -101,18 +101,23 @@ def main() -> None:
     parser.add_argument("--requests-per-client", type=int, default=0,
                         help="default: enough for 16 requests per run, at least 2 per client")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--precision", default="auto", help="as the server's (auto: int8 on x86)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # "CONCURRENCY,MAX_BATCH,PER_CLIENT"
     args = parser.parse_args()
     if args.one:
         concurrency, max_batch, per_client = map(int, args.one.split(","))
         device = torch.device("cpu")
         model, processor = full_size_fused(device)
-        clap = Clap("full-size htsat-fused", model, processor, device, torch.float32)
+        precision = choose_precision(args.precision, device)
+        clap = Clap("full-size htsat-fused", model, processor, device,
+                    PRECISIONS.get(precision, torch.float32), int8=precision == INT8)  # fmt: skip
         clips = [wav_bytes(w) for w in windows(8)]
         print(json.dumps(run(clap, max_batch, concurrency, per_client, clips)))
         return
 
-    print(f"CPU, torch threads {torch.get_num_threads()}, 10 s clips, {len(LABELS)} labels")
+    precision = choose_precision(args.precision, torch.device("cpu"))
+    print(f"CPU, {precision}, torch threads {torch.get_num_threads()}, 10 s clips, "
+          f"{len(LABELS)} labels")  # fmt: skip
     print(
         f"{'concurrency':>11} {'batching':>9} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'batch':>6}"
     )
@@ -123,7 +128,8 @@ def main() -> None:
             # A fresh process per run: a second server in one process measured several
             # times slower than the first whatever its settings (torch's thread pools).
             one = f"{concurrency},{max_batch},{per_client}"
-            out = subprocess.run([sys.executable, __file__, "--one", one], check=True,
+            out = subprocess.run([sys.executable, __file__, "--one", one, "--precision",
+                                  args.precision], check=True,
                                  capture_output=True, text=True).stdout  # fmt: skip
             r = table[concurrency, max_batch] = json.loads(out.strip().splitlines()[-1])
             label = "on" if max_batch > 1 else "off"

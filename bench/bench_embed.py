@@ -1,19 +1,24 @@
-"""Embedding throughput: our batched path vs a loop of the transformers pipeline.
+"""Embedding throughput: our batched path in each precision vs a loop of the transformers pipeline.
 
-Both score the same 10 s windows of the same audio against the same labels with the same
+All score the same 10 s windows of the same audio against the same labels with the same
 model: a full-size htsat-fused built from ``ClapConfig`` with random weights (timing does
-not need trained weights, and the hub is out of reach here). Prints windows/s and the
-ratio from one run.
+not need trained weights, and the hub is out of reach here). The variants run interleaved
+in rounds (best round kept), so a busy machine slows them alike; prints one table:
+windows/s, the ratio to the pipeline, and each precision's worst cosine and top-label
+agreement against fp32 over the same windows.
 
-    python bench/bench_embed.py                         # CPU
-    python bench/bench_embed.py --device cuda --precision bf16 --batch-sizes 8,32,64
+    python bench/bench_embed.py                         # CPU: fp32 and int8
+    python bench/bench_embed.py --device cuda --precisions fp32,bf16 --batch-sizes 8,32,64
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python bench/bench_embed.py  # AVX2 CPU
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +35,7 @@ from transformers import (
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emotion.model import Clap, resolve_precision  # noqa: E402
+from emotion.model import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
 from emotion.scoring import prompts_for, zero_shot_probabilities  # noqa: E402
 
 LABELS = ["win celebration", "fail frustration", "crowd cheering", "laughter", "calm talking"]
@@ -67,19 +72,20 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=32)
     parser.add_argument("--batch-sizes", default="8")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--precisions", default="fp32,int8", help="the first is the reference")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pipeline-windows", type=int, default=8, help="0 skips the pipeline")
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    model, processor = full_size_fused(device)
     clips = windows(args.windows)
     print(
-        f"device {device}, torch threads {torch.get_num_threads()}, {args.windows} windows of 10 s"
+        f"device {device}, torch threads {torch.get_num_threads()}, cpu capability "
+        f"{torch.backends.cpu.get_cpu_capability()}, {args.windows} windows of 10 s"
     )
-
-    rate_pipe = None
+    runs: dict[str, Callable[[], object]] = {}
     if args.pipeline_windows:
+        model, processor = full_size_fused(device)
         classifier = pipeline(
             "zero-shot-audio-classification",
             model=model,
@@ -88,28 +94,64 @@ def main() -> None:
             device=device,
         )
         classifier(clips[0], candidate_labels=LABELS)  # warm-up
-        t0 = time.perf_counter()
-        for clip in clips[: args.pipeline_windows]:
-            classifier(clip, candidate_labels=LABELS)
-        rate_pipe = args.pipeline_windows / (time.perf_counter() - t0)
-        print(f"transformers pipeline, one window per call (fp32): {rate_pipe:8.2f} windows/s")
+        few = clips[: args.pipeline_windows]
+        runs["transformers pipeline (fp32)"] = lambda: [
+            classifier(c, candidate_labels=LABELS) for c in few
+        ]
+    embeddings: dict[str, np.ndarray] = {}
+    texts: dict[str, np.ndarray] = {}
+    for precision in args.precisions.split(","):
+        model, processor = full_size_fused(device)
+        name = choose_precision(precision, device)
+        clap = Clap(
+            "htsat-fused (random weights)", model, processor, device,
+            PRECISIONS.get(name, torch.float32), int8=name == INT8,
+        )  # fmt: skip
+        texts[name] = clap.embed_text(prompts_for(LABELS))
+        embeddings[name] = clap.embed_audio(clips)  # also the warm-up
+        for batch_size in (int(b) for b in args.batch_sizes.split(",")):
+            runs[f"hypeline {name}, batch {batch_size}"] = functools.partial(
+                embed_all, clap, clips, texts[name], batch_size
+            )
+    counts = {
+        k: args.pipeline_windows if k.startswith("transformers") else len(clips) for k in runs
+    }
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(args.rounds):
+        for key, run in runs.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            run()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best[key] = min(best[key], time.perf_counter() - t0)
 
-    dtype = resolve_precision(args.precision, device)
-    clap = Clap("htsat-fused (random weights)", model, processor, device, dtype)
-    text = clap.embed_text(prompts_for(LABELS))
-    for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        clap.embed_audio(clips[:batch_size])  # warm-up
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for i in range(0, len(clips), batch_size):
-            emb = clap.embed_audio(clips[i : i + batch_size])
-            zero_shot_probabilities(emb, text, clap.logit_scale)
-        rate = len(clips) / (time.perf_counter() - t0)
-        ratio = f"  ({rate / rate_pipe:.2f}x the pipeline)" if rate_pipe else ""
-        print(
-            f"hypeline batched, batch {batch_size:3d}, {args.precision}: {rate:8.2f} windows/s{ratio}"
-        )
+    reference = next(iter(embeddings))
+    ref_top = (embeddings[reference] @ texts[reference].T).argmax(1)
+    pipe = next((k for k in runs if k.startswith("transformers")), None)
+    pipe_rate = counts[pipe] / best[pipe] if pipe else None
+    print(
+        f"{'variant':32s} {'windows/s':>9s} {'x pipeline':>10s} {'cos min':>8s} {'top agree':>9s}"
+    )
+    for key in runs:
+        rate = counts[key] / best[key]
+        ratio = f"{rate / pipe_rate:10.2f}" if pipe_rate else f"{'-':>10s}"
+        quality = f"{'(ref)':>8s} {'(ref)':>9s}"
+        name = key.split(",")[0].removeprefix("hypeline ")
+        if name in embeddings and name != reference:
+            cos = (embeddings[name] * embeddings[reference]).sum(1).min()
+            agree = ((embeddings[name] @ texts[name].T).argmax(1) == ref_top).mean()
+            quality = f"{cos:8.4f} {100 * agree:8.1f}%"
+        elif key == pipe:
+            quality = f"{'-':>8s} {'-':>9s}"
+        print(f"{key:32s} {rate:9.2f} {ratio} {quality}")
+
+
+def embed_all(clap: Clap, clips: list[np.ndarray], text: np.ndarray, batch_size: int) -> None:
+    for i in range(0, len(clips), batch_size):
+        emb = clap.embed_audio(clips[i : i + batch_size])
+        zero_shot_probabilities(emb, text, clap.logit_scale)
 
 
 if __name__ == "__main__":

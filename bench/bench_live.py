@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_embed import full_size_fused  # noqa: E402
 
-from emotion.live import LiveSettings, Monitor, SharedEmbedder  # noqa: E402
+from emotion.batcher import Batcher  # noqa: E402
+from emotion.live import LiveSettings, Monitor  # noqa: E402
 from emotion.model import Clap  # noqa: E402
 from emotion.store import Store  # noqa: E402
 from tests.media import write_media  # noqa: E402
@@ -47,7 +48,7 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run(embedder: SharedEmbedder, media: list[Path], home: Path, hop_s: float) -> None:
+def run(embedder: Batcher, media: list[Path], home: Path, hop_s: float) -> None:
     settings = LiveSettings(labels=LABELS, background=BACKGROUND, hop_s=hop_s, realtime=True)
     store = Store(home)
     monitors = [Monitor(str(m), settings, embedder, store) for m in media]
@@ -77,7 +78,7 @@ def main() -> None:
     device = torch.device("cpu")
     model, processor = full_size_fused(device)
     clap = Clap("htsat-fused (random weights)", model, processor, device, torch.float32)
-    embedder = SharedEmbedder(clap)
+    embedder = Batcher(clap)
     embedder.embed([np.zeros(10 * SR, dtype=np.float32)])  # warm-up
     print(f"CPU, torch threads {torch.get_num_threads()}, streams of {args.seconds:g} s")
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,15 +18,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emotion.audio import DecodeStats, stream_audio
+from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled, LabelError
 from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.lease import Lease
 from emotion.model import Clap
-from emotion.progress import Progress, ProgressFn, clock
+from emotion.progress import Progress, ProgressFn
 from emotion.scoring import (
     DEFAULT_TEMPLATE,
     MAX_PROMPTS,
@@ -38,6 +40,9 @@ from emotion.scoring import (
 from emotion.sources import Source
 from emotion.store import AnalysisRecord, Store
 from emotion.windows import Window, check_grid, expected_windows, iter_windows
+
+if TYPE_CHECKING:
+    from emotion.adapt import Adapter
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
 DEFAULT_HOP_S = 5.0
@@ -75,6 +80,7 @@ class Analysis:
     analysis_id: int | None = None
     audio_track: int = 1
     nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
+    precision: str = "fp32"  # what the embeddings were computed in (emotion.model)
 
     @property
     def prompts(self) -> list[str]:
@@ -110,6 +116,8 @@ def embed_source(
     audio_track: int | None = None,
     wait: bool = True,
     on_note: Callable[[str], None] | None = None,
+    on_open: Callable[[AnalysisRecord], None] | None = None,
+    embed: Callable[[list[np.ndarray]], np.ndarray] | None = None,
 ) -> AnalysisRecord:
     """Embed every window of ``source`` into the store (resuming), and return its record.
 
@@ -117,6 +125,10 @@ def embed_source(
     another caller is embedding this analysis, this one follows its progress and returns
     its result (taking over if it dies), or raises ``BusyError`` with ``wait=False``.
     ``on_note`` hears one-line notes: that another caller is at work, a store repaired.
+    ``on_open`` gets the record as soon as it exists (before any work), so that a caller can
+    show it as the current analysis even if the run stops. ``embed`` replaces
+    ``clap.embed_audio`` (a server passes its ``Batcher``'s, so analyses share the model's
+    thread with every other caller); the numbers are the same.
     """
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
@@ -129,7 +141,10 @@ def embed_source(
         clap.embedding_dim,
         audio_track=track,
         precision=clap.precision,
+        published=source.published,
     )
+    if on_open is not None:
+        on_open(record)
     if record.complete and store.check(record) is None:
         return record  # readers take no lease
     total = expected_windows(source.duration_s, window_s, hop_s)
@@ -139,7 +154,10 @@ def embed_source(
             on_note(note)
         if record.complete:  # the caller we waited for finished it
             return record
-        _embed(clap, store, lease, record, source, track, batch_size, total, progress, cancel)
+        _embed(
+            clap, store, lease, record, source, track, batch_size, total, progress, cancel,
+            embed or clap.embed_audio,
+        )  # fmt: skip
     return store.analysis(record.id)
 
 
@@ -190,6 +208,7 @@ def _embed(
     total: int | None,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
+    embed: Callable[[list[np.ndarray]], np.ndarray],
 ) -> None:
     batch_size = batch_size or default_batch_size(clap)
     decoded = DecodeStats()
@@ -201,7 +220,7 @@ def _embed(
     for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")
-        vectors = clap.embed_audio([w.samples for w in batch])
+        vectors = embed([w.samples for w in batch])
         n_done = batch[-1].index + 1
         store.append(lease, record.id, clap.embedding_dim, vectors, n_done)
         if progress is not None:
@@ -217,12 +236,21 @@ def score(
     background: Sequence[str] = (),
     template: str = DEFAULT_TEMPLATE,
     settings: HighlightSettings | None = None,
+    adapter: Adapter | None = None,
 ) -> Analysis:
-    """Probabilities per window and highlights from stored embeddings (no audio involved)."""
+    """Probabilities per window and highlights from stored embeddings (no audio involved).
+
+    With an ``adapter`` (``emotion.adapt``), labels learned from the user's picks add
+    their cache's vote to the zero-shot logits.
+    """
     settings = settings or HighlightSettings()
     prompts = [*labels, *background]
     text = clap.embed_text(prompts_for(prompts, template))
-    window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+    if adapter is None:
+        window_scores = zero_shot_probabilities(vectors, text, clap.logit_scale)
+    else:
+        adapter.check_model(record.model)
+        window_scores = adapter.probabilities(vectors, text, clap.logit_scale, prompts)
     duration_s = record.duration_s or vectors.shape[0] * record.hop_s
     cell_starts, cell_scores = cell_timeline(
         window_scores, record.hop_s, record.window_s, duration_s
@@ -245,6 +273,7 @@ def score(
         analysis_id=record.id,
         audio_track=record.audio_track,
         nonfinite_s=record.nonfinite_s,
+        precision=record.precision,
     )
 
 

@@ -207,17 +207,23 @@ def stream_audio(
     chunk_s: float = DEFAULT_CHUNK_S,
     track: int = 1,
     stats: DecodeStats | None = None,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield mono float32 chunks of ``chunk_s`` seconds (the last one shorter) from ``path``.
 
     ``track`` is the audio track's number (from 1). Samples that decode to NaN or Inf
-    (a broken float WAV) become silence and are counted in ``stats``.
+    (a broken float WAV) become silence and are counted in ``stats``. ``start_s`` and
+    ``duration_s`` cut a piece (ffmpeg seeks the input, so a late start costs nothing).
     """
     check_file(path)
     stats = stats if stats is not None else DecodeStats()
     stats.sampling_rate = sampling_rate
+    cut: dict[str, float] = {"ss": start_s} if start_s > 0 else {}
+    if duration_s is not None:
+        cut["t"] = duration_s
     cmd = (
-        ffmpeg.input(_ffmpeg_input(path))
+        ffmpeg.input(_ffmpeg_input(path), **cut)
         .output(
             "pipe:1",
             format="f32le",
@@ -267,6 +273,20 @@ def stream_audio(
 def load_audio(path: Path, sampling_rate: int) -> np.ndarray:
     """The whole audio track of ``path`` as mono float32 at ``sampling_rate`` (for short clips)."""
     return np.concatenate(list(stream_audio(path, sampling_rate)))
+
+
+def load_segment(
+    path: Path, sampling_rate: int, start_s: float, duration_s: float, track: int = 1
+) -> np.ndarray:
+    """``duration_s`` of audio track ``track`` of ``path`` from ``start_s``, mono float32."""
+    if start_s < 0 or not duration_s > 0:
+        raise AudioError(
+            f"A piece from {start_s} s lasting {duration_s} s is not in the file; start at "
+            "0 s or later and give it a length."
+        )
+    pieces = list(stream_audio(path, sampling_rate, track=track, start_s=start_s,
+                               duration_s=duration_s))  # fmt: skip
+    return np.concatenate(pieces)
 
 
 def check_file(path: Path) -> None:

@@ -66,7 +66,23 @@ class Classifier:
     def classify(self, audio: Audio, labels: str | Iterable[str]) -> Classification:
         """Probabilities of ``labels`` (comma-separated text or a list) for one clip."""
         label_list = self._check(labels)
-        return next(self._classify([self._waveform(audio)], label_list))
+        return self.classify_embedding(self.embed(audio), label_list)
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        """The clip's unit vector (a file, or mono float32 at the model's rate)."""
+        return self.clap.embed_audio([self.waveform(audio)])[0]
+
+    def classify_embedding(
+        self, embedding: np.ndarray, labels: str | Iterable[str]
+    ) -> Classification:
+        """``classify`` for a clip already embedded (``embed``): the same numbers."""
+        label_list = self._check(labels)
+        return next(self._scores(embedding[None], label_list))
+
+    def cosines(self, embedding: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of an embedded clip with each text, read verbatim."""
+        self.clap.check_prompts(list(texts))
+        return (self.clap.embed_text(list(texts)) @ embedding).astype(np.float64)
 
     def classify_files(
         self, paths: Iterable[Path | str], labels: str | Iterable[str], batch_size: int = 8
@@ -75,15 +91,33 @@ class Classifier:
         label_list = self._check(labels)
         queue = (Path(p) for p in paths)
         while group := list(islice(queue, batch_size)):
-            waveforms = [self._waveform(p) for p in group]
-            yield from zip(group, self._classify(waveforms, label_list), strict=True)
+            embeddings = self.clap.embed_audio([self.waveform(p) for p in group])
+            yield from zip(group, self._scores(embeddings, label_list), strict=True)
 
     def match(self, audio: Audio, text: str) -> float:
         """Cosine similarity of one clip and a text, used verbatim (no template)."""
         (text,) = parse_labels([text], what="texts")
         self.clap.check_prompts([text])
-        audio_embedding = self.clap.embed_audio([self._waveform(audio)])[0]
-        return float(audio_embedding @ self.clap.embed_text([text])[0])
+        return self.match_embedding(self.embed(audio), text)
+
+    def match_embedding(self, embedding: np.ndarray, text: str) -> float:
+        """``match`` for a clip already embedded (``embed``): the same number."""
+        (text,) = parse_labels([text], what="texts")
+        return float(self.cosines(embedding, [text])[0])
+
+    def model_input(self, waveform: np.ndarray) -> np.ndarray:
+        """The log-mel the audio tower reads first for this clip: ``[frames, mel bins]`` in dB.
+
+        A clip up to the model's length is padded the checkpoint's way; a longer one is, for
+        a fusion checkpoint, the whole clip shrunk to that length (beside three crops), else
+        its first piece (the embedding averages every piece).
+        """
+        return self.clap.mel([waveform]).features[0, 0].float().cpu().numpy()
+
+    @property
+    def mel_hop_s(self) -> float:
+        """Seconds between two frames of ``model_input``."""
+        return self.clap.mel.hop_length / self.clap.sampling_rate
 
     def _check(self, labels: str | Iterable[str]) -> list[str]:
         """Parsed labels whose prompts fit the model, checked before any audio is read."""
@@ -91,20 +125,17 @@ class Classifier:
         self.clap.check_prompts(prompts_for(label_list, self.template), label_list)
         return label_list
 
-    def _classify(
-        self, waveforms: Sequence[np.ndarray], labels: list[str]
-    ) -> Iterator[Classification]:
+    def _scores(self, embeddings: np.ndarray, labels: list[str]) -> Iterator[Classification]:
         text = self.clap.embed_text(prompts_for(labels, self.template))
-        probs = zero_shot_probabilities(
-            self.clap.embed_audio(waveforms), text, self.clap.logit_scale
-        )
+        probs = zero_shot_probabilities(embeddings, text, self.clap.logit_scale)
         for row in probs:
             yield Classification(
                 top_label=labels[int(row.argmax())],
                 scores={label: float(p) for label, p in zip(labels, row, strict=True)},
             )
 
-    def _waveform(self, audio: Audio) -> np.ndarray:
+    def waveform(self, audio: Audio) -> np.ndarray:
+        """Mono float32 at the model's rate: a file decoded, or an array cleaned."""
         if isinstance(audio, np.ndarray):  # NaN/Inf are silence, as in decoded files
             return np.nan_to_num(audio.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         return load_audio(Path(audio), self.clap.sampling_rate)

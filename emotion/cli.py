@@ -13,15 +13,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_live
+from emotion import cli_eval, cli_library, cli_live, cli_review, cli_search, cli_stats
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.audio import check_file
 from emotion.classify import Classifier
-from emotion.errors import HypelineError
+from emotion.clock import clock
+from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.highlights import HighlightSettings
-from emotion.model import DEFAULT_MODEL, MODEL_ENV
-from emotion.progress import Progress, clock
+from emotion.model import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
+from emotion.progress import Progress
 from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
 from emotion.windows import check_grid
 from service.config import (
@@ -41,12 +42,17 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help=f"hub id or local folder of a CLAP checkpoint (default: ${MODEL_ENV}, "
         f"else {DEFAULT_MODEL})",
     )
-    group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    group.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, else an Apple GPU, else CPU), cpu, cuda or mps",
+    )
     group.add_argument(
         "--precision",
         default="auto",
-        choices=["auto", "fp32", "bf16", "fp16"],
-        help="auto: bf16/fp16 on CUDA, fp32 on CPU",
+        choices=list(PRECISION_NAMES),
+        help="auto: bf16/fp16 on CUDA, fp16 on Apple GPUs, int8 on x86 CPUs with AVX2 (fp32 "
+        "elsewhere); fp32 gives the reference numbers",
     )
 
 
@@ -166,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"
     )
+    learned = analyze.add_argument_group("prompt packs and picks")
+    learned.add_argument(
+        "--pack",
+        type=Path,
+        help="prompt pack JSON: labels, background, template and thresholds for what the "
+        "command line leaves at its defaults, and its learned picks",
+    )
+    learned.add_argument(
+        "--learn",
+        action="store_true",
+        help="adapt labels to the moments kept and rejected in the library (review) and pack",
+    )
     _add_model_args(analyze)
     analyze.set_defaults(func=_analyze)
 
@@ -225,7 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     _add_model_args(serve)
     serve.set_defaults(func=_serve)
+    cli_search.add_parser(commands)
+    cli_library.add_parser(commands)
     cli_live.add_parser(commands)
+    cli_eval.add_parser(commands)
+    cli_review.add_parser(commands)
+    cli_stats.add_parser(commands)
     return parser
 
 
@@ -296,6 +319,7 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
             f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
             "(NaN/Inf) and was analysed as silence."
         )
+    lines.append(f"Model {analysis.model} ({analysis.precision}).")
     lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
     return "\n".join(lines)
 
@@ -310,6 +334,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.list_tracks:
         return _list_tracks(args.source)
     # Everything the user typed is checked before any download or model load.
+    pack = _use_pack(args) if args.pack is not None else None
     if args.labels is None:
         raise HypelineError(
             'Say which moments to find with --labels, e.g. --labels "win celebration, laughter".'
@@ -340,19 +365,47 @@ def _analyze(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, progress=bars.update, audio_track=track,
             wait=not args.no_wait, on_note=_note,
         )  # fmt: skip
+        adapter = None
+        if args.learn:
+            from emotion.adapt import describe, learn
+
+            extra = pack.examples if pack is not None and pack.model == clap.name else []
+            adapter = learn(store, clap, labels, background, args.template, extra)
+            for report in adapter.reports:
+                _note(f"learned {describe(report)}")
         analysis = score(
-            record, store.vectors(record), clap, labels, background, args.template, settings
-        )
+            record, store.vectors(record), clap, labels, background, args.template, settings,
+            adapter=adapter,
+        )  # fmt: skip
+        store.set_last_labels(record.id, labels)
         out_dir = args.out or Path("hypeline-out") / slugify(source.title)
         written = write_exports(
             analysis, out_dir, formats, clips=args.clips, clip_padding_s=args.clip_padding,
-            fps=args.fps, on_note=_note,
-            progress=lambda done, total: bars.update(
-                Progress("export", done / total, f"{done}/{total} files")
-            ),
+            fps=args.fps, on_note=_note, progress=bars.update,
         )  # fmt: skip
     print(summary(analysis, out_dir, written))
     return 0
+
+
+def _use_pack(args: argparse.Namespace):
+    """Fill what the command line left at its defaults from ``--pack``; the pack."""
+    from emotion.packs import load_pack
+
+    pack = load_pack(args.pack)
+    defaults = HighlightSettings()
+    if args.labels is None:
+        args.labels = ", ".join(pack.labels)
+    if args.background == ", ".join(DEFAULT_BACKGROUND):
+        args.background = ", ".join(pack.background)
+    if args.template == DEFAULT_TEMPLATE:
+        args.template = pack.template
+    for arg, name in (("threshold", "threshold"), ("min_duration", "min_duration_s"),
+                      ("merge_gap", "merge_gap_s"), ("smoothing", "smoothing_s")):  # fmt: skip
+        if getattr(args, arg) == getattr(defaults, name):
+            setattr(args, arg, getattr(pack.settings, name))
+    if args.top_k is None:
+        args.top_k = pack.settings.top_k
+    return pack
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -382,8 +435,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HypelineError as e:
-        print(f"hypeline: {e}", file=sys.stderr)
+        print(f"hypeline: {e}{_flag_hint(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("hypeline: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130
+
+
+def _flag_hint(e: HypelineError) -> str:
+    """The CLI's own words for the fix the library describes (it never names a flag)."""
+    if isinstance(e, ModelNotFoundError):
+        return " (--model PATH_OR_ID)"
+    if isinstance(e, DeviceError):
+        return " (--device cpu)"
+    return ""

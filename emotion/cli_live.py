@@ -12,13 +12,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
-from emotion.progress import clock
 from emotion.scoring import DEFAULT_TEMPLATE
 
 if TYPE_CHECKING:
@@ -109,8 +109,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
+    from emotion.batcher import Batcher
     from emotion.export import write_exports
-    from emotion.live.embedder import SharedEmbedder
     from emotion.live.monitor import Monitor
     from emotion.model import load_clap
     from emotion.store import Store
@@ -146,7 +146,7 @@ def _live(args: argparse.Namespace) -> int:
     except NotLiveError as e:
         raise HypelineError(f"{str(e).rstrip('.')}: use `python -m emotion analyze SOURCE`.") from e
     clap = load_clap(args.model, device=args.device, precision=args.precision)
-    monitor = Monitor(args.source, settings, SharedEmbedder(clap), Store(),
+    monitor = Monitor(args.source, settings, Batcher(clap), Store(),
                       on_alert=_print_alert, on_status=_status, on_note=_note, target=target)  # fmt: skip
     _stop_on_signals(monitor)
     monitor.start()

@@ -33,6 +33,14 @@ class LabelError(HypelineError):
     """The labels or prompts given cannot be scored (empty, blank, duplicated)."""
 
 
+class DatasetError(HypelineError):
+    """A labelled folder for evaluation is empty, laid out unknowably, or names missing files."""
+
+
+class PackError(HypelineError):
+    """A prompt pack file cannot be read (not a pack, damaged, or from a newer version)."""
+
+
 class SourceError(HypelineError):
     """A VOD URL or path cannot be fetched or opened."""
 
@@ -47,6 +55,10 @@ class BusyError(HypelineError):
 
 class StoreError(HypelineError):
     """The stored vectors of an analysis do not match its record (damaged on disk)."""
+
+
+class SearchError(HypelineError):
+    """A search cannot run as asked (no analyses match, an unknown analysis, a bad time)."""
 
 
 class Cancelled(HypelineError):

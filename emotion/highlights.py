@@ -37,13 +37,13 @@ class HighlightSettings:
 
     def check(self) -> None:
         if not 0 < self.threshold < 1:
-            raise HypelineError("--threshold is a probability; give a number between 0 and 1.")
+            raise HypelineError("The threshold is a probability; give a number between 0 and 1.")
         for name in ("hysteresis", "min_duration_s", "merge_gap_s", "smoothing_s"):
             if getattr(self, name) < 0:
                 raise HypelineError(f"{name} cannot be negative; use 0 to turn it off.")
         if self.top_k is not None and self.top_k < 1:
             raise HypelineError(
-                "--top-k must be at least 1 (leave it out to keep every highlight)."
+                "Keep at least 1 top highlight (or set no limit to keep every highlight)."
             )
 
 
@@ -134,3 +134,22 @@ def _runs(scores: np.ndarray, settings: HighlightSettings, hop_s: float) -> list
         else:
             merged.append((first, last))
     return merged
+
+
+def with_moments(
+    highlights: Sequence[Highlight], moments: Sequence[tuple[str, float, float]]
+) -> list[Highlight]:
+    """The highlights plus the moments kept by hand (label, start_s, end_s) not among them.
+
+    A kept moment (a search hit) has no probability of its own: it scores 1, as sure as
+    a pick can be. Time order, like ``find_highlights``.
+    """
+    from emotion.store import review_key  # the one key of a review (store imports sources)
+
+    have = {review_key(h.label, h.start_s) for h in highlights}
+    added = [
+        Highlight(label, start_s, end_s, peak_s=start_s, score=1.0)
+        for label, start_s, end_s in moments
+        if review_key(label, start_s) not in have
+    ]
+    return sorted([*highlights, *added], key=lambda h: (h.start_s, h.label))

@@ -3,7 +3,9 @@
 One function owns where weights come from (``load_clap``): a local folder in Hugging
 Face format, or a hub id served from the local cache, downloaded only when the hub is
 reachable. Audio goes through our batched torch log-mel (``emotion.features``) on the
-model's device; on CUDA the matmuls run under bf16 autocast (fp16 where bf16 is missing).
+model's device; on CUDA the matmuls run under bf16 autocast (fp16 where bf16 is missing),
+on Apple GPUs (MPS) under fp16 autocast, and on an x86 CPU the audio tower runs the int8
+path (``emotion.int8``) unless fp32 is asked for.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +26,7 @@ from transformers.utils import logging as hf_logging
 
 from emotion.errors import DeviceError, LabelError, ModelLoadError, ModelNotFoundError
 from emotion.features import LogMel
+from emotion.int8 import int8_supported, quantize_audio_tower
 
 DEFAULT_MODEL = "laion/clap-htsat-fused"
 KNOWN_MODELS = (
@@ -32,8 +36,11 @@ KNOWN_MODELS = (
     "laion/larger_clap_music_and_speech",
 )
 MODEL_ENV = "HYPELINE_MODEL"
+PRECISION_ENV = "HYPELINE_PRECISION"  # what "auto" means for load_clap, when set
 HUB_CONNECT_TIMEOUT_S = 3.0
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+INT8 = "int8"  # the CPU path: int8 linear layers in the audio tower, fp32 elsewhere
+PRECISION_NAMES = ("auto", *PRECISIONS, INT8)
 
 
 def resolve_model_name(model: str | None = None) -> str:
@@ -41,29 +48,60 @@ def resolve_model_name(model: str | None = None) -> str:
     return model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+def resolve_device(
+    device: str = "auto", *, has_cuda: bool | None = None, has_mps: bool | None = None
+) -> torch.device:
+    """``auto`` → CUDA, else Apple's GPU (MPS), else CPU; asking for a missing one is an error.
+
+    ``has_cuda``/``has_mps`` override what torch reports (for tests).
+    """
+    cuda = torch.cuda.is_available() if has_cuda is None else has_cuda
+    mps = _mps_available() if has_mps is None else has_mps
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if device.startswith("cuda") and not cuda:
+        raise DeviceError("A CUDA GPU was asked for but none is visible; use the CPU instead.")
+    if device == "mps" and not mps:
         raise DeviceError(
-            "--device cuda was asked for but no CUDA GPU is visible; use --device cpu."
+            "An Apple GPU was asked for but torch cannot use one here (it needs Apple silicon "
+            "and macOS 12.3 or later); use the CPU instead."
         )
     try:
         return torch.device(device)
     except RuntimeError as e:
-        raise DeviceError(f"Unknown device {device!r}; use auto, cpu or cuda.") from e
+        raise DeviceError(f"Unknown device {device!r}; use auto, cpu, cuda or mps.") from e
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def choose_precision(precision: str, device: torch.device, *, int8_fast: bool | None = None) -> str:
+    """The precision's name: ``auto`` → bf16 (fp16 on older CUDA) on CUDA, fp16 on MPS, and
+    on a CPU int8 where ``emotion.int8`` measured it faster (x86 with AVX2+), else fp32.
+
+    ``int8_fast`` overrides the CPU detection (for tests).
+    """
+    if precision == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "mps":
+            return "fp16"
+        fast = int8_supported() if int8_fast is None else int8_fast
+        return INT8 if device.type == "cpu" and fast else "fp32"
+    if precision == INT8 and device.type != "cpu":
+        raise DeviceError(
+            f"int8 runs on the CPU only; on {device.type} use auto, fp32, bf16 or fp16."
+        )
+    if precision not in PRECISION_NAMES:
+        raise DeviceError(f"Unknown precision {precision!r}; use auto, fp32, bf16, fp16 or int8.")
+    return precision
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """``auto`` → bf16 on CUDA that supports it, fp16 on older CUDA, fp32 on CPU."""
-    if precision == "auto":
-        if device.type != "cuda":
-            return torch.float32
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if precision not in PRECISIONS:
-        raise DeviceError(f"Unknown precision {precision!r}; use auto, fp32, bf16 or fp16.")
-    return PRECISIONS[precision]
+    """The dtype the matmuls run in (int8's non-quantized parts run in fp32)."""
+    return PRECISIONS.get(choose_precision(precision, device), torch.float32)
 
 
 class Clap:
@@ -76,13 +114,24 @@ class Clap:
         processor: ClapProcessor,
         device: torch.device,
         dtype: torch.dtype,
+        *,
+        int8: bool = False,
     ):
+        """``int8``: quantize the audio tower in place (``emotion.int8``; CPU, fp32 dtype)."""
+        if int8:
+            if device.type != "cpu" or dtype != torch.float32:
+                raise DeviceError("int8 runs on the CPU only, with fp32 for the rest.")
+            quantize_audio_tower(model)
         self.name = name
         self.model = model.eval()
         self.processor = processor
         self.device = device
         self.dtype = dtype
-        self.mel = LogMel(processor.feature_extractor, device)
+        self.int8 = int8
+        # MPS has no float64; the int8 path is past the 1e-3 dB parity anyway (its bound is
+        # the embedding's cosine to fp32), and the float64 STFT would be a fifth of its time.
+        mel_dtype = torch.float32 if int8 or device.type == "mps" else torch.float64
+        self.mel = LogMel(processor.feature_extractor, device, dtype=mel_dtype)
         self.sampling_rate = self.mel.sampling_rate
         self.max_length_s = self.mel.max_samples / self.sampling_rate
         self.embedding_dim = int(model.config.projection_dim)
@@ -90,9 +139,18 @@ class Clap:
         self.logit_scale = float(model.logit_scale_a.detach().float().exp())
         self.max_text_tokens = _max_text_tokens(model, processor)
         self._text_cache: dict[str, np.ndarray] = {}
+        self.load_s = 0.0  # seconds load_clap took (finding, reading and placing the weights)
+
+    @property
+    def n_parameters(self) -> int:
+        """Weights in the whole checkpoint (both towers and the projections)."""
+        return sum(p.numel() for p in self.model.parameters())
 
     @property
     def precision(self) -> str:
+        """The name stored with every analysis made by this model (part of its key)."""
+        if self.int8:
+            return INT8
         return {v: k for k, v in PRECISIONS.items()}[self.dtype]
 
     def _autocast(self) -> torch.autocast:
@@ -152,10 +210,17 @@ class Clap:
 
 
 def load_clap(model: str | None = None, device: str = "auto", precision: str = "auto") -> Clap:
-    """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP)."""
+    """Load ``model`` (hub id or local folder; default ``$HYPELINE_MODEL`` or the fused CLAP).
+
+    ``precision="auto"`` is ``$HYPELINE_PRECISION`` when set (e.g. fp32 for the dashboard,
+    which has no precision picker), else the device's best (``choose_precision``).
+    """
+    started = time.perf_counter()
     name = resolve_model_name(model)
     torch_device = resolve_device(device)
-    dtype = resolve_precision(precision, torch_device)
+    if precision == "auto":
+        precision = os.environ.get(PRECISION_ENV) or "auto"
+    chosen = choose_precision(precision, torch_device)
     source = _weights_source(name)
     try:
         with _quiet_transformers():
@@ -169,7 +234,10 @@ def load_clap(model: str | None = None, device: str = "auto", precision: str = "
         ) from e
     # Module.to moves in place; PreTrainedModel.to's decorator confuses type checkers.
     torch.nn.Module.to(clap_model, torch_device)
-    return Clap(name, clap_model, processor, torch_device, dtype)
+    dtype = PRECISIONS.get(chosen, torch.float32)
+    clap = Clap(name, clap_model, processor, torch_device, dtype, int8=chosen == INT8)
+    clap.load_s = time.perf_counter() - started
+    return clap
 
 
 def _max_text_tokens(model: ClapModel, processor: ClapProcessor) -> int:
@@ -189,8 +257,8 @@ def _weights_source(name: str) -> str:
         return str(path)
     if _looks_like_path(name):
         raise ModelNotFoundError(
-            f"Model folder not found: {path}. Pass --model with a folder that holds a CLAP "
-            "checkpoint, or a Hugging Face id such as laion/clap-htsat-fused."
+            f"Model folder not found: {path}; give a folder that holds a CLAP checkpoint, "
+            "or a Hugging Face id such as laion/clap-htsat-fused."
         )
     from huggingface_hub import constants, snapshot_download
 
@@ -205,14 +273,14 @@ def _weights_source(name: str) -> str:
             f"The weights of {name} are not in the cache ({cache}) and the Hugging Face hub "
             f"cannot be reached; download them once with `hf download {name}` (older "
             f"huggingface_hub: `huggingface-cli download {name}`) on a machine with internet, "
-            "or pass --model /path/to/folder."
+            "or give the path of a folder that holds them."
         )
     try:
         return str(snapshot_download(name, allow_patterns=patterns))
     except Exception as e:
         raise ModelNotFoundError(
             f"{name} could not be downloaded from the Hugging Face hub ({_first_line(e)}); "
-            "check the model id, or pass --model /path/to/folder."
+            "check the model id, or give the path of a folder that holds its weights."
         ) from e
 
 

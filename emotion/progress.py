@@ -17,11 +17,3 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-
-
-def clock(seconds: float) -> str:
-    """``m:ss``, or ``h:mm:ss`` from one hour on."""
-    s = round(seconds)
-    return (
-        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-    )

@@ -23,16 +23,18 @@ migrated in place when opened.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from emotion.errors import StoreError
+from emotion.errors import BusyError, StoreError
 from emotion.lease import Lease, try_acquire
 from emotion.paths import hypeline_home
 from emotion.sources import Source
@@ -71,6 +73,7 @@ CREATE TABLE IF NOT EXISTS analyses (
     precision TEXT NOT NULL DEFAULT 'fp32',  -- what the vectors were computed in
     name TEXT,                               -- the user's name for it (NULL: the source's title)
     kind TEXT NOT NULL DEFAULT 'vod',        -- vod | live
+    last_labels TEXT,                        -- the labels it was last scored with, JSON list
     UNIQUE (source_id, audio_track, model, window_s, hop_s, precision)
 );
 CREATE TABLE IF NOT EXISTS gaps (
@@ -88,6 +91,11 @@ CREATE TABLE IF NOT EXISTS reviews (
     PRIMARY KEY (analysis_id, label, start_s)
 );
 """
+
+
+def review_key(label: str, start_s: float) -> tuple[str, float]:
+    """How a highlight's review is keyed, everywhere: its label and start to the millisecond."""
+    return label, round(start_s, 3)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,9 @@ class AnalysisRecord:
     name: str | None = None  # the user's name for the analysis; None: the source's title
     kind: str = "vod"  # vod | live
     published: float | None = None  # when the stream aired (epoch s), when known
+    # The labels it was last scored with: a note for the library list, not the analysis's
+    # state, so records compare equal across re-scorings.
+    last_labels: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def title(self) -> str:
@@ -117,6 +128,17 @@ class AnalysisRecord:
     @property
     def complete(self) -> bool:
         return self.status == "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A moment the user kept or rejected; ``end_s`` is None when only its start was stored."""
+
+    analysis_id: int
+    label: str
+    start_s: float
+    end_s: float | None
+    accepted: bool
 
 
 class Store:
@@ -298,12 +320,8 @@ class Store:
         return [_record(r) for r in rows]
 
     def set_review(self, analysis_id: int, label: str, start_s: float, accepted: bool) -> None:
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO reviews (analysis_id, label, start_s, accepted) "
-                "VALUES (?, ?, ?, ?)",
-                (analysis_id, label, round(start_s, 3), int(accepted)),
-            )
+        """Keep or drop a highlight (a moment kept by hand keeps its span)."""
+        self.set_pick(analysis_id, label, start_s, None, accepted)
 
     def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:
         """``(label, start_s) → accepted`` for the highlights the user reviewed."""
@@ -313,6 +331,118 @@ class Store:
                 (analysis_id,),
             ).fetchall()
         return {(r["label"], r["start_s"]): bool(r["accepted"]) for r in rows}
+
+    # --- library management and search (issue 9) -------------------------------------
+
+    def vector_rows(self, record: AnalysisRecord, first: int, stop: int) -> np.ndarray:
+        """Rows ``first:stop`` of the counted vectors, memory-mapped read-only.
+
+        The mapping goes when the array is dropped, so a reader streaming a big library
+        block by block keeps only one block resident. A ``StoreError`` if the file disagrees.
+        """
+        assert 0 <= first <= stop <= record.n_done
+        size = self._size(record.id)
+        if (damage := _damage(record, size)) is not None:
+            raise StoreError(damage)
+        if first == stop:
+            return np.zeros((0, record.dim), dtype="<f4")
+        return np.memmap(
+            self._vectors(record.id), dtype="<f4", mode="r",
+            offset=first * record.dim * 4, shape=(stop - first, record.dim),
+        )  # fmt: skip
+
+    def set_last_labels(self, analysis_id: int, labels: list[str]) -> None:
+        """Remember the labels an analysis was last scored with (the library lists them)."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE analyses SET last_labels = ? WHERE id = ?",
+                (json.dumps(list(labels), ensure_ascii=False), analysis_id),
+            )
+
+    def rename(self, analysis_id: int, name: str | None) -> AnalysisRecord:
+        """Give an analysis the user's own name; None or blank goes back to the source's title."""
+        name = " ".join((name or "").split()) or None
+        with self._db() as db:
+            found = db.execute(
+                "UPDATE analyses SET name = ? WHERE id = ?", (name, analysis_id)
+            ).rowcount
+        if not found:
+            raise KeyError(analysis_id)
+        return self.analysis(analysis_id)
+
+    def size_bytes(self, record: AnalysisRecord) -> int:
+        """Bytes on disk for this analysis: its vectors, and its media when the library holds it."""
+        size = self._size(record.id)
+        if (media := self._media_item(record.source.path)) is not None:
+            size += sum(f.stat().st_size for f in media.rglob("*") if f.is_file())
+        return size
+
+    def delete(self, analysis_id: int) -> list[Path]:
+        """Remove an analysis: its rows, reviews and gaps, its vectors and lease file, and its
+        download or upload when no other analysis uses that source. Returns the paths removed.
+
+        Refused with ``BusyError`` while another process holds the analysis's lease.
+        """
+        record = self.analysis(analysis_id)
+        lease = self.lease(analysis_id)
+        if lease is None:
+            raise BusyError(
+                f"{record.title} is being analysed by another process; wait for it to finish "
+                "or stop it, then delete it."
+            )
+        removed: list[Path] = []
+        with lease:
+            with self._db() as db:
+                db.execute("DELETE FROM reviews WHERE analysis_id = ?", (analysis_id,))
+                db.execute("DELETE FROM gaps WHERE analysis_id = ?", (analysis_id,))
+                db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
+                (others,) = db.execute(
+                    "SELECT COUNT(*) FROM analyses a JOIN sources s ON s.id = a.source_id "
+                    "WHERE s.path = ?",
+                    (str(record.source.path),),
+                ).fetchone()
+                if not others:
+                    db.execute(
+                        "DELETE FROM sources WHERE path = ? AND id NOT IN "
+                        "(SELECT source_id FROM analyses)",
+                        (str(record.source.path),),
+                    )
+            for path in (self._vectors(analysis_id), self._lock(analysis_id)):
+                with contextlib.suppress(OSError):  # gone already; Windows keeps a held lock
+                    path.unlink()
+                    removed.append(path)
+            exports = self.home / "exports" / str(analysis_id)
+            media = None if others else self._media_item(record.source.path)
+            for folder in (exports, media):
+                if folder is not None and folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+        return removed
+
+    def add_moment(self, analysis_id: int, label: str, start_s: float, end_s: float) -> None:
+        """Keep a moment found by hand (a search hit) as a reviewed highlight of the analysis."""
+        self.set_pick(analysis_id, label, start_s, end_s, accepted=True)
+
+    def moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
+        """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT label, start_s, end_s FROM reviews WHERE analysis_id = ? AND accepted "
+                "AND end_s IS NOT NULL ORDER BY start_s, label",
+                (analysis_id,),
+            ).fetchall()
+        return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
+
+    def _media_item(self, path: Path) -> Path | None:
+        """The download or upload folder under this library holding ``path``; None for the
+        user's own files, which are never ours to remove."""
+        try:
+            parts = path.resolve().relative_to(self.home.resolve()).parts
+        except (OSError, ValueError):
+            return None
+        if len(parts) < 3 or parts[0] not in ("downloads", "uploads") or parts[1] == "index":
+            return None
+        return self.home.joinpath(*parts[:2])
 
     # --- live analyses (emotion.live) ---------------------------------------------------
 
@@ -354,6 +484,39 @@ class Store:
             ).fetchall()
         return [_record(r) for r in rows]
 
+    # --- picks across the library (learning from the streamer's picks) ---
+
+    def set_pick(
+        self, analysis_id: int, label: str, start_s: float, end_s: float | None, accepted: bool
+    ) -> None:
+        """Keep (``accepted``) or reject the moment ``[start_s, end_s]`` of a label; an unknown
+        ``end_s`` (None) keeps the one stored."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO reviews (analysis_id, label, start_s, end_s, accepted) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
+                "SET accepted = excluded.accepted, end_s = COALESCE(excluded.end_s, end_s)",
+                (analysis_id, *review_key(label, start_s),
+                 None if end_s is None else round(end_s, 3), int(accepted)),
+            )  # fmt: skip
+
+    def picks(self, model: str | None = None) -> list[Review]:
+        """Every reviewed moment in the library (of analyses made with ``model``, if given)."""
+        query = (
+            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
+            "JOIN analyses a ON a.id = r.analysis_id"
+        )
+        args: tuple[object, ...] = ()
+        if model is not None:
+            query += " WHERE a.model = ?"
+            args = (model,)
+        with self._db() as db:
+            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
+            return [
+                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
+                for r in rows.fetchall()
+            ]
+
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
 
@@ -390,7 +553,11 @@ def _use_wal(db: sqlite3.Connection) -> None:
 
 
 # Columns later versions added to tables that keep their key (added in place when missing).
-_ADDED_COLUMNS = [("sources", "published", "REAL"), ("reviews", "end_s", "REAL")]
+_ADDED_COLUMNS = [
+    ("sources", "published", "REAL"),
+    ("reviews", "end_s", "REAL"),
+    ("analyses", "last_labels", "TEXT"),
+]
 
 
 def _create(db: sqlite3.Connection) -> None:
@@ -460,4 +627,10 @@ def _record(row: sqlite3.Row) -> AnalysisRecord:
         name=row["name"],
         kind=row["kind"],
         published=row["published"],
+        last_labels=_labels(row),
     )
+
+
+def _labels(row: sqlite3.Row) -> tuple[str, ...]:
+    text = row["last_labels"] if "last_labels" in row.keys() else None  # noqa: SIM118 (Row)
+    return tuple(json.loads(text)) if text else ()

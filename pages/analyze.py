@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from emotion.highlights import with_moments
 from emotion.store import Store
 from ui import exports, job, model, results, shared, signin
 
@@ -73,6 +74,10 @@ if clap is None:
     st.stop()
 
 analysis = results.scored(record, store, clap, settings)
+if record.last_labels != tuple(settings.labels):  # the Library lists the prompts last used
+    store.set_last_labels(record.id, settings.labels)
+# Moments kept from Search join the highlights: the table, the timeline and the exports.
+analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
 st.subheader(record.source.title)
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
@@ -91,3 +96,7 @@ with table_col:
     results.highlight_table(analysis, store)
 with player_col:
     results.player(record.source, store.home, record.audio_track)
+    if st.button("More like this", key="more_like_this", icon=":material/manage_search:",
+                 help="Search the whole library for moments like the one playing"):  # fmt: skip
+        st.session_state.search_like = (record.id, float(st.session_state.get("seek_s", 0)))
+        st.switch_page("pages/search.py")

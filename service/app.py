@@ -7,15 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from emotion.live import Monitors
 from emotion.model import Clap
 from emotion.paths import hypeline_home
 from emotion.store import Store
 from service import errors
-from service.batcher import MicroBatcher
 from service.config import ServeConfig
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
-from service.routes import analyses, clips, stream, system
+from service.routes import analyses, clips, monitors, search, stream, system
 from service.sources import ClientSources
 from service.state import Service
 
@@ -30,21 +30,24 @@ def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
     home = config.home or hypeline_home()
     store = Store(home)
     sources = ClientSources(config.media_roots, config.allow_private_urls)
-    runner = JobRunner(clap, store, JobStore(home), sources)
-    batcher = MicroBatcher(clap, config.max_batch, config.batch_wait_s)
-    svc = Service(config, clap, batcher, store, runner, sources)
+    # One batcher for the model: classify and match requests, the WebSocket's windows,
+    # queued analyses and live monitors all become its batches.
+    live = Monitors(store)
+    batcher = live.embedder(clap, max_batch=config.max_batch, wait_s=config.batch_wait_s)
+    runner = JobRunner(batcher, store, JobStore(home), sources)
+    svc = Service(config, clap, batcher, store, runner, sources, live)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
         yield
         runner.close()
-        batcher.close()
+        live.close()
 
     app = FastAPI(title="Hypeline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc
     errors.install(app)
-    for module in (system, clips, analyses, stream):
+    for module in (system, clips, analyses, search, monitors, stream):
         app.include_router(module.router)
     app.include_router(system.health)
     app.add_middleware(Guard, api_key=config.api_key, max_body_bytes=config.max_upload_bytes)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from emotion.analysis import embed_source
+from emotion.batcher import Batcher
 from emotion.errors import Cancelled, HypelineError
-from emotion.model import Clap
 from emotion.progress import Progress
 from emotion.sources import source_identity
 from emotion.store import Store
@@ -135,8 +135,11 @@ def _job(row: sqlite3.Row) -> Job:
 class JobRunner:
     """One worker thread running the queue in order; progress kept in memory for status."""
 
-    def __init__(self, clap: Clap, store: Store, jobs: JobStore, sources: ClientSources):
-        self.clap, self.store, self.jobs, self.sources = clap, store, jobs, sources
+    def __init__(
+        self, batcher: Batcher, store: Store, jobs: JobStore, sources: ClientSources
+    ) -> None:
+        self.batcher, self.clap, self.store = batcher, batcher.clap, store
+        self.jobs, self.sources = jobs, sources
         self.progress: dict[str, Progress] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -188,16 +191,12 @@ class JobRunner:
         try:
             source = self.sources.open(job.source)
             self.jobs.update(job.id, title=source.title)
-            identity = source_identity(source)
-            record = self.store.open_analysis(
-                source, identity, self.clap.name, job.window_s, job.hop_s,
-                self.clap.embedding_dim, audio_track=source.check_track(job.audio_track),
-            )  # fmt: skip
-            self.jobs.update(job.id, analysis_id=record.id)
             embed_source(
-                self.clap, self.store, source, identity, job.window_s, job.hop_s,
-                progress=lambda p: self.progress.__setitem__(job.id, p), cancel=cancel,
-                audio_track=job.audio_track,
+                self.clap, self.store, source, source_identity(source), job.window_s,
+                job.hop_s, progress=lambda p: self.progress.__setitem__(job.id, p),
+                cancel=cancel, audio_track=job.audio_track,
+                on_open=lambda record: self.jobs.update(job.id, analysis_id=record.id),
+                embed=self.batcher.embed,
             )  # fmt: skip
         except Cancelled:
             if self._stop.is_set():  # shutting down: the next start resumes it

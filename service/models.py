@@ -95,3 +95,58 @@ class Highlights(BaseModel):
     threshold: float
     duration_s: float
     highlights: list[HighlightOut]
+
+
+class SearchHit(BaseModel):
+    analysis_id: int = Field(description="the library's id of the analysis (its VOD)")
+    title: str
+    start_s: float
+    end_s: float
+    score: float = Field(description="cosine similarity of the best window to the query")
+    best_start_s: float = Field(description="where the best window of the moment starts")
+
+
+class SearchResults(BaseModel):
+    query: str
+    hits: list[SearchHit]
+
+
+class MonitorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        description="a live channel or stream link yt-dlp resolves, an HLS .m3u8 link, or a "
+        "path under --media-root read at 1× speed (realtime)",
+        max_length=4096,
+    )
+    labels: list[str] | str = Field(description="moments to alert on")
+    background: list[str] | str = Field(default=list(DEFAULT_BACKGROUND))
+    template: str = Field(default=DEFAULT_TEMPLATE, max_length=500)
+    window_s: float = Field(default=DEFAULT_WINDOW_S, gt=0, le=60)
+    hop_s: float = Field(default=2.5, gt=0, le=60)
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    cooldown_s: float = Field(default=30.0, ge=0, le=3600)
+    give_up_after_s: float = Field(default=600.0, gt=0, le=86400)
+    record: bool = Field(default=True, description="keep the audio (Opus) for clips later")
+    realtime: bool = Field(default=False, description="a local file read at 1× speed")
+    webhooks: list[str] = Field(default=[], max_length=5)
+    webhook_secret: str | None = Field(default=None, max_length=500)
+
+
+class MonitorCreated(BaseModel):
+    id: int
+
+
+class MonitorStatus(BaseModel):
+    id: int
+    source: str
+    title: str | None = Field(description="the stream's title, once known")
+    state: str = Field(description="connecting, connected, reconnecting, ended, gave up, …")
+    message: str
+    error: str | None
+    running: bool
+    analysis_id: int | None = Field(description="the library's analysis, once audio came")
+    stream_s: float = Field(description="stream time heard so far")
+    alerts: int = Field(description="alerts so far")
+    gaps: list[tuple[float, float]]
+    labels: list[str]

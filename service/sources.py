@@ -54,6 +54,13 @@ class ClientSources:
                 f"{Path(text).name} is not a file in the media folder; check the path."
             )
 
+    def resolve(self, spec: str) -> str:
+        """What the server itself opens for ``spec``: the link as given, or the real path of a
+        file under the media folders (checked as ``check`` does)."""
+        self.check(spec)
+        text = spec.strip()
+        return text if _is_link(text) else str(resolve_under(text, self.media_roots))
+
     def open(self, spec: str) -> Source:
         self.check(spec)
         if _is_link(spec.strip()) and self.allow_private_urls:

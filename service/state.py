@@ -1,4 +1,5 @@
-"""What every request shares: the one model, its batcher, the library and the job queue."""
+"""What every request shares: the one model, its batcher, the library, the job queue and the
+live monitors."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from dataclasses import dataclass
 
 from fastapi import Request, WebSocket
 
+from emotion.batcher import Batcher
+from emotion.live import Monitors
 from emotion.model import Clap
 from emotion.store import Store
-from service.batcher import MicroBatcher
 from service.config import ServeConfig
 from service.jobs import JobRunner
 from service.sources import ClientSources
@@ -18,10 +20,11 @@ from service.sources import ClientSources
 class Service:
     config: ServeConfig
     clap: Clap
-    batcher: MicroBatcher
+    batcher: Batcher
     store: Store
     runner: JobRunner
     sources: ClientSources
+    monitors: Monitors
 
 
 def service(request: Request) -> Service:

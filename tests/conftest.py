@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The suite checks the reference numbers (fp32) everywhere a model loads with "auto": in
+# this process, the dashboard under AppTest, and the CLI/API/streamlit processes it starts.
+# The int8 CPU path is checked against them in test_precision.py.
+os.environ.setdefault("HYPELINE_PRECISION", "fp32")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_CLAP = FIXTURES / "tiny-clap"
@@ -11,10 +17,10 @@ CLASSES = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling
 
 @pytest.fixture(scope="session")
 def clap():
-    """The committed tiny CLAP checkpoint, loaded once (CPU, fp32)."""
+    """The committed tiny CLAP checkpoint, loaded once (CPU, fp32: the reference numbers)."""
     from emotion.model import load_clap
 
-    return load_clap(str(TINY_CLAP), device="cpu")
+    return load_clap(str(TINY_CLAP), device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="session")

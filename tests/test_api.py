@@ -75,7 +75,7 @@ def test_classify_equals_the_cli(client: TestClient, media: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cli = subprocess.run(
         [sys.executable, "-m", "emotion", "classify", str(media / "whistle.mp3"), "--labels",
-         labels, "--model", str(TINY_CLAP), "--device", "cpu"],
+         labels, "--model", str(TINY_CLAP), "--device", "cpu", "--precision", "fp32"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr

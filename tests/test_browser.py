@@ -35,6 +35,7 @@ EVENTS = [("a whistle", 20.0, 30.0), ("clicking", 55.0, 65.0)]
 SERVER_START_S = 60
 ROW_PX = 35  # the table's header and row height
 ANALYSIS_S = 90
+NAV_LINKS = '[data-testid="stTopNavLink"], [data-testid="stSidebarNavLink"]'
 
 pytestmark = [
     pytest.mark.browser,
@@ -168,16 +169,26 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
         video=True,
     )  # fmt: skip
     d = browser
+    started = time.monotonic()
     d.get(server)
 
     def css(selector: str):
         return d.find_elements(By.CSS_SELECTOR, selector)
 
+    # The first view of a fresh server: only the dashboard's own menu, ever, then the page.
+    menus = []
+    while "Find the moments" not in _text(d):
+        menus.append(tuple(e.text.split("\n")[-1] for e in css(NAV_LINKS)))
+        assert time.monotonic() < started + SERVER_START_S, menus
+    assert menus and {m for m in menus if m} == {menus[-1]}, menus
+    assert menus[-1][0] == "Analyze" and "Clip Lab" in menus[-1], menus
+
     set_prompts(d, ["a whistle", "clicking"], ["silence"])
 
     # Upload the file, then Analyze.
     wait_for("the Upload tab", lambda: _tab(d, "Upload")).click()
-    css('input[type="file"]')[0].send_keys(str(path))
+    # the page's uploader, not the sidebar's prompt-pack loader
+    css('[data-testid="stMain"] input[type="file"]')[0].send_keys(str(path))
     wait_for("the upload", lambda: "synthetic-vod.mp4" in d.page_source, timeout_s=60)
     analyze = wait_for("an enabled Analyze button", lambda: _enabled_button(d, "Analyze"))
     analyze.click()

@@ -78,7 +78,9 @@ def test_a_live_monitor_in_the_browser(server: str, browser, tmp_path: Path) -> 
 def _nav(d, text: str):
     from selenium.webdriver.common.by import By
 
-    for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a'):
-        if text in e.text:
+    from tests.test_browser import NAV_LINKS
+
+    for e in d.find_elements(By.CSS_SELECTOR, NAV_LINKS):
+        if e.text.split("\n")[-1] == text:
             return e
     return None

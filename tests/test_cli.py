@@ -95,3 +95,20 @@ def test_missing_weights_without_network_exit_2(siren: Path, tmp_path: Path) -> 
     assert out.returncode == 2
     assert "laion/clap-htsat-fused" in out.stderr and str(tmp_path / "hf") in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert out.stderr.rstrip().endswith(
+        "give the path of a folder that holds them. (--model PATH_OR_ID)"
+    )
+
+
+def test_the_library_names_no_flag_and_the_cli_adds_its_own(siren: Path, tmp_path: Path) -> None:
+    from emotion.errors import ModelNotFoundError
+    from emotion.model import load_clap
+
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_clap(str(tmp_path / "no-such-model"))
+    assert "--" not in str(caught.value)
+    assert str(caught.value).startswith(f"Model folder not found: {tmp_path / 'no-such-model'};")
+    out = run("classify", str(siren), "--labels", "a, b", "--model", str(tmp_path / "nope"))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"hypeline: Model folder not found: {tmp_path / 'nope'}; give")
+    assert out.stderr.rstrip().endswith("(--model PATH_OR_ID)")

@@ -19,14 +19,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source, score
+from emotion.clock import clock
+from emotion.downloads import NETWORK_OPTIONS
 from emotion.errors import Cancelled
 from emotion.export import FILENAMES, write_exports
 from emotion.highlights import Highlight, HighlightSettings
 from emotion.model import Clap
-from emotion.progress import clock
 from emotion.scoring import DEFAULT_TEMPLATE
-from emotion.sources import NETWORK_OPTIONS, open_source, source_identity
-from emotion.store import Store
+from emotion.sources import open_source, source_identity
+from emotion.store import Store, review_key
 from tests.conftest import TINY_CLAP
 from tests.httpserver import serve_folder
 from tests.media import write_media
@@ -49,25 +50,6 @@ PROMPTS = [
 RUN_TIMEOUT_S = 120
 FOLLOWING = "Another process is analysing this VOD; following its progress."
 LONG_WINDOWS = 47  # 240 s: starts 0, 5, …, 230
-
-
-@pytest.fixture(autouse=True)
-def frame_on_every_run(monkeypatch):
-    """Make AppTest run dashboard.py (the frame) on every run, as the server does.
-
-    AppTest forgets before each run that st.navigation took over, so with a pages/ folder
-    present its later runs go through Streamlit's legacy pages/ router, which runs the
-    page without the frame. The live server learns it once per process.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def init_without_legacy_pages(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_pages)
 
 
 @pytest.fixture
@@ -165,6 +147,39 @@ def test_frame_shows_the_sidebar_with_the_model_ready(home: Path) -> None:
     assert "silence" in prompts
     assert not at.error
     assert "Analyze" in [b.label for b in at.button]
+
+
+def test_no_page_lives_at_its_files_name() -> None:
+    """dashboard.py's rule that keeps Streamlit's legacy pages/ router off every page."""
+    import ast
+
+    calls = [
+        node
+        for node in ast.walk(ast.parse(Path(DASHBOARD).read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
+    ]
+    assert len(calls) >= 2
+    for call in calls:
+        script = Path(call.args[0].value)
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        assert (script.parent.name, script.suffix) == ("pages", ".py")
+        assert kwargs.get("url_path") not in (None, script.stem), ast.unparse(call)
+
+
+def test_every_run_goes_through_the_frame_whatever_the_page(home: Path) -> None:
+    at = app().run()
+    assert not at.exception
+    at.sidebar.slider(key="threshold").set_value(0.3).run()
+    at.switch_page("pages/clip_lab.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Clip Lab"]
+    assert at.sidebar.slider(key="threshold").value == 0.3  # the frame's sidebar, kept
+    at.sidebar.slider(key="threshold").set_value(0.4).run()  # a later run: still framed
+    assert [t.value for t in at.title] == ["Clip Lab"]
+    assert at.session_state["settings"].highlights.threshold == 0.4
+    at.switch_page("pages/analyze.py").run()
+    assert [t.value for t in at.title] == ["Find the moments"]
+    assert at.sidebar.slider(key="threshold").value == 0.4
 
 
 def test_a_preset_replaces_the_prompts(home: Path) -> None:
@@ -416,7 +431,7 @@ def test_timeline_figure_has_a_line_per_prompt_bands_and_threshold(clap, home, v
     assert lines[0].customdata[4][0] == 20.0 and lines[0].customdata[4][1] == "0:20"
     stars = next(t for t in fig.data if t.name == "highlights")
     assert [c[0] for c in stars.customdata] == [h.start_s for h in analysis.highlights]
-    dropped = {(analysis.highlights[0].label, round(analysis.highlights[0].start_s, 3))}
+    dropped = {review_key(analysis.highlights[0].label, analysis.highlights[0].start_s)}
     fig = timeline.figure(dataclasses.replace(analysis), colors, 0.5, dropped=dropped)
     assert next(t for t in fig.data if t.name == "highlights").marker.symbol[0] == "star-open"
 

@@ -10,9 +10,8 @@ from tests.test_dashboard import analyzed, app
 from tests.test_tracks import two_track_recording
 from ui.sidebar import Prompt
 
-# The dashboard tests' fixtures: a fresh HYPELINE_HOME, and the frame on every AppTest run.
+# The dashboard tests' fixture: a fresh HYPELINE_HOME.
 home = dashboard.home
-frame_on_every_run = dashboard.frame_on_every_run
 
 WORDY = "a whistle " + "that goes on and on " * 40
 

@@ -13,7 +13,6 @@ from emotion.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
-from tests.test_dashboard import frame_on_every_run  # noqa: F401 - the frame runs every time
 from ui.sidebar import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")

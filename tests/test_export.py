@@ -20,6 +20,7 @@ from emotion.export import FILENAMES, FORMATS, get_writer, parse_formats, slugif
 from emotion.export.clips import clip_suffix
 from emotion.export.timefmt import from_rational
 from emotion.highlights import Highlight
+from emotion.progress import Progress
 from emotion.sources import Source
 from tests.media import tone, write_media
 
@@ -114,14 +115,13 @@ def test_slugs_and_clip_containers(tmp_path: Path) -> None:
 def test_write_exports_writes_each_format_and_reports_progress(
     wav_60s: Path, tmp_path: Path
 ) -> None:
-    calls: list[tuple[int, int]] = []
+    calls: list[Progress] = []
     out = tmp_path / "new" / "folder"
-    paths = write_exports(
-        wav_analysis(wav_60s), out, FORMATS, progress=lambda d, t: calls.append((d, t))
-    )
+    paths = write_exports(wav_analysis(wav_60s), out, FORMATS, progress=calls.append)
     assert paths == [out / FILENAMES[fmt] for fmt in FORMATS]
     assert sorted(p.name for p in out.iterdir()) == sorted(FILENAMES.values())  # no temp files
-    assert calls == [(i, len(FORMATS)) for i in range(len(FORMATS) + 1)]
+    n = len(FORMATS)  # the shape of every long step's progress
+    assert calls == [Progress("export", i / n, f"{i}/{n} files") for i in range(n + 1)]
 
 
 def test_unknown_format_fails_before_writing_anything(wav_60s: Path, tmp_path: Path) -> None:
@@ -336,10 +336,8 @@ def test_audio_only_fcpxml_is_marked_so(wav_60s: Path, tmp_path: Path) -> None:
 
 def test_video_clips_are_cut_with_padding(mp4_40s: Path, tmp_path: Path) -> None:
     analysis = video_analysis(mp4_40s)
-    calls: list[tuple[int, int]] = []
-    paths = write_exports(
-        analysis, tmp_path, ["json"], clips=True, progress=lambda d, t: calls.append((d, t))
-    )
+    calls: list[Progress] = []
+    paths = write_exports(analysis, tmp_path, ["json"], clips=True, progress=calls.append)
     clips = tmp_path / "clips"
     assert paths[0] == tmp_path / "highlights.json"
     assert [p.name for p in paths[1:]] == [
@@ -349,7 +347,10 @@ def test_video_clips_are_cut_with_padding(mp4_40s: Path, tmp_path: Path) -> None
         "04-laughing-0-00-36.mp4",
     ]
     assert sorted(clips.iterdir()) == paths[1:]
-    assert calls[-1] == (5, 5) and [d for d, _ in calls] == list(range(6))
+    assert [(p.stage, p.fraction, p.message) for p in calls[::5]] == [
+        ("export", 0.0, "0/5 files"), ("export", 1.0, "5/5 files"),
+    ]  # fmt: skip
+    assert [p.message for p in calls] == [f"{i}/5 files" for i in range(6)]
     # padded by 1 s, clamped to [0, 40]
     expected_s = [4.0 - 0.0, 19.0 - 11.52, 35.0 - 29.0, 40.0 - 35.0]
     for clip, want_s in zip(paths[1:], expected_s, strict=True):

@@ -6,9 +6,8 @@ from fractions import Fraction
 
 import pytest
 
+from emotion.clock import clock, clock_ms
 from emotion.export.timefmt import (
-    chapter_time,
-    clock,
     frame_duration,
     from_rational,
     rational,
@@ -20,13 +19,15 @@ from emotion.export.timefmt import (
 
 
 def test_clock_strings() -> None:
-    assert clock(65.25) == "0:01:05.250"
-    assert clock(3723.0004) == "1:02:03.000"
-    assert clock(59.9996) == "0:01:00.000"  # rounds to the ms, carrying into the minute
+    assert clock_ms(65.25) == "0:01:05.250"
+    assert clock_ms(3723.0004) == "1:02:03.000"
+    assert clock_ms(59.9996) == "0:01:00.000"  # rounds to the ms, carrying into the minute
     assert srt_time(65.25) == "00:01:05,250"
     assert srt_time(36000.5) == "10:00:00,500"
-    assert chapter_time(0) == "0:00" and chapter_time(754) == "12:34"
-    assert chapter_time(3723) == "1:02:03"
+    assert clock(0) == "0:00" and clock(754) == "12:34" and clock(3723) == "1:02:03"
+    # Tables across VODs always show the hours, so their columns line up.
+    assert clock(65, hours=True) == "0:01:05" and clock(3723, hours=True) == "1:02:03"
+    assert clock(59.6) == "1:00" and clock(3599.5) == "1:00:00"  # whole seconds, carried
     assert slug_time(65.9) == "0-01-05" and slug_time(3723) == "1-02-03"
 
 

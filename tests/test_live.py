@@ -16,8 +16,9 @@ import pytest
 
 from emotion.analysis import embed_source
 from emotion.audio import probe
+from emotion.batcher import Batcher
 from emotion.export import FILENAMES, write_exports
-from emotion.live import AlertSettings, LiveSettings, Monitor, SharedEmbedder
+from emotion.live import AlertSettings, LiveSettings, Monitor
 from emotion.live.ingest import ENDED
 from emotion.sources import open_source
 from emotion.store import Store
@@ -46,7 +47,7 @@ def test_a_loopback_stream_alerts_survives_a_drop_and_ends_as_an_analysis(
     with LiveHls(tmp_path, media) as live:
         live.wait_for_segments(1)  # the monitor starts at the stream's first segment
         monitor = Monitor(
-            live.url, _settings(), SharedEmbedder(clap), store,
+            live.url, _settings(), Batcher(clap), store,
             on_alert=alerts.append, on_status=lambda s, _m: states.append(s),
         )  # fmt: skip
         monitor.start()
@@ -98,9 +99,7 @@ def test_a_producer_restarting_from_sequence_0_is_survived(clap, tmp_path: Path)
     alerts: list = []
     with LiveHls(tmp_path, media) as live:
         live.wait_for_segments(1)
-        monitor = Monitor(
-            live.url, _settings(), SharedEmbedder(clap), store, on_alert=alerts.append
-        )
+        monitor = Monitor(live.url, _settings(), Batcher(clap), store, on_alert=alerts.append)
         monitor.start()
         _wait(lambda: monitor.stream_s >= 16.0, 40, "16 s of stream")
         live.produce()  # from the start again, sequence 0
@@ -119,7 +118,7 @@ def test_live_windows_equal_offline_ones_with_two_streams_sharing_the_model(
     first = write_media(tmp_path / "one.flac", audio, SR)
     second = shutil.copy(first, tmp_path / "two.flac")
     store = Store(tmp_path / "home")
-    embedder = SharedEmbedder(clap, max_batch=8)
+    embedder = Batcher(clap, max_batch=8)
     monitors = [
         Monitor(str(p), _settings(realtime=True, alerts=AlertSettings(cooldown_s=0)), embedder, store)
         for p in (first, second)

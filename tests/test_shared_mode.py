@@ -17,14 +17,14 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source
+from emotion.downloads import NETWORK_OPTIONS
 from emotion.errors import HypelineError
-from emotion.sources import NETWORK_OPTIONS, open_source, source_identity
+from emotion.sources import open_source, source_identity
 from emotion.store import Store
 from tests import test_dashboard as dashboard
 from tests.httpserver import serve_folder
 from ui import shared, signin
 
-frame_on_every_run = dashboard.frame_on_every_run
 home = dashboard.home
 vod = dashboard.vod
 PASSWORD = "correct horse battery"

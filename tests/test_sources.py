@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import emotion.sources as sources
+import emotion.downloads as downloads
+import emotion.local_files as local_files
 from emotion.audio import ffmpeg_exe, load_audio
 from emotion.errors import HypelineError, SourceError
 from emotion.netguard import BlockedAddressError
@@ -63,7 +64,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HYPELINE_HOME in tmp_path, and a yt-dlp that gives up quickly."""
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(
-        sources,
+        downloads,
         "NETWORK_OPTIONS",
         {"socket_timeout": 10, "retries": 1, "fragment_retries": 1, "extractor_retries": 0},
     )
@@ -165,8 +166,8 @@ def test_local_identity_is_the_sha256_of_the_file(site: Path, tmp_path: Path, mo
     assert source_identity(open_source(copy)) == expected  # content, not name
 
     calls = []
-    real = sources._file_digest
-    monkeypatch.setattr(sources, "_file_digest", lambda p, n: calls.append(p) or real(p, n))
+    real = local_files._file_digest
+    monkeypatch.setattr(local_files, "_file_digest", lambda p, n: calls.append(p) or real(p, n))
     for _ in range(3):
         assert source_identity(open_source(copy)) == expected
     assert len(calls) == 0  # cached for this session by (path, size, mtime)
@@ -176,10 +177,10 @@ def test_local_identity_is_the_sha256_of_the_file(site: Path, tmp_path: Path, mo
 
 
 def test_big_files_get_a_sampled_hash(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sources, "FULL_HASH_MAX_BYTES", 1000)
-    monkeypatch.setattr(sources, "SAMPLED_EDGE_BYTES", 100)
-    monkeypatch.setattr(sources, "HASH_CHUNK_BYTES", 10)
-    monkeypatch.setattr(sources, "SAMPLED_MIDDLE_COUNT", 4)
+    monkeypatch.setattr(local_files, "FULL_HASH_MAX_BYTES", 1000)
+    monkeypatch.setattr(local_files, "SAMPLED_EDGE_BYTES", 100)
+    monkeypatch.setattr(local_files, "HASH_CHUNK_BYTES", 10)
+    monkeypatch.setattr(local_files, "SAMPLED_MIDDLE_COUNT", 4)
     data = bytearray(os.urandom(5000))
     a, b = tmp_path / "a.bin", tmp_path / "b.bin"
     a.write_bytes(data)
@@ -365,9 +366,11 @@ def test_site_errors_become_one_sentence() -> None:
         return DownloadError(f"ERROR: [youtube] abc123: {msg}", (type(cause), cause, None))
 
     url = "https://www.youtube.com/watch?v=abc123"
-    private = sources._explain(wrapped("Private video. Sign in if you've been granted access"), url)
+    private = downloads._explain(
+        wrapped("Private video. Sign in if you've been granted access"), url
+    )
     assert "is private, removed or not available" in assert_one_sentence(private)
-    odd = sources._explain(wrapped("Something new broke\nwith details"), url)
+    odd = downloads._explain(wrapped("Something new broke\nwith details"), url)
     assert assert_one_sentence(odd) == (
         f"Could not get the video at {url} (Something new broke); check the link, "
         "or update yt-dlp with `pip install -U yt-dlp`."

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -16,12 +15,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from emotion import disk
+from emotion import atomic, disk
 from emotion.analysis import Analysis
 from emotion.errors import HypelineError
 from emotion.export import FILENAMES, write_exports
 from emotion.export.clips import slugify
 from emotion.highlights import Highlight
+from emotion.progress import Progress
+from emotion.store import review_key
 
 BUTTONS = {  # format: (label, help), in the order shown
     "chapters": ("YouTube chapters", "Paste into the VOD's description on YouTube."),
@@ -37,7 +38,7 @@ def exported(
     highlights: list[Highlight], reviews: Mapping[tuple[str, float], bool]
 ) -> list[Highlight]:
     """The kept highlights; while none is kept, all but the dropped ones."""
-    status = [reviews.get((h.label, round(h.start_s, 3))) for h in highlights]
+    status = [reviews.get(review_key(h.label, h.start_s)) for h in highlights]
     kept = [h for h, s in zip(highlights, status, strict=True) if s is True]
     return kept or [h for h, s in zip(highlights, status, strict=True) if s is not False]
 
@@ -89,18 +90,18 @@ def _clips(subset: Analysis, home: Path, stem: str) -> None:
         return
     bar = st.progress(0.0, text="Cutting clips…")
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"Cutting clips: {done}/{total}")
+    def progress(p: Progress) -> None:
+        bar.progress(p.fraction or 0.0, text=f"Cutting clips: {p.message.removesuffix(' files')}")
 
     try:
         with tempfile.TemporaryDirectory(prefix="hypeline-clips-") as tmp:
             clips = write_exports(subset, Path(tmp), [], clips=True, progress=progress)
-            zip_path.parent.mkdir(parents=True, exist_ok=True)
-            partial = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.tmp")
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as z:  # media is compressed
+            with (
+                atomic.replacing(zip_path) as partial,
+                zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as z,  # media is compressed
+            ):
                 for clip in clips:
                     z.write(clip, clip.name)
-            os.replace(partial, zip_path)
     except HypelineError as e:
         st.error(str(e))
         return

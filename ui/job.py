@@ -17,9 +17,6 @@ cap, and the media copies in ``HYPELINE_HOME`` a disk budget (``emotion.disk``).
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +26,14 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from emotion import disk
+from emotion import atomic, disk
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
 from emotion.audio import AudioTrack, probe
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.media_roots import resolve_under
 from emotion.paths import uploads_dir
-from emotion.progress import Progress, clock
+from emotion.progress import Progress
 from emotion.sources import SourcePolicy, open_source, source_identity
 from emotion.store import AnalysisRecord, Store
 from ui import model
@@ -108,28 +106,28 @@ def save_upload(upload: UploadedFile) -> Path:
     stream one to disk); the copy is chunked so that it is not held twice.
     """
     uploads = uploads_dir()
-    incoming = uploads / f".incoming-{secrets.token_hex(4)}"
     name = Path(upload.name).name or "upload"
+    incoming = atomic.temp_beside(uploads / name)  # its folder is named by its content, later
     bar = st.progress(0.0, text=f"Saving {name}…")
     digest = hashlib.sha256()
     try:
-        incoming.mkdir(parents=True)
+        uploads.mkdir(parents=True, exist_ok=True)
         upload.seek(0)
-        with open(incoming / name, "wb") as f:
+        with open(incoming, "wb") as f:
             while chunk := upload.read(UPLOAD_CHUNK_BYTES):
                 f.write(chunk)
                 digest.update(chunk)
                 bar.progress(min(1.0, f.tell() / max(upload.size, 1)), text=f"Saving {name}…")
         final = uploads / digest.hexdigest()[:16] / name
         final.parent.mkdir(exist_ok=True)
-        os.replace(incoming / name, final)
+        atomic.commit(incoming, final)
     except OSError as e:
         raise HypelineError(
             f"Could not save the upload in {uploads} ({e.strerror or e}); free some space or "
             "set HYPELINE_HOME to a folder on a bigger disk."
         ) from e
     finally:
-        shutil.rmtree(incoming, ignore_errors=True)
+        atomic.discard(incoming)
         bar.empty()
     return final
 
@@ -325,17 +323,14 @@ def _work(
         notes.append(text)
         st.warning(text)
 
-    identity = source_identity(source)
-    track = source.check_track(job.audio_track)
-    # Opened here first (the same key embed_source uses) so that a stopped run is the
-    # current analysis and shows up as "incomplete — resume".
-    record = store.open_analysis(
-        source, identity, clap.name, job.window_s, job.hop_s, clap.embedding_dim, track
-    )
-    st.session_state.analysis_id = record.id
-    # A label, not a bar: a run that follows another's shows only that one's bar.
-    status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
+    def opened(record: AnalysisRecord) -> None:
+        # The current analysis from the start, so that a stopped run shows up as
+        # "incomplete — resume" (embed_source keys and opens it).
+        st.session_state.analysis_id = record.id
+        # A label, not a bar: a run that follows another's shows only that one's bar.
+        status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
+
     return embed_source(
-        clap, store, source, identity, job.window_s, job.hop_s, progress=show,
-        audio_track=track, on_note=note,
+        clap, store, source, source_identity(source), job.window_s, job.hop_s, progress=show,
+        audio_track=job.audio_track, on_note=note, on_open=opened,
     )  # fmt: skip

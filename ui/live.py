@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
 from emotion.live.ingest import is_link
 from emotion.model import Clap
 from emotion.netguard import check_public_url
-from emotion.progress import clock
 from emotion.sources import SourcePolicy
 from ui.sidebar import Settings
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,14 +16,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emotion import disk
+from emotion import atomic, disk
 from emotion.analysis import Analysis, score
 from emotion.audio import ffmpeg_exe
-from emotion.highlights import Highlight
+from emotion.clock import clock
 from emotion.model import Clap
-from emotion.progress import clock
 from emotion.sources import Source
-from emotion.store import AnalysisRecord, Store
+from emotion.store import AnalysisRecord, Store, review_key
 from ui import timeline
 from ui.sidebar import Settings
 
@@ -50,11 +48,6 @@ def scored(record: AnalysisRecord, store: Store, clap: Clap, settings: Settings)
         record, vectors, clap, settings.labels, settings.background, settings.template,
         settings.highlights,
     )  # fmt: skip
-
-
-def review_key(h: Highlight) -> tuple[str, float]:
-    """How the store keys a highlight's review."""
-    return h.label, round(h.start_s, 3)
 
 
 def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
@@ -91,7 +84,9 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
             "start": pd.Series([clock(h.start_s) for h in hs], dtype=object),
             "end": pd.Series([clock(h.end_s) for h in hs], dtype=object),
             "score": pd.Series([h.score for h in hs], dtype=float),
-            "keep": pd.Series([reviews.get(review_key(h)) is True for h in hs], dtype=bool),
+            "keep": pd.Series(
+                [reviews.get(review_key(h.label, h.start_s)) is True for h in hs], dtype=bool
+            ),
         }
     )
     key = f"highlights_{st.session_state.get('table_version', 0)}"
@@ -109,7 +104,7 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
                 "Keep", width=55, help="Tick what to export; with none ticked, all of them."
             ),
         },
-        on_change=_on_table, args=(key, aid, [review_key(h) for h in hs]),
+        on_change=_on_table, args=(key, aid, [review_key(h.label, h.start_s) for h in hs]),
     )  # fmt: skip
     if not hs:
         st.caption("No highlight at this threshold: lower it in the sidebar.")
@@ -163,7 +158,7 @@ def _preview(source: Source, home: Path, audio_track: int = 1) -> Path | None:
         disk.mark_used(preview, home)  # the disk budget evicts the least recently used
         return preview
     preview.parent.mkdir(parents=True, exist_ok=True)
-    tmp = preview.with_name(f".{preview.name}.{os.getpid()}.tmp.m4a")
+    tmp = atomic.temp_beside(preview, ".m4a")  # ffmpeg picks the format by the extension
     cmd = [
         ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-i", str(source.path),
         "-map", f"0:a:{audio_track - 1}", "-vn",
@@ -181,11 +176,11 @@ def _preview(source: Source, home: Path, audio_track: int = 1) -> Path | None:
         _, err = proc.communicate()
     bar.empty()
     if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
+        atomic.discard(tmp)
         reason = (err or "").strip().splitlines()[-1:] or ["ffmpeg failed"]
         st.warning(f"No preview for the player ({reason[0]}); the timeline and exports still work.")
         return None
-    os.replace(tmp, preview)
+    atomic.commit(tmp, preview)
     return preview
 
 

@@ -19,7 +19,7 @@ from emotion.errors import HypelineError
 from emotion.highlights import HighlightSettings
 from emotion.model import KNOWN_MODELS, resolve_model_name
 from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
-from ui import model
+from ui import model, packs
 
 LOCAL_FOLDER = "Local folder…"
 BLANK = "Blank (write your own)"
@@ -141,6 +141,7 @@ def _prompt_editor() -> tuple[Prompt, ...]:
         key="preset",
         on_change=lambda: seed(st.session_state, preset_prompts(st.session_state.preset)),
     )
+    packs.loader()
     prompts = []
     for pid in st.session_state.prompt_ids:
         with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False):

@@ -15,9 +15,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from emotion.analysis import Analysis
+from emotion.clock import clock
 from emotion.highlights import cell_timeline, smooth
 from emotion.presets import color as default_color
-from emotion.progress import clock
+from emotion.store import review_key
 
 EPOCH = datetime(1970, 1, 1)
 TIME_FORMAT = "%-H:%M:%S"
@@ -88,7 +89,7 @@ def figure(
         go.Scatter(
             x=[at(h.peak_s) for h in hs], y=[STAR_Y] * len(hs), name="highlights",
             mode="markers", showlegend=False, customdata=about,
-            marker={"symbol": ["star-open" if (h.label, round(h.start_s, 3)) in dropped
+            marker={"symbol": ["star-open" if review_key(h.label, h.start_s) in dropped
                                else "star" for h in hs],
                     "size": 14, "color": [colors.get(h.label, "#888888") for h in hs],
                     "line": {"width": 1, "color": "white"}},

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from emotion import atomic
 from emotion.analysis import Analysis
 from emotion.errors import ExportError
 from emotion.export import chapters, csvfile, edl, fcpxml, jsonfile, srt
 from emotion.export.clips import cut_all, slugify
+from emotion.progress import Progress, ProgressFn
 
 Writer = Callable[[Analysis, Path], list[str]]
 
@@ -83,13 +82,13 @@ def write_exports(
     clips: bool = False,
     clip_padding_s: float = 1.0,
     fps: float | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFn | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write ``formats`` (and ``clips/`` when asked) into ``out_dir``; the paths written.
 
-    ``fps`` overrides the source's frame rate for the EDL and FCPXML. ``progress(done,
-    total)`` is called once per file and per clip; ``on_note`` gets each writer's notes
+    ``fps`` overrides the source's frame rate for the EDL and FCPXML. ``progress`` gets
+    a ``Progress("export", …)`` before the first file and after each file and clip; ``on_note`` gets each writer's notes
     (e.g. chapters adjusted for YouTube), which are logged when it is not given.
     ``clips/`` is replaced as a whole, so clips of an earlier export do not linger.
     """
@@ -113,26 +112,28 @@ def write_exports(
     total = len(fmts) + (len(analysis.highlights) if clips else 0)
     done = 0
 
+    def report() -> None:
+        if progress is not None:
+            progress(Progress("export", done / max(total, 1), f"{done}/{total} files"))
+
     def step() -> None:
         nonlocal done
         done += 1
-        if progress is not None:
-            progress(done, total)
+        report()
 
-    if progress is not None:
-        progress(0, total)
+    report()
     notes: list[str] = []
     pending: list[tuple[Path, Path]] = []  # (temporary, final)
     clip_names: list[str] = []
     try:
         for fmt, writer in zip(fmts, writers, strict=True):
             final = out_dir / FILENAMES[fmt]
-            tmp = _temp_name(final)
+            tmp = atomic.temp_beside(final)
             pending.append((tmp, final))
             notes += writer(analysis, tmp)
             step()
         if clips:
-            tmp_dir = _temp_name(out_dir / CLIPS_DIR)
+            tmp_dir = atomic.temp_beside(out_dir / CLIPS_DIR)
             pending.append((tmp_dir, out_dir / CLIPS_DIR))
             tmp_dir.mkdir()
             for clip in cut_all(analysis, tmp_dir, clip_padding_s):
@@ -140,7 +141,7 @@ def write_exports(
                 step()
     except BaseException as e:
         for tmp, _ in pending:
-            _remove(tmp)
+            atomic.discard(tmp)
         if isinstance(e, OSError):
             raise ExportError(
                 f"Could not write the exports in {out_dir} ({e.strerror or e}); check the "
@@ -149,7 +150,7 @@ def write_exports(
         raise
 
     for tmp, final in pending:
-        _commit(tmp, final)
+        atomic.commit(tmp, final)
     for note in notes:
         if on_note is not None:
             on_note(note)
@@ -157,25 +158,3 @@ def write_exports(
             logger.warning(note)
     written = [final for _, final in pending if final.name != CLIPS_DIR]
     return written + [out_dir / CLIPS_DIR / name for name in clip_names]
-
-
-def _temp_name(final: Path) -> Path:
-    # A hidden name next to the final one, so the rename stays on one file system.
-    return final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _commit(tmp: Path, final: Path) -> None:
-    if tmp.is_dir() and final.exists():
-        old = _temp_name(final)  # replace the old clips folder whole, then delete it
-        os.replace(final, old)
-        os.replace(tmp, final)
-        _remove(old)
-    else:
-        os.replace(tmp, final)

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emotion.analysis import Analysis
-from emotion.export.timefmt import by_start, chapter_time, media_duration_s
+from emotion.clock import clock
+from emotion.export.timefmt import by_start, media_duration_s
 
 MIN_CHAPTER_S = 10
 MIN_CHAPTERS = 3
@@ -78,7 +79,7 @@ def build(analysis: Analysis) -> tuple[list[Chapter], list[str]]:
     if clamped:
         notes.append(
             f"{clamped} highlight(s) in the last {MIN_CHAPTER_S} s start their chapter at "
-            f"{chapter_time(last_start_s)}, since YouTube's last chapter must be "
+            f"{clock(last_start_s)}, since YouTube's last chapter must be "
             f"{MIN_CHAPTER_S} s long."
         )
 
@@ -143,6 +144,6 @@ def _pad(chapters: list[Chapter], duration_s: int) -> list[Chapter]:
 def write(analysis: Analysis, path: Path) -> list[str]:
     """Write ``chapters.txt`` (``M:SS Title`` lines); the notes say what was adjusted."""
     chapters, notes = build(analysis)
-    lines = [f"{chapter_time(c.start_s)} {c.title}\n" for c in chapters]
+    lines = [f"{clock(c.start_s)} {c.title}\n" for c in chapters]
     path.write_text("".join(lines), encoding="utf-8")
     return notes

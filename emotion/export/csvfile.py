@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 
 from emotion.analysis import Analysis
-from emotion.export.timefmt import by_start, clock
+from emotion.clock import clock_ms
+from emotion.export.timefmt import by_start
 
 HEADER = ("label", "start_s", "end_s", "peak_s", "score", "start", "end")
 
@@ -24,8 +25,8 @@ def write(analysis: Analysis, path: Path) -> list[str]:
                     f"{h.end_s:.3f}",
                     f"{h.peak_s:.3f}",
                     f"{h.score:.4f}",
-                    clock(h.start_s),
-                    clock(h.end_s),
+                    clock_ms(h.start_s),
+                    clock_ms(h.end_s),
                 ]
             )
     return []

@@ -37,6 +37,7 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
             "audio_track": analysis.audio_track,
         },
         "model": analysis.model,
+        "precision": analysis.precision,
         "window_s": _t(analysis.window_s),
         "hop_s": _t(analysis.hop_s),
         "labels": list(analysis.labels),

@@ -1,4 +1,7 @@
-"""The small time helpers the writers share: clock strings, frame rates, timecode, rationals."""
+"""The small time helpers the writers share: SRT times, frame rates, timecode, rationals.
+
+Clock strings for people live in ``emotion/clock.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import math
 from fractions import Fraction
 
 from emotion.analysis import Analysis
+from emotion.clock import split_ms
 from emotion.highlights import Highlight
 
 DEFAULT_FPS = 30.0  # for editors' timelines when the source has no video (or an unknown rate)
@@ -28,31 +32,10 @@ def media_duration_s(analysis: Analysis) -> float:
     return max(ends, default=0.0)
 
 
-def _split_ms(seconds: float) -> tuple[int, int, int, int]:
-    total_ms = max(0, round(seconds * 1000))
-    s, ms = divmod(total_ms, 1000)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return h, m, s, ms
-
-
-def clock(seconds: float) -> str:
-    """``h:mm:ss.mmm``, e.g. ``0:01:05.250`` (the CSV's readable columns)."""
-    h, m, s, ms = _split_ms(seconds)
-    return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
-
-
 def srt_time(seconds: float) -> str:
     """``HH:MM:SS,mmm``, e.g. ``00:01:05,250``."""
-    h, m, s, ms = _split_ms(seconds)
+    h, m, s, ms = split_ms(seconds)
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
-
-
-def chapter_time(whole_seconds: int) -> str:
-    """YouTube's ``M:SS``, or ``H:MM:SS`` from one hour on, e.g. ``0:00``, ``12:34``, ``1:02:03``."""
-    m, s = divmod(whole_seconds, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def slug_time(seconds: float) -> str:

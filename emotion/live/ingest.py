@@ -330,18 +330,9 @@ def _title_of(spec: str) -> str:
 
 
 def _ytdlp_info(url: str) -> dict[str, Any]:
-    import yt_dlp
+    from emotion.downloads import probe
 
-    from emotion.sources import NETWORK_OPTIONS, _explain, _YtdlpLog
-
-    options = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": _YtdlpLog(),
-               "format": "bestaudio/best", **NETWORK_OPTIONS}  # fmt: skip
-    options.update(retries=2, extractor_retries=1, socket_timeout=15)
-    with yt_dlp.YoutubeDL(options) as ydl:
-        try:
-            info = ydl.extract_info(url, download=False)
-        except yt_dlp.utils.YoutubeDLError as e:
-            raise _explain(e, url) from e
+    info = probe(url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15)
     if not info:
         raise SourceError(f"No live audio found at {url}; paste the link of the channel or stream.")
-    return dict(info)
+    return info

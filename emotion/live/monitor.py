@@ -1,7 +1,7 @@
 """A live monitor: a stream followed as it happens, alerting, and kept as an analysis.
 
 ``Monitor`` ties the parts together: ``Ingest`` (supervised ffmpeg) → ``LiveGrid``
-(windows of the VOD grid, gaps) → the ``SharedEmbedder`` → the store (appended under the
+(windows of the VOD grid, gaps) → the ``Batcher`` → the store (appended under the
 analysis's lease as windows come, so a monitor killed and started again continues the
 same analysis after a gap) → ``AlertTracker`` → ``on_alert`` and the webhooks; the audio
 goes to a ``Recorder`` beside the embeddings. When the stream ends, gives up, or is
@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S, Analysis, check_prompts, score
+from emotion.batcher import Batcher
 from emotion.errors import BusyError, HypelineError
 from emotion.highlights import HighlightSettings
 from emotion.lease import Lease
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
-from emotion.live.embedder import SharedEmbedder
 from emotion.live.grid import LiveGrid, LiveWindow
 from emotion.live.ingest import (
     CONNECTING,
@@ -100,7 +100,7 @@ class Monitor:
         self,
         source: str,
         settings: LiveSettings,
-        embedder: SharedEmbedder,
+        embedder: Batcher,
         store: Store,
         on_alert: Callable[[Alert], None] | None = None,
         on_status: Callable[[str, str], None] | None = None,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.atomic import replacing
 from emotion.audio import ffmpeg_exe, stream_audio
 from emotion.errors import AudioError
 
@@ -74,25 +75,24 @@ def assemble(folder: Path, final: Path, sampling_rate: int) -> Path | None:
     if len(parts) == 1 and parts[0].name == part_path(folder, 0).name and not final.exists():
         os.replace(parts[0], final)
         return final
-    tmp = final.with_name(f".{final.name}.tmp")
     if final.exists():  # an earlier assembly: it comes first
         os.replace(final, part_path(folder, 0).with_suffix(".old.ogg"))
         parts = sorted(folder.glob(f"{PART_PREFIX}*.ogg"))
-    out = Recorder(tmp, sampling_rate)
-    for part in parts:
-        start_n = round(int(part.name[len(PART_PREFIX) :].split(".")[0]) / 1000 * sampling_rate)
-        if start_n > out.n_samples:
-            out.silence((start_n - out.n_samples) / sampling_rate)
-        skip = out.n_samples - start_n  # audio the later part repeats
-        with contextlib.suppress(AudioError):  # an empty or cut part keeps what it has
-            for chunk in stream_audio(part, sampling_rate):
-                if skip >= chunk.size:
-                    skip -= chunk.size
-                    continue
-                out.write(chunk[max(skip, 0) :])
-                skip = 0
-    out.close()
-    os.replace(tmp, final)
+    with replacing(final, ".ogg") as tmp:
+        out = Recorder(tmp, sampling_rate)
+        for part in parts:
+            start_n = round(int(part.name[len(PART_PREFIX) :].split(".")[0]) / 1000 * sampling_rate)
+            if start_n > out.n_samples:
+                out.silence((start_n - out.n_samples) / sampling_rate)
+            skip = out.n_samples - start_n  # audio the later part repeats
+            with contextlib.suppress(AudioError):  # an empty or cut part keeps what it has
+                for chunk in stream_audio(part, sampling_rate):
+                    if skip >= chunk.size:
+                        skip -= chunk.size
+                        continue
+                    out.write(chunk[max(skip, 0) :])
+                    skip = 0
+        out.close()
     for part in parts:
         part.unlink(missing_ok=True)
     return final

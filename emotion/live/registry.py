@@ -1,7 +1,7 @@
 """Every monitor of a process, for the faces that start and list them (dashboard, API).
 
 One ``Monitors`` per process holds the monitors started through it, and one
-``SharedEmbedder`` per loaded model, so monitors of one model batch their windows
+``Batcher`` per loaded model, so monitors of one model batch their windows
 together. Monitors run on their own threads, whoever started them, until their stream
 ends or someone stops them.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
+from typing import Any
 
+from emotion.batcher import Batcher
 from emotion.live.alerts import Alert
-from emotion.live.embedder import SharedEmbedder
 from emotion.live.monitor import LiveSettings, Monitor
 from emotion.model import Clap
 from emotion.store import Store
@@ -24,16 +25,17 @@ class Monitors:
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store or Store()
-        self._embedders: dict[int, SharedEmbedder] = {}  # by id() of the loaded model
+        self._embedders: dict[int, Batcher] = {}  # by id() of the loaded model
         self._monitors: dict[int, Monitor] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def embedder(self, clap: Clap) -> SharedEmbedder:
-        """The shared embedder of ``clap`` (made on first use)."""
+    def embedder(self, clap: Clap, **options: Any) -> Batcher:
+        """The shared batcher of ``clap``, made on first use (with ``options``: ``max_batch``,
+        ``wait_s``); the API's requests, its analyses and every monitor share it."""
         with self._lock:
             if id(clap) not in self._embedders:
-                self._embedders[id(clap)] = SharedEmbedder(clap)
+                self._embedders[id(clap)] = Batcher(clap, **options)
             return self._embedders[id(clap)]
 
     def start(
@@ -81,3 +83,11 @@ class Monitors:
             monitor = self._monitors.get(monitor_id)
             if monitor is not None and not monitor.running:
                 del self._monitors[monitor_id]
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop every monitor (each finishes its analysis), then the batchers' threads."""
+        self.stop_all(timeout_s)
+        with self._lock:
+            embedders, self._embedders = list(self._embedders.values()), {}
+        for batcher in embedders:
+            batcher.close()

@@ -26,9 +26,9 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
+from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert
-from emotion.progress import clock
 
 TIMEOUT_S = 5.0
 ATTEMPTS = 4

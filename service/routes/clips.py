@@ -45,7 +45,7 @@ async def classify(
     prompts = prompts_for(label_list, check_template(template))
     await run_in_threadpool(svc.clap.check_prompts, prompts, label_list)
     waveform = await decode_upload(audio, svc.clap.sampling_rate)
-    vector = await asyncio.wrap_future(svc.batcher.embed(waveform))
+    vector = await asyncio.wrap_future(svc.batcher.submit(waveform))
     text = await run_in_threadpool(svc.clap.embed_text, prompts)
     row = zero_shot_probabilities(vector[None, :], text, svc.clap.logit_scale)[0]
     result = LibraryClassification(
@@ -70,7 +70,7 @@ async def match(
     (text,) = parse_labels([text], what="texts")
     await run_in_threadpool(svc.clap.check_prompts, [text])
     waveform = await decode_upload(audio, svc.clap.sampling_rate)
-    vector = await asyncio.wrap_future(svc.batcher.embed(waveform))
+    vector = await asyncio.wrap_future(svc.batcher.submit(waveform))
     text_vector = (await run_in_threadpool(svc.clap.embed_text, [text]))[0]
     return Match(similarity=round(float(vector @ text_vector), 4))
 

@@ -102,7 +102,7 @@ async def _serve(svc: Service, websocket: WebSocket) -> None:
         n = 0
         try:
             for window in iter_windows(feed(), rate, start.window_s, start.hop_s):
-                vector = svc.batcher.embed(window.samples).result()
+                vector = svc.batcher.submit(window.samples).result()
                 row = zero_shot_probabilities(vector[None, :], text, svc.clap.logit_scale)[0]
                 best = int(row[: len(labels)].argmax())
                 message = {

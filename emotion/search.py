@@ -1,0 +1,313 @@
+"""Search the whole library: a text or an example → the best-matching moments of every VOD.
+
+Exact cosine over the stored window embeddings (unit vectors, so a dot product). The
+vector files are memory-mapped a block of rows at a time, each block scored and then
+unmapped, and only a bounded list of the best windows is kept, so memory does not grow
+with the library. The best windows then become moments: the overlapping windows of one
+VOD collapse into one hit that keeps the best score and reports the span they cover.
+
+Call it from any face::
+
+    hits = search(store, text_query(clap, "a siren"), models=[clap.name], top=20)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion.audio import load_audio
+from emotion.clock import clock, parse_clock
+from emotion.errors import SearchError
+from emotion.model import Clap
+from emotion.progress import Progress, ProgressFn
+from emotion.scoring import DEFAULT_TEMPLATE, check_printable, prompts_for
+from emotion.store import AnalysisRecord, Store
+
+DEFAULT_TOP = 20
+MAX_TOP = 1000
+# Rows scored per memory-mapped block: 16 Mi of float32 at 512 dims (32 MiB), small
+# enough to keep memory flat and large enough that the matrix product dominates.
+BLOCK_ROWS = 16_384
+# Windows kept per hit asked for before collapsing: a long event fills many windows.
+CANDIDATES_PER_HIT = 32
+# At most one window in this many is a candidate, so that moments stay moments.
+MAX_CANDIDATE_SHARE = 4
+SEARCH_THREADS = min(4, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A unit vector to search for, and where it came from (its own moment is left out)."""
+
+    vector: np.ndarray
+    description: str
+    exclude: tuple[int, float, float] | None = None  # (analysis id, start_s, end_s)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One moment of one analysis: the span of its collapsed windows and their best cosine."""
+
+    analysis_id: int
+    title: str
+    start_s: float
+    end_s: float
+    score: float
+    best_start_s: float  # where the best window of the moment starts
+
+    def to_dict(self, decimals: int = 4) -> dict[str, object]:
+        d = asdict(self)
+        d["score"] = round(self.score, decimals)
+        return d
+
+
+def text_query(clap: Clap, text: str, template: str = DEFAULT_TEMPLATE) -> Query:
+    """A text, through the prompt template, as the scores read labels."""
+    text = " ".join(check_printable(text, "query").split())
+    if not text:
+        raise SearchError('The query is empty; describe the moment, e.g. "crowd screaming".')
+    (prompt,) = prompts_for([text], template)
+    clap.check_prompts([prompt], [text])
+    return Query(clap.embed_text([prompt])[0], text)
+
+
+def clip_query(clap: Clap, audio: Path | np.ndarray, name: str | None = None) -> Query:
+    """A clip (a file, or mono samples at the model's rate), embedded as ``classify`` does."""
+    if isinstance(audio, np.ndarray):
+        waveform = np.nan_to_num(audio.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        description = name or "a clip"
+    else:
+        waveform = load_audio(Path(audio), clap.sampling_rate)
+        description = name or Path(audio).name
+    return Query(clap.embed_audio([waveform])[0], f"like {description}")
+
+
+def moment_query(store: Store, analysis_id: int, at_s: float) -> Query:
+    """The stored window of an analysis at ``at_s`` (the window that starts last before it)."""
+    record = _record(store, analysis_id)
+    if record.n_done == 0:
+        raise SearchError(f"{record.title} has no analysed windows yet; finish analysing it.")
+    end_s = (record.n_done - 1) * record.hop_s + record.window_s
+    if not 0 <= at_s <= end_s:
+        raise SearchError(
+            f"{clock(at_s, hours=True)} is outside {record.title}, which runs to "
+            f"{clock(end_s, hours=True)}; "
+            "pick a time inside it."
+        )
+    row = min(int(at_s // record.hop_s), record.n_done - 1)
+    block = store.vector_rows(record, row, row + 1)
+    start_s = row * record.hop_s
+    vector = np.array(block[0], dtype=np.float32)
+    del block
+    return Query(
+        vector,
+        f"like {record.title} at {clock(start_s, hours=True)}",
+        exclude=(record.id, start_s, start_s + record.window_s),
+    )
+
+
+def search(
+    store: Store,
+    query: Query,
+    models: Sequence[str],
+    analysis_ids: Iterable[int] | None = None,
+    since_s: float | None = None,
+    until_s: float | None = None,
+    top: int = DEFAULT_TOP,
+    progress: ProgressFn | None = None,
+) -> list[Hit]:
+    """The ``top`` best moments over the analyses made with ``models``, best first.
+
+    ``analysis_ids`` limits the search to those VODs; ``since_s``/``until_s`` (epoch s,
+    inclusive) to VODs aired (or, when that is unknown, analysed) in that range.
+    """
+    if not 1 <= top <= MAX_TOP:
+        raise SearchError(f"Ask for between 1 and {MAX_TOP} results, not {top}.")
+    records = searchable(store, models, analysis_ids, since_s, until_s)
+    records = [r for r in records if r.dim == query.vector.shape[0]]
+    total = sum(r.n_done for r in records)
+    # Moments are chains of overlapping windows among the best ones; if "the best" reached
+    # deep into a small library, whole VODs would chain into one moment.
+    cap = max(min(top, total), total // MAX_CANDIDATE_SHARE)
+    wanted = min(top * CANDIDATES_PER_HIT, cap)
+    while True:
+        candidates = _best_windows(store, records, query, wanted, total, progress)
+        hits = _collapse(candidates, {r.id: r for r in records})
+        # Few moments from many windows: long events took the room; look further.
+        if len(hits) >= top or wanted >= cap:
+            return hits[:top]
+        wanted = min(wanted * 4, cap)
+
+
+def searchable(
+    store: Store,
+    models: Sequence[str],
+    analysis_ids: Iterable[int] | None = None,
+    since_s: float | None = None,
+    until_s: float | None = None,
+) -> list[AnalysisRecord]:
+    """The analyses a search with these filters reads (unknown ids are an error)."""
+    records = [r for r in store.analyses() if r.model in set(models) and r.n_done > 0]
+    if analysis_ids is not None:
+        ids = list(dict.fromkeys(analysis_ids))
+        for aid in ids:
+            _record(store, aid)  # an id not in the library says so
+        records = [r for r in records if r.id in set(ids)]
+    if since_s is not None:
+        records = [r for r in records if aired_s(r) >= since_s]
+    if until_s is not None:
+        records = [r for r in records if aired_s(r) <= until_s]
+    if not records:
+        models_text = ", ".join(models)
+        raise SearchError(
+            f"No analysed VOD made with {models_text} matches; analyse a VOD with this model "
+            "first, or widen the filters."
+        )
+    return records
+
+
+def aired_s(record: AnalysisRecord) -> float:
+    """When the VOD aired (epoch s), else when it was analysed: what date filters compare."""
+    return record.published if record.published is not None else record.created
+
+
+def parse_moment(text: str) -> tuple[int, float]:
+    """``ID@h:mm:ss`` (or ``ID@m:ss``, ``ID@seconds``) → (analysis id, seconds)."""
+    m = re.fullmatch(r"\s*(\d+)\s*@\s*(\S+)\s*", text)
+    if m is None:
+        raise SearchError(
+            f"{text!r} is not a moment; write the analysis id and a time, e.g. 3@1:23:45."
+        )
+    return int(m.group(1)), parse_clock(m.group(2))
+
+
+def _record(store: Store, analysis_id: int) -> AnalysisRecord:
+    try:
+        return store.analysis(analysis_id)
+    except KeyError:
+        raise SearchError(
+            f"There is no analysis {analysis_id} in this library; list the library to see the ids."
+        ) from None
+
+
+# (score, analysis id, row): a min-heap of the best windows seen so far.
+_Candidate = tuple[float, int, int]
+
+
+def _best_windows(
+    store: Store,
+    records: Sequence[AnalysisRecord],
+    query: Query,
+    wanted: int,
+    total: int,
+    progress: ProgressFn | None,
+) -> list[_Candidate]:
+    vector = np.ascontiguousarray(query.vector, dtype=np.float32)
+    blocks = [
+        (record, first, min(first + BLOCK_ROWS, record.n_done))
+        for record in records
+        for first in range(0, record.n_done, BLOCK_ROWS)
+    ]
+
+    def score(block: tuple[AnalysisRecord, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The block's own best (scores, rows): all the merge needs of it."""
+        record, first, stop = block
+        rows = store.vector_rows(record, first, stop)
+        # einsum: each row's sum in one fixed order, so a score never depends on the
+        # block it was read in (BLAS's gemv does), and here faster than BLAS.
+        scores = np.einsum("ij,j->i", rows, vector)
+        del rows  # unmaps: its resident pages go with it
+        if (excluded := _excluded_rows(record, query)) is not None:
+            scores[max(excluded[0] - first, 0) : max(excluded[1] - first, 0)] = -np.inf
+        keep = np.arange(len(scores))
+        if len(scores) > wanted:
+            keep = np.argpartition(scores, -wanted)[-wanted:]
+        keep = keep[scores[keep] > -np.inf]
+        return scores[keep], keep + first
+
+    best: list[_Candidate] = []
+    done = 0
+    # Reading the vectors is bound by memory bandwidth; a second core almost doubles it.
+    # The merge takes the blocks in order, so the answer does not depend on the threads.
+    with ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="hypeline-search") as pool:
+        for (record, first, stop), (scores, rows) in zip(
+            blocks, pool.map(score, blocks), strict=True
+        ):
+            _keep_best(best, scores, rows, record.id, wanted)
+            done += stop - first
+            if progress is not None:
+                progress(Progress("search", done / max(total, 1), f"{done}/{total} windows"))
+    return best
+
+
+def _excluded_rows(record: AnalysisRecord, query: Query) -> tuple[int, int] | None:
+    """The rows overlapping the query's own moment, when it came from this analysis."""
+    if query.exclude is None or query.exclude[0] != record.id:
+        return None
+    _, start_s, end_s = query.exclude
+    first = max(0, math.floor((start_s - record.window_s) / record.hop_s) + 1)
+    stop = math.ceil(end_s / record.hop_s)
+    return first, stop
+
+
+def _keep_best(
+    best: list[_Candidate], scores: np.ndarray, rows: np.ndarray, analysis_id: int, wanted: int
+) -> None:
+    floor = best[0][0] if len(best) >= wanted else -np.inf
+    for i in np.flatnonzero(scores > floor):
+        item = (float(scores[i]), analysis_id, int(rows[i]))
+        if len(best) < wanted:
+            heapq.heappush(best, item)
+        elif item > best[0]:
+            heapq.heapreplace(best, item)
+
+
+def _collapse(candidates: list[_Candidate], records: dict[int, AnalysisRecord]) -> list[Hit]:
+    """Overlapping windows of one VOD → one moment (best score, the span they cover)."""
+    by_analysis: dict[int, list[tuple[int, float]]] = {}
+    for score, analysis_id, row in candidates:
+        by_analysis.setdefault(analysis_id, []).append((row, score))
+    hits: list[Hit] = []
+    for analysis_id, rows in by_analysis.items():
+        record = records[analysis_id]
+        rows.sort()
+        # Windows overlap when they start less than a window apart.
+        overlap = max(1, math.ceil(record.window_s / record.hop_s - 1e-9))
+        group = [rows[0]]
+        for row, score in rows[1:]:
+            if row - group[-1][0] < overlap:
+                group.append((row, score))
+            else:
+                hits.append(_hit(record, group))
+                group = [(row, score)]
+        hits.append(_hit(record, group))
+    hits.sort(key=_rank)
+    return hits
+
+
+def _rank(hit: Hit) -> tuple[float, int, float]:
+    return (-hit.score, hit.analysis_id, hit.start_s)  # ties: a stable, deterministic order
+
+
+def _hit(record: AnalysisRecord, group: list[tuple[int, float]]) -> Hit:
+    best_row, best_score = max(group, key=lambda rs: (rs[1], -rs[0]))
+    end_s = group[-1][0] * record.hop_s + record.window_s
+    if record.duration_s is not None:
+        end_s = min(end_s, max(record.duration_s, group[-1][0] * record.hop_s))
+    return Hit(
+        analysis_id=record.id,
+        title=record.title,
+        start_s=group[0][0] * record.hop_s,
+        end_s=end_s,
+        score=best_score,
+        best_start_s=best_row * record.hop_s,
+    )

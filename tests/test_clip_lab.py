@@ -1,0 +1,157 @@
+"""Clip Lab (AppTest, fixture checkpoint): a clip's bars, match and model card, and the
+same numbers as the CLI's ``classify`` and ``match`` for the same file."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion.analysis import embed_source
+from emotion.sources import open_source, source_identity
+from emotion.store import Store
+from tests import test_dashboard as dashboard
+from tests.media import write_media
+from tests.synth import make_clip, make_vod
+from tests.test_cli import run as run_cli
+from ui.sidebar import Prompt
+
+home = dashboard.home
+SR = 48_000
+PROMPTS = [
+    Prompt("a whistle", "#636EFA"),
+    Prompt("clicking", "#EF553B"),
+    Prompt("a siren", "#00CC96"),
+    Prompt("silence", "#9E9E9E", background=True),
+]
+LABELS = "a whistle, clicking, a siren, silence"
+TEMPLATE = "This is a sound of {}."  # the sidebar's default
+
+
+@pytest.fixture(scope="module")
+def whistle(tmp_path_factory) -> Path:
+    clip = make_clip("a whistle", 6.0, SR, np.random.default_rng(11))
+    return write_media(tmp_path_factory.mktemp("lab") / "whistle.ogg", clip, SR,
+                       audio_args=("-c:a", "libvorbis"))  # fmt: skip
+
+
+def lab() -> AppTest:
+    at = dashboard.app(PROMPTS).run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/clip_lab.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def bars(at: AppTest) -> dict[str, float]:
+    """The bar chart's prompts and probabilities, as drawn."""
+    (chart,) = [c for c in at.get("plotly_chart") if "lab_bars" in c.proto.id]
+    (trace,) = json.loads(chart.proto.spec)["data"]
+    return dict(zip(trace["y"], trace["x"], strict=True))
+
+
+def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path) -> None:
+    at = lab()
+    assert [t.value for t in at.title] == ["Clip Lab"]
+    at.file_uploader(key="lab_upload").upload(whistle.name, whistle.read_bytes(), "audio/ogg")
+    at.run()
+    assert not at.exception, at.exception
+    drawn = bars(at)
+    cli = run_cli("classify", str(whistle), "--labels", LABELS, "--template", TEMPLATE)
+    assert cli.returncode == 0, cli.stderr
+    expected = json.loads(cli.stdout)["scores"]
+    # Sorted best first, the background named as such; the same values as the CLI's.
+    assert list(drawn.values()) == sorted(drawn.values(), reverse=True)
+    assert set(drawn) == {"a whistle", "clicking", "a siren", "silence (background)"}
+    assert {k.removesuffix(" (background)"): round(v, 4) for k, v in drawn.items()} == expected
+    assert max(expected, key=expected.get) == "a whistle"
+    captions = [c.value for c in at.caption]
+    assert (
+        "6.00 s at 48,000 Hz; the model reads 10 s, so it is padded to 10 s (repeatpad)."
+        in captions
+    )
+    assert sum(drawn.values()) == pytest.approx(1.0)
+
+    at.text_input(key="lab_text").input("a whistle").run()
+    cli = run_cli("match", str(whistle), "--text", "a whistle")
+    assert cli.returncode == 0, cli.stderr
+    (metric,) = at.metric
+    assert metric.value == f"{json.loads(cli.stdout)['similarity']:.4f}"
+    standing = at.caption[-1].value
+    assert standing.startswith("Closer to this clip than ") and "of the 4 prompts" in standing
+
+    card = at.table[0].value
+    assert card.loc["Checkpoint"].iloc[0] == str(dashboard.TINY_CLAP)
+    assert card.loc["Sampling rate"].iloc[0] == "48,000 Hz"
+    assert card.loc["Precision"].iloc[0] == "fp32" and card.loc["Device"].iloc[0] == "cpu"
+
+
+def test_the_spectrogram_is_what_the_model_reads(home: Path, whistle: Path, clap) -> None:
+    from emotion.classify import Classifier
+
+    at = lab()
+    at.file_uploader(key="lab_upload").upload(whistle.name, whistle.read_bytes(), "audio/ogg")
+    at.run()
+    (chart,) = [c for c in at.get("plotly_chart") if "lab_mel" in c.proto.id]
+    (heat,) = json.loads(chart.proto.spec)["data"]
+    clf = Classifier(clap)
+    mel = clf.model_input(clf.waveform(whistle))
+    z = heat["z"]  # plotly's typed array: {"dtype", "bdata" (base64), "shape"}
+    rows, cols = (int(n) for n in str(z["shape"]).split(","))
+    drawn = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(rows, cols)
+    assert drawn.shape == mel.T.shape == (clap.mel.n_mels, 1001)  # 10 s: padded to the model's
+    np.testing.assert_allclose(drawn, mel.T, rtol=0, atol=1e-4)
+
+
+def test_a_recording_from_the_microphone_is_classified(home: Path) -> None:
+    clip = make_clip("clicking", 4.0, SR, np.random.default_rng(12))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:  # what the browser sends: 16-bit PCM WAV
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(clip, -1, 1) * 32767).astype("<i2").tobytes())
+    at = lab()
+    at.segmented_control(key="lab_from").set_value("Microphone").run()
+    at.audio_input(key="lab_mic").upload("recording.wav", buf.getvalue()).run()
+    assert not at.exception, at.exception
+    drawn = bars(at)
+    assert next(iter(drawn)) == "clicking", drawn
+
+
+def test_a_moment_of_the_library_is_cut_from_its_vod(home: Path, clap, tmp_path: Path) -> None:
+    audio = make_vod([("a whistle", 20.0, 30.0), ("clicking", 40.0, 50.0)], 60.0, SR,
+                     np.random.default_rng(13))  # fmt: skip
+    vod = write_media(tmp_path / "vod.flac", audio, SR)
+    source = open_source(str(vod))
+    embed_source(clap, Store(), source, source_identity(source))
+    at = lab()
+    at.segmented_control(key="lab_from").set_value("Library").run()
+    at.text_input(key="lab_at").input("0:40").run()
+    assert not at.exception, at.exception
+    assert next(iter(bars(at))) == "clicking"
+    assert "vod @ 0:40" in [s.value for s in at.subheader]
+    at.text_input(key="lab_at").input("0:20").run()
+    assert next(iter(bars(at))) == "a whistle"
+    at.text_input(key="lab_at").input("soon").run()
+    assert [e.value for e in at.error] == [
+        "'soon' is not a time; give it as h:mm:ss, m:ss or seconds, e.g. 1:02:03."
+    ]
+    at.text_input(key="lab_at").input("2:00").run()
+    assert [e.value for e in at.error] == ["vod lasts 1:00; pick a time before its end."]
+
+
+def test_how_the_model_reads_a_long_clip_is_said(clap) -> None:
+    from ui.clip_lab import reading
+
+    expected = {
+        "fusion": "it is read whole, shrunk to 10 s, beside three 10 s crops.",
+        "rand_trunc": "it is cut into 10 s pieces whose embeddings are averaged (the first shown).",
+    }[clap.mel.truncation]
+    assert reading(clap, 25.0) == f"25.00 s at 48,000 Hz; the model reads 10 s, so {expected}"

@@ -1,0 +1,151 @@
+"""The Analytics page headless (AppTest) over a small library, and a pack in the sidebar."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion.analysis import embed_source
+from emotion.analytics import library_stats, parse_date
+from emotion.highlights import HighlightSettings
+from emotion.packs import Pack
+from emotion.sources import open_source, source_identity
+from emotion.store import Store
+from tests.conftest import TINY_CLAP
+from tests.media import write_media
+from tests.synth import make_vod
+from tests.test_dashboard import DASHBOARD, RUN_TIMEOUT_S
+from ui import packs
+from ui.sidebar import Prompt, seed
+
+SR = 48_000
+PROMPTS = [Prompt("a tone", "#636EFA"), Prompt("silence", "#9E9E9E", background=True),
+           Prompt("clicking", "#7A7A7A", background=True)]  # fmt: skip
+# sirens (kept) and whistles (rejected), which "a tone" matches alike
+VODS = [
+    (
+        "2026-03-01",
+        [
+            ("a siren", 10.0, 30.0),
+            ("a whistle", 50.0, 70.0),
+            ("a siren", 90.0, 110.0),
+            ("a whistle", 120.0, 140.0),
+        ],
+    ),
+    (
+        "2026-03-03",
+        [
+            ("a whistle", 10.0, 30.0),
+            ("a siren", 60.0, 80.0),
+            ("a whistle", 90.0, 110.0),
+            ("a siren", 120.0, 140.0),
+        ],
+    ),
+]
+
+
+def build_library(clap, home: Path, media: Path) -> Store:
+    store = Store(home)
+    for i, (date, events) in enumerate(VODS):
+        audio = make_vod(events, 150.0, SR, np.random.default_rng(300 + i))
+        path = write_media(media / f"stream-{date}.wav", audio, SR)
+        os.utime(path, (parse_date(date) + 72_000,) * 2)
+        source = open_source(str(path))
+        record = embed_source(clap, store, source, source_identity(source))
+        for caption, start_s, end_s in events:
+            store.set_pick(record.id, "a tone", start_s, end_s, caption == "a siren")
+    return store
+
+
+@pytest.fixture
+def library(clap, tmp_path: Path, monkeypatch) -> Store:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    return build_library(clap, tmp_path / "home", tmp_path)
+
+
+def analytics_page() -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S)
+    seed(at.session_state, PROMPTS)
+    at.run()
+    at.switch_page("pages/analytics.py")
+    return at.run()
+
+
+def test_charts_best_of_and_learning_from_picks(library: Store, clap) -> None:
+    at = analytics_page()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Across your streams"
+    assert len(at.get("plotly_chart")) == 3
+    best = at.dataframe[0].value
+    expected = library_stats(library, clap, ["a tone"], ["silence", "clicking"])
+    assert best["start_s"].tolist() == [m.start_s for m in expected.best]
+    assert best["title"].tolist() == [m.title for m in expected.best]
+    # zero-shot, "a tone" finds sirens and whistles alike
+    kinds = [_kind(row.title, row.start_s, row.end_s) for row in best.itertuples()]
+    assert len(kinds) >= 6 and kinds.count("a whistle") >= 3 and kinds.count("a siren") >= 3
+    assert [b.label for b in at.get("download_button")] == ["CSV", "JSON", "Save as prompt pack"]
+
+    at.toggle(key="learn").set_value(True).run()
+    assert not at.exception, at.exception
+    learned = at.dataframe[0].value
+    assert learned.to_dict("records") == [
+        {"label": "a tone", "kept": 4, "rejected": 4, "before": 0.0, "after": 1.0}
+    ]
+    best = at.dataframe[1].value
+    kinds = [_kind(row.title, row.start_s, row.end_s) for row in best.itertuples()]
+    assert kinds.count("a siren") == 4, best  # every siren, and …
+    assert kinds.count("a whistle") <= 1, best  # … the whistles (nearly all) gone
+
+
+def _kind(title: str, start_s: float, end_s: float) -> str | None:
+    """The event a highlight overlaps most."""
+    (events,) = [e for d, e in VODS if title == f"stream-{d}"]
+    overlap, kind = max((min(end_s, e) - max(start_s, s), c) for c, s, e in events)
+    return kind if overlap > 0 else None
+
+
+def test_date_range_and_empty_library(library: Store, tmp_path: Path, monkeypatch) -> None:
+    at = analytics_page()
+    at.date_input(key="stats_since").set_value(parse_date_date("2026-03-02")).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["title"]) == {"stream-2026-03-03"}
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "empty"))
+    at = analytics_page()
+    assert not at.exception
+    assert at.info[0].value.startswith("No finished analysis with this model yet")
+
+
+def parse_date_date(text: str):
+    import datetime as dt
+
+    return dt.date.fromisoformat(text)
+
+
+def test_a_pack_fills_the_sidebar(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    pack = Pack(labels=["a tone", "laughter"], background=["silence"],
+                colors={"a tone": "#123456"}, template="the sound of {}",
+                settings=HighlightSettings(threshold=0.72, merge_gap_s=12.0, smoothing_s=10.0))  # fmt: skip
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S)
+    packs.apply(at.session_state, pack)
+    at.run()
+    assert not at.exception, at.exception
+    ids = at.session_state["prompt_ids"]
+    assert [at.session_state[f"prompt_text_{i}"] for i in ids] == ["a tone", "laughter", "silence"]
+    assert [at.session_state[f"prompt_bg_{i}"] for i in ids] == [False, False, True]
+    assert at.session_state[f"prompt_color_{ids[0]}"] == "#123456"
+    assert at.sidebar.slider(key="threshold").value == pytest.approx(0.7)
+    assert at.sidebar.slider(key="merge_gap_s").value == 10
+    assert at.sidebar.slider(key="smoothing_s").value == 10
+    assert at.text_input(key="template").value == "the sound of {}"
+    settings = at.session_state["settings"]
+    assert settings.labels == ["a tone", "laughter"] and settings.template == "the sound of {}"
+    assert json.loads(json.dumps(Pack(labels=["x"]).to_dict()))["version"] == 1

@@ -1,0 +1,58 @@
+"""Prompt packs in the sidebar: load a pack's prompts, colors, template and thresholds.
+
+The pack's learned picks wait in ``st.session_state.pack_examples`` (with
+``pack_model``) for the Analytics page's "Learn from my picks".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from emotion import presets
+from emotion.errors import PackError
+from emotion.packs import Pack, parse_pack
+
+
+def loader() -> None:
+    """An uploader that replaces the prompts and settings with a pack's."""
+    st.file_uploader(
+        "Load a prompt pack", type=["json"], key="pack_file", on_change=_load,
+        help="A pack saved from the Analytics page: prompts, colors, template, thresholds "
+        "and learned picks.",
+    )  # fmt: skip
+    if problem := st.session_state.get("pack_error"):
+        st.error(problem)
+
+
+def apply(state: Any, pack: Pack) -> None:
+    """Put ``pack`` into the sidebar's session ``state`` (the widgets read it on the next run)."""
+    from ui.sidebar import Prompt, seed
+
+    prompts = [
+        Prompt(t, pack.colors.get(t) or presets.color(i)) for i, t in enumerate(pack.labels)
+    ] + [
+        Prompt(t, pack.colors.get(t) or presets.color(i, background=True), True)
+        for i, t in enumerate(pack.background)
+    ]
+    seed(state, prompts)
+    s = pack.settings
+    state["template"] = pack.template
+    state["threshold"] = min(0.95, max(0.05, round(s.threshold / 0.05) * 0.05))
+    for key, value in (("min_duration_s", s.min_duration_s), ("merge_gap_s", s.merge_gap_s),
+                       ("smoothing_s", s.smoothing_s)):  # fmt: skip
+        state[key] = int(min(60, max(0, 5 * round(value / 5))))  # the sliders' grid
+    state["pack_examples"] = pack.examples
+    state["pack_model"] = pack.model
+    state["pack_error"] = None
+
+
+def _load() -> None:
+    upload = st.session_state.get("pack_file")
+    if upload is None:
+        return
+    try:
+        apply(st.session_state, parse_pack(upload.getvalue(), upload.name))
+    except PackError as e:
+        st.session_state.pack_error = str(e)
