@@ -24,7 +24,7 @@ import numpy as np
 
 from emotion.errors import LabelError
 from emotion.model import Clap
-from emotion.scoring import DEFAULT_TEMPLATE, prompts_for
+from emotion.scoring import DEFAULT_TEMPLATE, prompts_for, softmax_heard
 from emotion.store import AnalysisRecord, Review, Store
 
 MIN_KEPT = 2  # fewer kept moments than this: the label stays zero-shot
@@ -97,8 +97,9 @@ class Adapter:
     def probabilities(
         self, vectors: np.ndarray, text: np.ndarray, logit_scale: float, prompts: Sequence[str]
     ) -> np.ndarray:
-        """Softmax over the prompts of the adapted logits (rows sum to 1)."""
-        return _softmax(self.logits(vectors, text, logit_scale, prompts))
+        """Softmax over the prompts of the adapted logits (rows sum to 1; windows with no
+        audio, zero vectors, are all 0 as in ``zero_shot_probabilities``)."""
+        return softmax_heard(self.logits(vectors, text, logit_scale, prompts), vectors)
 
     def check_model(self, model: str) -> None:
         if self.caches and model != self.model:

@@ -81,10 +81,21 @@ def prompts_for(labels: Iterable[str], template: str = DEFAULT_TEMPLATE) -> list
 def zero_shot_probabilities(
     audio_embeddings: np.ndarray, text_embeddings: np.ndarray, logit_scale: float
 ) -> np.ndarray:
-    """``[n_audio, n_labels]`` softmax of ``logit_scale · cos``, as ClapModel's logits_per_audio."""
+    """``[n_audio, n_labels]`` softmax of ``logit_scale · cos``, as ClapModel's logits_per_audio.
+
+    A zero embedding stands for a window with no audio (a live stream's gap): its row is
+    all zeros, so nothing is ever found there.
+    """
     logits = logit_scale * (
         audio_embeddings.astype(np.float64) @ text_embeddings.astype(np.float64).T
     )
-    logits -= logits.max(axis=1, keepdims=True)
+    return softmax_heard(logits, audio_embeddings)
+
+
+def softmax_heard(logits: np.ndarray, audio_embeddings: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``logits``; rows of windows with no audio (zero vectors) are 0."""
+    logits = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(logits)
-    return probs / probs.sum(axis=1, keepdims=True)
+    probs /= probs.sum(axis=1, keepdims=True)
+    probs[~audio_embeddings.any(axis=1)] = 0.0
+    return probs

@@ -42,3 +42,13 @@ def test_probabilities_are_softmax_of_scaled_cosine() -> None:
     expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(probs, expected, rtol=1e-12)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_a_window_with_no_audio_scores_nothing() -> None:
+    # A live stream's gap is stored as a zero vector: with one label and one background
+    # prompt a uniform softmax would be 0.5 and cross a 0.5 threshold.
+    text = np.eye(2, 4)
+    audio = np.array([[1.0, 0, 0, 0], [0, 0, 0, 0]])
+    probs = zero_shot_probabilities(audio, text, 10.0)
+    assert probs[0].sum() == pytest.approx(1.0) and probs[0, 0] > 0.99
+    assert probs[1].tolist() == [0.0, 0.0]
