@@ -54,6 +54,9 @@ try:
 except KeyError:  # the library was moved or emptied
     del st.session_state.analysis_id
     st.rerun()
+if not record.complete and record.kind == "live":
+    st.info(f"{record.title} is a live stream still being followed: watch it on the **Live** page; it opens here once it ends.")  # fmt: skip
+    st.stop()
 if not record.complete:
     st.info(
         f"{job.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."

@@ -146,7 +146,9 @@ def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Job 
         "Past analyses", list(records), format_func=lambda i: describe(records[i]), key="library"
     )
     record = records[picked]
-    if record.complete:
+    # A live analysis still growing is opened as it stands (the Live page follows it, and
+    # its audio is not a file yet); a stopped one is complete like a VOD's.
+    if record.complete or record.kind == "live":
         if st.button("Open", key="library_open", type="primary"):
             st.session_state.analysis_id = record.id
         return None
@@ -185,9 +187,11 @@ def size_text(n_bytes: int) -> str:
 
 def describe(record: AnalysisRecord) -> str:
     """One line of the library list."""
-    line = f"{record.source.title} · {summary(record)}"
+    line = f"{record.title} · {summary(record)}"
     if record.complete:
         return line
+    if record.kind == "live":
+        return line + " · live, still running (or its monitor was stopped abruptly)"
     length = record.source.duration_s
     done = record.n_done * record.hop_s / length if length else None
     return line + (f" · incomplete ({done:.0%}) — resume" if done else " · incomplete — resume")
