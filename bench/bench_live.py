@@ -32,7 +32,7 @@ from bench_embed import full_size_fused  # noqa: E402
 
 from emotion.batcher import Batcher  # noqa: E402
 from emotion.live import LiveSettings, Monitor  # noqa: E402
-from emotion.model import Clap  # noqa: E402
+from emotion.model import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
 from emotion.store import Store  # noqa: E402
 from tests.media import write_media  # noqa: E402
 from tests.synth import make_vod  # noqa: E402
@@ -73,14 +73,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each stream")
     parser.add_argument("--hop", type=float, default=2.5)
     parser.add_argument("--streams", default="1,2", help="how many streams at once, per run")
+    parser.add_argument("--precision", default="auto", help="as `live` (auto: int8 on x86)")
     args = parser.parse_args()
 
     device = torch.device("cpu")
     model, processor = full_size_fused(device)
-    clap = Clap("htsat-fused (random weights)", model, processor, device, torch.float32)
+    precision = choose_precision(args.precision, device)
+    clap = Clap("htsat-fused (random weights)", model, processor, device,
+                PRECISIONS.get(precision, torch.float32), int8=precision == INT8)  # fmt: skip
     embedder = Batcher(clap)
     embedder.embed([np.zeros(10 * SR, dtype=np.float32)])  # warm-up
-    print(f"CPU, torch threads {torch.get_num_threads()}, streams of {args.seconds:g} s")
+    print(f"CPU, {precision}, torch threads {torch.get_num_threads()}, streams of "
+          f"{args.seconds:g} s")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         events = [("a whistle", 10.0, 20.0), ("clicking", 30.0, 40.0)]
