@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_embed import full_size_fused  # noqa: E402
 
 from emotion.analytics import WORKERS, library_stats  # noqa: E402
-from emotion.model import Clap  # noqa: E402
-from emotion.scoring import prompts_for  # noqa: E402
-from emotion.sources import Source  # noqa: E402
-from emotion.store import Store  # noqa: E402
+from emotion.library.store import Store  # noqa: E402
+from emotion.media.sources import Source  # noqa: E402
+from emotion.model.clap import Clap  # noqa: E402
+from emotion.scoring.prompts import prompts_for  # noqa: E402
 
 LABELS = ["win celebration", "fail frustration", "crowd cheering and hype", "laughter",
           "jump-scare scream"]  # fmt: skip

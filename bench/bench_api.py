@@ -35,9 +35,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_embed import LABELS, SR, full_size_fused, windows  # noqa: E402
 
-from emotion.model import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
-from service.app import create_app  # noqa: E402
+from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
 from service.config import ServeConfig  # noqa: E402
+from service.main import create_app  # noqa: E402
 from tests.apiserver import free_port  # noqa: E402
 
 

@@ -30,10 +30,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_embed import full_size_fused  # noqa: E402
 
-from emotion.batcher import Batcher  # noqa: E402
+from emotion.library.store import Store  # noqa: E402
 from emotion.live import LiveSettings, Monitor  # noqa: E402
-from emotion.model import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
-from emotion.store import Store  # noqa: E402
+from emotion.model.batcher import Batcher  # noqa: E402
+from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
 from tests.media import write_media  # noqa: E402
 from tests.synth import make_vod  # noqa: E402
 

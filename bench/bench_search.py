@@ -31,9 +31,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emotion.library.store import Store  # noqa: E402
+from emotion.media.sources import Source  # noqa: E402
 from emotion.search import Query, search  # noqa: E402
-from emotion.sources import Source  # noqa: E402
-from emotion.store import Store  # noqa: E402
 
 DIM = 512
 MODEL = "bench/clap-512"

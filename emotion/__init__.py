@@ -2,6 +2,6 @@
 
 from emotion.classify import Classification, Classifier
 from emotion.errors import HypelineError
-from emotion.model import Clap, load_clap
+from emotion.model.clap import Clap, load_clap
 
 __all__ = ["Clap", "Classification", "Classifier", "HypelineError", "load_clap"]

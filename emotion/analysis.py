@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotion.audio import DecodeStats, stream_audio
 from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled, LabelError
-from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
-from emotion.lease import Lease
-from emotion.model import Clap
+from emotion.library.lease import Lease
+from emotion.library.store import AnalysisRecord, Store
+from emotion.media.audio import DecodeStats, stream_audio
+from emotion.media.sources import Source
+from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring import (
+from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
+from emotion.scoring.prompts import (
     DEFAULT_TEMPLATE,
     MAX_PROMPTS,
     parse_labels,
@@ -37,12 +39,10 @@ from emotion.scoring import (
     too_many,
     zero_shot_probabilities,
 )
-from emotion.sources import Source
-from emotion.store import AnalysisRecord, Store
-from emotion.windows import Window, check_grid, expected_windows, iter_windows
+from emotion.scoring.windows import Window, check_grid, expected_windows, iter_windows
 
 if TYPE_CHECKING:
-    from emotion.adapt import Adapter
+    from emotion.scoring.adapt import Adapter
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
 DEFAULT_HOP_S = 5.0
@@ -80,7 +80,7 @@ class Analysis:
     analysis_id: int | None = None
     audio_track: int = 1
     nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
-    precision: str = "fp32"  # what the embeddings were computed in (emotion.model)
+    precision: str = "fp32"  # what the embeddings were computed in (emotion.model.clap)
 
     @property
     def prompts(self) -> list[str]:
@@ -240,7 +240,7 @@ def score(
 ) -> Analysis:
     """Probabilities per window and highlights from stored embeddings (no audio involved).
 
-    With an ``adapter`` (``emotion.adapt``), labels learned from the user's picks add
+    With an ``adapter`` (``emotion.scoring.adapt``), labels learned from the user's picks add
     their cache's vote to the zero-shot logits.
     """
     settings = settings or HighlightSettings()

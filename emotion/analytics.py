@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.errors import ExportError
-from emotion.highlights import HighlightSettings, cell_timeline, find_highlights
-from emotion.model import Clap
+from emotion.library.store import AnalysisRecord, Store
+from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities
-from emotion.store import AnalysisRecord, Store
+from emotion.scoring.highlights import HighlightSettings, cell_timeline, find_highlights
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities
 
 if TYPE_CHECKING:
-    from emotion.adapt import Adapter
+    from emotion.scoring.adapt import Adapter
 
 HEAT_BINS = 20  # columns of the heatmap: the stream in twentieths
 BEST_OF = 20
@@ -235,7 +235,7 @@ def best_clips(
     """Cut each moment into ``folder`` (``01-<title>-<label>-<h-mm-ss>.mp4``), best first."""
     from emotion.export.clips import clip_range, clip_suffix, cut, slugify
     from emotion.export.timefmt import slug_time
-    from emotion.highlights import Highlight
+    from emotion.scoring.highlights import Highlight
 
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

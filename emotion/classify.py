@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.audio import load_audio
-from emotion.model import Clap, load_clap
-from emotion.scoring import (
+from emotion.media.audio import load_audio
+from emotion.model.clap import Clap, load_clap
+from emotion.scoring.prompts import (
     DEFAULT_TEMPLATE,
     check_template,
     parse_labels,

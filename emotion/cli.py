@@ -15,16 +15,16 @@ from tqdm import tqdm
 
 from emotion import cli_eval, cli_library, cli_live, cli_review, cli_search, cli_stats
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
-from emotion.audio import check_file
 from emotion.classify import Classifier
 from emotion.clock import clock
 from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
 from emotion.export import FORMATS, parse_formats, slugify
-from emotion.highlights import HighlightSettings
-from emotion.model import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
+from emotion.media.audio import check_file
+from emotion.model.clap import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
 from emotion.progress import Progress
-from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for
-from emotion.windows import check_grid
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template, prompts_for
+from emotion.scoring.windows import check_grid
 from service.config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -260,7 +260,7 @@ def _classifier(args: argparse.Namespace, template: str = DEFAULT_TEMPLATE):
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from emotion.scoring import parse_labels
+    from emotion.scoring.prompts import parse_labels
 
     labels = parse_labels(args.labels)  # bad input fails before the model loads
     check_template(args.template)
@@ -271,7 +271,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
-    from emotion.scoring import parse_labels
+    from emotion.scoring.prompts import parse_labels
 
     (text,) = parse_labels([args.text], what="texts")
     check_file(args.audio)
@@ -327,9 +327,9 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
 def _analyze(args: argparse.Namespace) -> int:
     from emotion.analysis import check_prompts, embed_source, score
     from emotion.export import write_exports
-    from emotion.model import load_clap
-    from emotion.sources import open_source, source_identity
-    from emotion.store import Store
+    from emotion.library.store import Store
+    from emotion.media.sources import open_source, source_identity
+    from emotion.model.clap import load_clap
 
     if args.list_tracks:
         return _list_tracks(args.source)
@@ -367,7 +367,7 @@ def _analyze(args: argparse.Namespace) -> int:
         )  # fmt: skip
         adapter = None
         if args.learn:
-            from emotion.adapt import describe, learn
+            from emotion.scoring.adapt import describe, learn
 
             extra = pack.examples if pack is not None and pack.model == clap.name else []
             adapter = learn(store, clap, labels, background, args.template, extra)
@@ -389,7 +389,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _use_pack(args: argparse.Namespace):
     """Fill what the command line left at its defaults from ``--pack``; the pack."""
-    from emotion.packs import load_pack
+    from emotion.scoring.packs import load_pack
 
     pack = load_pack(args.pack)
     defaults = HighlightSettings()
@@ -420,7 +420,7 @@ def _note(note: str) -> None:
 
 
 def _list_tracks(spec: str) -> int:
-    from emotion.sources import open_source
+    from emotion.media.sources import open_source
 
     with ProgressBars() as bars:
         source = open_source(spec, progress=bars.update)

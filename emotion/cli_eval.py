@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -37,11 +37,11 @@ def _eval(args: argparse.Namespace) -> int:
     from emotion.cli import ProgressBars
     from emotion.errors import HypelineError
     from emotion.evaluate import evaluate, load_dataset, report, write_confusion_png
-    from emotion.model import load_clap
+    from emotion.model.clap import load_clap
 
     template = args.template
     if args.pack is not None and template is None:
-        from emotion.packs import load_pack
+        from emotion.scoring.packs import load_pack
 
         template = load_pack(args.pack).template
     template = check_template(template or DEFAULT_TEMPLATE)

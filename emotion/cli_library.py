@@ -9,8 +9,8 @@ import time
 
 from emotion.clock import clock
 from emotion.errors import SearchError
+from emotion.library.store import AnalysisRecord, Store
 from emotion.search import aired_s
-from emotion.store import AnalysisRecord, Store
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -19,7 +19,7 @@ from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
-from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.scoring.prompts import DEFAULT_TEMPLATE
 
 if TYPE_CHECKING:
     from emotion.live.monitor import Monitor
@@ -109,11 +109,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from emotion.batcher import Batcher
     from emotion.export import write_exports
+    from emotion.library.store import Store
     from emotion.live.monitor import Monitor
-    from emotion.model import load_clap
-    from emotion.store import Store
+    from emotion.model.batcher import Batcher
+    from emotion.model.clap import load_clap
 
     if args.labels is None:
         raise HypelineError(

@@ -62,7 +62,7 @@ def _seconds(text: str) -> float:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from emotion.store import Store
+    from emotion.library.store import Store
 
     keep = [parse_span(t) for part in args.keep for t in part.split(",")]
     reject = [parse_span(t) for part in args.reject for t in part.split(",")]

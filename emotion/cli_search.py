@@ -10,7 +10,7 @@ from pathlib import Path
 
 from emotion.clock import clock
 from emotion.errors import SearchError
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 from emotion.search import (
     DEFAULT_TOP,
     MAX_TOP,
@@ -56,7 +56,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emotion.store import Store
+    from emotion.library.store import Store
 
     # Everything typed is checked before the model loads.
     if (args.query is None) == (args.like is None):
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         query = moment_query(store, *moment)
         models = [store.analysis(moment[0]).model]
     else:
-        from emotion.model import load_clap
+        from emotion.model.clap import load_clap
         from emotion.search import text_query
 
         clap = load_clap(args.model, device=args.device, precision=args.precision)

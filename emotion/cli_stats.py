@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from emotion.analysis import DEFAULT_BACKGROUND
-from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.scoring.prompts import DEFAULT_TEMPLATE
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -49,16 +49,16 @@ def _stats(args: argparse.Namespace) -> int:
     from emotion.cli import ProgressBars
     from emotion.clock import clock
     from emotion.errors import HypelineError
-    from emotion.highlights import HighlightSettings
-    from emotion.model import load_clap
+    from emotion.library.store import Store
+    from emotion.model.clap import load_clap
     from emotion.presets import DEFAULT_PRESET
-    from emotion.scoring import check_template
-    from emotion.store import Store
+    from emotion.scoring.highlights import HighlightSettings
+    from emotion.scoring.prompts import check_template
 
     labels, background, template = args.labels, args.background, args.template
     settings = HighlightSettings(threshold=args.threshold)
     if args.pack:
-        from emotion.packs import load_pack
+        from emotion.scoring.packs import load_pack
 
         pack = load_pack(args.pack)
         labels = labels or ", ".join(pack.labels)

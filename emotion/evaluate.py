@@ -24,11 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.audio import load_audio
 from emotion.errors import DatasetError
-from emotion.model import Clap
+from emotion.media.audio import load_audio
+from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for, zero_shot_probabilities
+from emotion.scoring.prompts import (
+    DEFAULT_TEMPLATE,
+    check_template,
+    prompts_for,
+    zero_shot_probabilities,
+)
 
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma", ".webm", ".mp4", ".mkv"}

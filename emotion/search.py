@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.audio import load_audio
 from emotion.clock import clock, parse_clock
 from emotion.errors import SearchError
-from emotion.model import Clap
+from emotion.library.store import AnalysisRecord, Store
+from emotion.media.audio import load_audio
+from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring import DEFAULT_TEMPLATE, check_printable, prompts_for
-from emotion.store import AnalysisRecord, Store
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_printable, prompts_for
 
 DEFAULT_TOP = 20
 MAX_TOP = 1000

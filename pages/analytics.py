@@ -5,12 +5,12 @@ import json
 
 import streamlit as st
 
-from emotion.adapt import describe, learn, library_examples
 from emotion.analytics import best_csv, best_json, library_stats
 from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.packs import Pack
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.scoring.adapt import describe, learn, library_examples
+from emotion.scoring.packs import Pack
 from ui import analytics, model, results, signin
 
 signin.require_frame()

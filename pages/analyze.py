@@ -4,8 +4,8 @@ import dataclasses
 
 import streamlit as st
 
-from emotion.highlights import with_moments
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.scoring.highlights import with_moments
 from ui import exports, job, model, results, shared, signin
 
 signin.require_frame()

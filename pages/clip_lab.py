@@ -4,8 +4,8 @@ import streamlit as st
 
 from emotion.classify import Classifier
 from emotion.errors import HypelineError
-from emotion.scoring import prompts_for
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.scoring.prompts import prompts_for
 from ui import clip_lab, job, model, shared, signin
 
 signin.require_frame()

@@ -8,8 +8,8 @@ import streamlit as st
 
 from emotion.clock import clock
 from emotion.errors import HypelineError
+from emotion.library.store import Store
 from emotion.search import aired_s
-from emotion.store import Store
 from ui import shared, signin
 
 signin.require_frame()

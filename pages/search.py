@@ -8,6 +8,7 @@ import streamlit as st
 
 from emotion.clock import clock, parse_clock
 from emotion.errors import HypelineError
+from emotion.library.store import Store
 from emotion.search import (
     DEFAULT_TOP,
     Hit,
@@ -18,7 +19,6 @@ from emotion.search import (
     search,
     text_query,
 )
-from emotion.store import Store
 from ui import model, results, shared, signin
 
 signin.require_frame()

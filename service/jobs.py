@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from emotion.analysis import embed_source
-from emotion.batcher import Batcher
 from emotion.errors import Cancelled, HypelineError
+from emotion.library.store import Store
+from emotion.media.sources import source_identity
+from emotion.model.batcher import Batcher
 from emotion.progress import Progress
-from emotion.sources import source_identity
-from emotion.store import Store
 from service.errors import without_folders
 from service.sources import ClientSources
 

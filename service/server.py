@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from emotion.errors import HypelineError
-from emotion.model import load_clap
+from emotion.model.clap import load_clap
 from service.config import API_KEY_ENV, ServeConfig
 
 
@@ -36,7 +36,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.main import create_app
 
     config = config_from_args(args)  # refusals before the model loads
     clap = load_clap(args.model, device=args.device, precision=args.precision)

@@ -11,8 +11,8 @@ import numpy as np
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from emotion.audio import load_audio
 from emotion.errors import AudioError
+from emotion.media.audio import load_audio
 from service.errors import ApiError
 
 COPY_CHUNK_BYTES = 1024 * 1024

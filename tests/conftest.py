@@ -18,7 +18,7 @@ CLASSES = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling
 @pytest.fixture(scope="session")
 def clap():
     """The committed tiny CLAP checkpoint, loaded once (CPU, fp32: the reference numbers)."""
-    from emotion.model import load_clap
+    from emotion.model.clap import load_clap
 
     return load_clap(str(TINY_CLAP), device="cpu", precision="fp32")
 
@@ -34,7 +34,7 @@ def pytest_report_header() -> str:
     """Which ffmpeg decodes in this run: results must hold for every build."""
     import subprocess
 
-    from emotion.audio import ffmpeg_exe
+    from emotion.media.audio import ffmpeg_exe
 
     exe = ffmpeg_exe()
     version = subprocess.run([exe, "-version"], capture_output=True, text=True).stdout

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emotion.audio import ffmpeg_exe
+from emotion.media.audio import ffmpeg_exe
 from tests.httpserver import Server, _handler, _QuietServer
 
 PLAYLIST = "live.m3u8"

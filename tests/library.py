@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source
-from emotion.model import Clap
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
+from emotion.model.clap import Clap
 from tests.media import write_media
 from tests.synth import make_vod
 

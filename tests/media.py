@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.audio import ffmpeg_exe
+from emotion.media.audio import ffmpeg_exe
 
 
 def write_media(

@@ -10,18 +10,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion.adapt import (
+from emotion.analysis import embed_source, score
+from emotion.errors import LabelError
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
+from emotion.scoring.adapt import (
     MIN_KEPT,
     Adapter,
     fit_adapter,
     library_examples,
     moment_vector,
 )
-from emotion.analysis import embed_source, score
-from emotion.errors import LabelError
-from emotion.scoring import prompts_for, zero_shot_probabilities
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.scoring.prompts import prompts_for, zero_shot_probabilities
 from tests.media import write_media
 from tests.synth import make_vod
 

@@ -9,9 +9,9 @@ import pytest
 
 from emotion.analysis import check_prompts, embed_source, score
 from emotion.errors import LabelError
-from emotion.highlights import HighlightSettings
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
+from emotion.scoring.highlights import HighlightSettings
 from tests.media import write_media
 from tests.synth import make_vod
 

@@ -23,9 +23,9 @@ from emotion.analytics import (
     library_stats,
     parse_date,
 )
-from emotion.downloads import _published
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.downloads import _published
+from emotion.media.sources import open_source, source_identity
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
@@ -131,8 +131,8 @@ def test_stats_cli(library: Store) -> None:
 
 
 def test_best_of_as_clips(clap, library: Store, tmp_path: Path) -> None:
-    from emotion.audio import probe
     from emotion.errors import ExportError
+    from emotion.media.audio import probe
 
     stats = library_stats(library, clap, LABELS, BACKGROUND, best_of=2)
     written = best_clips(library, stats.best, tmp_path / "clips", padding_s=1.0)

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from emotion.analysis import score
-from emotion.audio import load_audio
 from emotion.classify import Classifier
-from service.app import create_app
+from emotion.media.audio import load_audio
 from service.config import ServeConfig
+from service.main import create_app
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_clip, make_vod
@@ -294,7 +294,7 @@ def test_binding_beyond_loopback_needs_a_key() -> None:
 def test_the_library_never_imports_the_web_framework() -> None:
     code = (
         "import sys, emotion.cli, emotion.analysis, emotion.classify, emotion.export; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'service.app')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'service.main')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr

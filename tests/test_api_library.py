@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from emotion.store import Store
-from service.app import create_app
+from emotion.library.store import Store
 from service.config import ServeConfig
+from service.main import create_app
 from tests.library import analysed_library, events_of
 from tests.media import write_media
 from tests.synth import make_clip, make_vod

@@ -19,8 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from emotion.analysis import embed_source, score
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
 from tests.apiserver import REPO, ApiServer
 from tests.media import write_media
 from tests.running import n_done

@@ -9,8 +9,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from emotion.audio import ffmpeg_exe, load_audio, probe, stream_audio
 from emotion.errors import AudioError
+from emotion.media.audio import ffmpeg_exe, load_audio, probe, stream_audio
 from tests.media import tone, write_media
 
 
@@ -118,7 +118,7 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
 
 
 def test_hypeline_ffmpeg_picks_the_binary(monkeypatch, tmp_path) -> None:
-    from emotion.audio import FFMPEG_ENV, ffmpeg_exe
+    from emotion.media.audio import FFMPEG_ENV, ffmpeg_exe
 
     wheel = imageio_ffmpeg.get_ffmpeg_exe()
     monkeypatch.setenv(FFMPEG_ENV, wheel)

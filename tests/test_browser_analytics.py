@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from emotion.packs import Pack, save_pack
+from emotion.scoring.packs import Pack, save_pack
 from tests.test_browser import (  # noqa: F401
     NAV_LINKS,
     REPO,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.scoring import prompts_for, zero_shot_probabilities
+from emotion.scoring.prompts import prompts_for, zero_shot_probabilities
 from tests.conftest import CLASSES
 from tests.media import write_media
 from tests.synth import make_clip

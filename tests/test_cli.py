@@ -102,7 +102,7 @@ def test_missing_weights_without_network_exit_2(siren: Path, tmp_path: Path) -> 
 
 def test_the_library_names_no_flag_and_the_cli_adds_its_own(siren: Path, tmp_path: Path) -> None:
     from emotion.errors import ModelNotFoundError
-    from emotion.model import load_clap
+    from emotion.model.clap import load_clap
 
     with pytest.raises(ModelNotFoundError) as caught:
         load_clap(str(tmp_path / "no-such-model"))

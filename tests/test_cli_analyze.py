@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.audio import ffmpeg_exe
+from emotion.media.audio import ffmpeg_exe
 from tests.conftest import TINY_CLAP
 from tests.httpserver import closed_port
 from tests.media import tone, write_media

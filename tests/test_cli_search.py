@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emotion.cli import main
-from emotion.store import Store
+from emotion.library.store import Store
 from tests.conftest import TINY_CLAP
 from tests.library import SR, analysed_library, events_of
 from tests.media import write_media

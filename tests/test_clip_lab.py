@@ -14,8 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
 from tests import test_dashboard as dashboard
 from tests.media import write_media
 from tests.synth import make_clip, make_vod

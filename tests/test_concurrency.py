@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
 from tests.media import write_media
 from tests.running import n_done, start_analyze
 from tests.synth import make_vod

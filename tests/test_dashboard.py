@@ -20,14 +20,14 @@ from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source, score
 from emotion.clock import clock
-from emotion.downloads import NETWORK_OPTIONS
 from emotion.errors import Cancelled
 from emotion.export import FILENAMES, write_exports
-from emotion.highlights import Highlight, HighlightSettings
-from emotion.model import Clap
-from emotion.scoring import DEFAULT_TEMPLATE
-from emotion.sources import open_source, source_identity
-from emotion.store import Store, review_key
+from emotion.library.store import Store, review_key
+from emotion.media.downloads import NETWORK_OPTIONS
+from emotion.media.sources import open_source, source_identity
+from emotion.model.clap import Clap
+from emotion.scoring.highlights import Highlight, HighlightSettings
+from emotion.scoring.prompts import DEFAULT_TEMPLATE
 from tests.conftest import TINY_CLAP
 from tests.httpserver import serve_folder
 from tests.media import write_media
@@ -215,7 +215,7 @@ def test_analyze_page_shows_the_librarys_highlights_and_rescores_without_audio(
     def no_audio(*args, **kwargs):
         raise AssertionError("re-scoring went back to the audio")
 
-    monkeypatch.setattr("emotion.model.Clap.embed_audio", no_audio)
+    monkeypatch.setattr("emotion.model.clap.Clap.embed_audio", no_audio)
     monkeypatch.setattr("emotion.analysis.stream_audio", no_audio)
 
     at.sidebar.slider(key="threshold").set_value(0.3).run()

@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source
 from emotion.analytics import library_stats, parse_date
-from emotion.highlights import HighlightSettings
-from emotion.packs import Pack
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.packs import Pack
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emotion.store import Store
+from emotion.library.store import Store
 from tests import test_dashboard as dashboard
 from tests.test_dashboard import analyzed, app
 from tests.test_tracks import two_track_recording

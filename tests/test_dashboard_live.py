@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion.store import Store
+from emotion.library.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod

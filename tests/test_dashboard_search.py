@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.export import write_exports
-from emotion.highlights import Highlight, with_moments
-from emotion.sources import Source
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import Source
+from emotion.scoring.highlights import Highlight, with_moments
 from tests.conftest import TINY_CLAP
 from tests.library import analysed_library, events_of
 from ui import exports

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion import disk
+from emotion.media import disk
 
 HOUR_S = 3600.0
 

@@ -14,14 +14,14 @@ import pytest
 
 import emotion.export as export
 from emotion.analysis import Analysis
-from emotion.audio import load_audio, probe
 from emotion.errors import ExportError
 from emotion.export import FILENAMES, FORMATS, get_writer, parse_formats, slugify, write_exports
 from emotion.export.clips import clip_suffix
 from emotion.export.timefmt import from_rational
-from emotion.highlights import Highlight
+from emotion.media.audio import load_audio, probe
+from emotion.media.sources import Source
 from emotion.progress import Progress
-from emotion.sources import Source
+from emotion.scoring.highlights import Highlight
 from tests.media import tone, write_media
 
 SR = 16_000

@@ -11,8 +11,8 @@ import pytest
 
 from emotion.analysis import Analysis
 from emotion.export import chapters
-from emotion.highlights import Highlight
-from emotion.sources import Source
+from emotion.media.sources import Source
+from emotion.scoring.highlights import Highlight
 
 LINE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d\d) (\S.*)$")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import ClapFeatureExtractor
 
-from emotion.features import LogMel
+from emotion.model.features import LogMel
 
 SR = 48_000
 

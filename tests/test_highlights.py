@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion.errors import HypelineError
-from emotion.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
+from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 
 
 def test_each_cell_is_the_mean_of_the_windows_covering_it() -> None:

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source
-from emotion.audio import probe
-from emotion.batcher import Batcher
 from emotion.export import FILENAMES, write_exports
+from emotion.library.store import Store
 from emotion.live import AlertSettings, LiveSettings, Monitor
 from emotion.live.ingest import ENDED
-from emotion.sources import open_source
-from emotion.store import Store
+from emotion.media.audio import probe
+from emotion.media.sources import open_source
+from emotion.model.batcher import Batcher
 from tests.hls import LiveHls
 from tests.media import write_media
 from tests.synth import make_vod

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emotion.live.grid import LiveGrid
-from emotion.windows import iter_windows
+from emotion.scoring.windows import iter_windows
 
 SR = 1000  # a small rate keeps the arrays small; the grid is rate-agnostic
 

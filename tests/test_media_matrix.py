@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source, score
-from emotion.audio import ffmpeg_exe
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.audio import ffmpeg_exe
+from emotion.media.sources import open_source, source_identity
 from tests.media import write_media
 from tests.synth import make_clip, make_vod
 

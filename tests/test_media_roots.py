@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion.media_roots import OutsideMediaFoldersError, is_under, resolve_under
+from emotion.media.media_roots import OutsideMediaFoldersError, is_under, resolve_under
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import torch
 from transformers import ClapModel, ClapProcessor
 
 from emotion.errors import ModelLoadError, ModelNotFoundError
-from emotion.model import load_clap
-from emotion.scoring import prompts_for, zero_shot_probabilities
+from emotion.model.clap import load_clap
+from emotion.scoring.prompts import prompts_for, zero_shot_probabilities
 from tests.conftest import CLASSES, TINY_CLAP
 from tests.synth import make_clip
 

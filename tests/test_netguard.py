@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from emotion.netguard import BlockedAddressError, address_kind, check_public_url, public_only
+from emotion.media.netguard import BlockedAddressError, address_kind, check_public_url, public_only
 
 ADDRESSES = {
     "8.8.8.8": None,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion.errors import LabelError
-from emotion.scoring import parse_labels, prompts_for, zero_shot_probabilities
+from emotion.scoring.prompts import parse_labels, prompts_for, zero_shot_probabilities
 
 
 def test_labels_are_trimmed_and_keep_their_order() -> None:

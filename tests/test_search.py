@@ -9,6 +9,7 @@ import pytest
 
 from emotion.clock import parse_clock
 from emotion.errors import HypelineError, SearchError
+from emotion.library.store import Store
 from emotion.search import (
     Hit,
     clip_query,
@@ -17,7 +18,6 @@ from emotion.search import (
     search,
     text_query,
 )
-from emotion.store import Store
 from tests.library import SOUNDS, SR, analysed_library, events_of
 from tests.synth import make_clip
 
@@ -106,8 +106,8 @@ def test_overlapping_windows_collapse_into_one_moment(clap, library) -> None:
 
 
 def test_collapse_reports_the_best_window_and_the_span(tmp_path: Path) -> None:
+    from emotion.media.sources import Source
     from emotion.search import _collapse
-    from emotion.sources import Source
 
     store = Store(tmp_path)
     source = Source(path=tmp_path / "a.wav", title="A", duration_s=60.0)

@@ -17,10 +17,10 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source
-from emotion.downloads import NETWORK_OPTIONS
 from emotion.errors import HypelineError
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.downloads import NETWORK_OPTIONS
+from emotion.media.sources import open_source, source_identity
 from tests import test_dashboard as dashboard
 from tests.httpserver import serve_folder
 from ui import shared, signin

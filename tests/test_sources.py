@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import emotion.downloads as downloads
-import emotion.local_files as local_files
-from emotion.audio import ffmpeg_exe, load_audio
+import emotion.media.downloads as downloads
+import emotion.media.local_files as local_files
 from emotion.errors import HypelineError, SourceError
-from emotion.netguard import BlockedAddressError
-from emotion.paths import downloads_dir, hypeline_home
-from emotion.sources import (
+from emotion.media.audio import ffmpeg_exe, load_audio
+from emotion.media.netguard import BlockedAddressError
+from emotion.media.sources import (
     Source,
     SourcePolicy,
     SourceProgress,
@@ -26,6 +25,7 @@ from emotion.sources import (
     open_source,
     source_identity,
 )
+from emotion.paths import downloads_dir, hypeline_home
 from tests.httpserver import Server, closed_port, serve_folder
 
 CLIP_S = 5.0

@@ -12,9 +12,9 @@ import pytest
 
 from emotion.analysis import embed_source, score
 from emotion.errors import BusyError, Cancelled, StoreError
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
 from emotion.progress import Progress
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
 from tests.media import write_media
 from tests.synth import make_vod
 

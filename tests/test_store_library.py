@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from emotion.errors import BusyError
-from emotion.sources import Source
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.sources import Source
 
 
 def analysed(store: Store, path: Path, hop_s: float, identity: str = "id:a") -> int:

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source, score
-from emotion.audio import ffmpeg_exe, probe
 from emotion.errors import SourceError
-from emotion.sources import open_source, source_identity
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.audio import ffmpeg_exe, probe
+from emotion.media.sources import open_source, source_identity
 from tests.conftest import TINY_CLAP
 from tests.synth import make_vod
 

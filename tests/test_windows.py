@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion.errors import HypelineError
-from emotion.windows import TAIL_MIN_S, expected_windows, iter_windows, window_count
+from emotion.scoring.windows import TAIL_MIN_S, expected_windows, iter_windows, window_count
 
 SR = 10  # a tiny rate keeps the arithmetic readable
 

@@ -17,12 +17,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from emotion.audio import load_segment
 from emotion.classify import Classifier
 from emotion.clock import clock, parse_clock
-from emotion.model import Clap
-from emotion.sources import SourcePolicy
-from emotion.store import Store
+from emotion.library.store import Store
+from emotion.media.audio import load_segment
+from emotion.media.sources import SourcePolicy
+from emotion.model.clap import Clap
 from ui import job
 
 BACKGROUND_GREY = "#6E6E73"

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from emotion import atomic, disk
+from emotion import atomic
 from emotion.analysis import Analysis
 from emotion.errors import HypelineError
 from emotion.export import FILENAMES, write_exports
 from emotion.export.clips import slugify
-from emotion.highlights import Highlight
+from emotion.library.store import review_key
+from emotion.media import disk
 from emotion.progress import Progress
-from emotion.store import review_key
+from emotion.scoring.highlights import Highlight
 
 BUTTONS = {  # format: (label, help), in the order shown
     "chapters": ("YouTube chapters", "Paste into the VOD's description on YouTube."),

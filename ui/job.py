@@ -11,7 +11,7 @@ one's progress instead of writing (``embed_source`` holds one writer per analysi
 takes over from its last batch if it dies.
 
 In shared mode a ``SourcePolicy`` bounds what a visitor's text may open, uploads have a
-cap, and the media copies in ``HYPELINE_HOME`` a disk budget (``emotion.disk``).
+cap, and the media copies in ``HYPELINE_HOME`` a disk budget (``emotion.media.disk``).
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from emotion import atomic, disk
+from emotion import atomic
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
-from emotion.audio import AudioTrack, probe
 from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.media_roots import resolve_under
+from emotion.library.store import AnalysisRecord, Store
+from emotion.media import disk
+from emotion.media.audio import AudioTrack, probe
+from emotion.media.media_roots import resolve_under
+from emotion.media.sources import SourcePolicy, open_source, source_identity
 from emotion.paths import uploads_dir
 from emotion.progress import Progress
-from emotion.sources import SourcePolicy, open_source, source_identity
-from emotion.store import AnalysisRecord, Store
 from ui import model
 from ui.sidebar import Settings
 

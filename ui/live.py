@@ -17,9 +17,9 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
 from emotion.live.ingest import is_link
-from emotion.model import Clap
-from emotion.netguard import check_public_url
-from emotion.sources import SourcePolicy
+from emotion.media.netguard import check_public_url
+from emotion.media.sources import SourcePolicy
+from emotion.model.clap import Clap
 from ui.sidebar import Settings
 
 REFRESH_S = 1.5

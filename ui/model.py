@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from emotion.errors import HypelineError
-from emotion.model import Clap, load_clap
+from emotion.model.clap import Clap, load_clap
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)

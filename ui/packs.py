@@ -12,7 +12,7 @@ import streamlit as st
 
 from emotion import presets
 from emotion.errors import PackError
-from emotion.packs import Pack, parse_pack
+from emotion.scoring.packs import Pack, parse_pack
 
 
 def loader() -> None:

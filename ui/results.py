@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emotion import atomic, disk
+from emotion import atomic
 from emotion.analysis import Analysis, score
-from emotion.audio import ffmpeg_exe
 from emotion.clock import clock
-from emotion.model import Clap
-from emotion.sources import Source
-from emotion.store import AnalysisRecord, Store, review_key
+from emotion.library.store import AnalysisRecord, Store, review_key
+from emotion.media import disk
+from emotion.media.audio import ffmpeg_exe
+from emotion.media.sources import Source
+from emotion.model.clap import Clap
 from ui import timeline
 from ui.sidebar import Settings
 

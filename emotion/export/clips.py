@@ -17,11 +17,11 @@ from pathlib import Path
 import ffmpeg
 
 from emotion.analysis import Analysis
-from emotion.audio import ffmpeg_exe
 from emotion.errors import ExportError
 from emotion.export.timefmt import by_start, media_duration_s, slug_time
-from emotion.highlights import Highlight
-from emotion.sources import Source
+from emotion.media.audio import ffmpeg_exe
+from emotion.media.sources import Source
+from emotion.scoring.highlights import Highlight
 
 VIDEO_CONTAINERS = (".mp4", ".mkv", ".mov")
 AUDIO_BITRATE = "192k"

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from emotion.analysis import Analysis
 from emotion.clock import split_ms
-from emotion.highlights import Highlight
+from emotion.scoring.highlights import Highlight
 
 DEFAULT_FPS = 30.0  # for editors' timelines when the source has no video (or an unknown rate)
 

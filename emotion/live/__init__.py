@@ -1,6 +1,6 @@
 """The live monitor: follow a stream as it happens, alert on its moments, keep it as an analysis.
 
-``ingest`` (supervised ffmpeg) → ``grid`` (windows with gaps) → ``emotion.batcher`` (one
+``ingest`` (supervised ffmpeg) → ``grid`` (windows with gaps) → ``emotion.model.batcher`` (one
 model, shared batches) → ``monitor`` (store, alerts, recording) → ``alerts`` / ``webhooks``;
 ``registry`` holds a process's monitors for the dashboard and the API.
 """

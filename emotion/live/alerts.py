@@ -1,6 +1,6 @@
 """Alerts from a growing stream: a label fires when it crosses the threshold.
 
-The hysteresis of ``emotion.highlights``: a label fires when its probability in a new
+The hysteresis of ``emotion.scoring.highlights``: a label fires when its probability in a new
 window reaches ``threshold`` and is armed again only once it falls below ``threshold -
 hysteresis``, so a score hovering at the line fires once. A label fires at most once per
 ``cooldown_s`` of stream time. Background prompts are scored but never fire.

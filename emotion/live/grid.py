@@ -1,4 +1,4 @@
-"""The window grid of a growing stream, with gaps: the grid of ``emotion.windows``, live.
+"""The window grid of a growing stream, with gaps: the grid of ``emotion.scoring.windows``, live.
 
 Window ``i`` covers ``[i·hop_s, i·hop_s + window_s)`` of stream time, as a VOD's does,
 so a live window holds the same samples as the offline window of the same audio. Stream
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion.windows import TAIL_MIN_S, check_grid
+from emotion.scoring.windows import TAIL_MIN_S, check_grid
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from emotion.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
 from emotion.errors import SourceError
+from emotion.media.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
 
 STALL_S = 15.0  # no PCM for this long: the read is dead, start again
 MAX_BACKOFF_S = 30.0
@@ -234,7 +234,7 @@ class Ingest:
             cmd += ["-re", "-i", f"file:{url}"]
         else:
             # rw_timeout ends a read the server no longer answers (µs); the supervisor
-            # restarts it. The same resampler options as a VOD's decode (emotion.audio).
+            # restarts it. The same resampler options as a VOD's decode (emotion.media.audio).
             cmd += ["-rw_timeout", str(int(self.stall_s * 1e6))]
             if _is_playlist_url(url):
                 # Start at the newest segment (ffmpeg's default is 3 back): alerts come
@@ -330,7 +330,7 @@ def _title_of(spec: str) -> str:
 
 
 def _ytdlp_info(url: str) -> dict[str, Any]:
-    from emotion.downloads import probe
+    from emotion.media.downloads import probe
 
     info = probe(url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15)
     if not info:

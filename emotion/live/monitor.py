@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S, Analysis, check_prompts, score
-from emotion.batcher import Batcher
 from emotion.errors import BusyError, HypelineError
-from emotion.highlights import HighlightSettings
-from emotion.lease import Lease
+from emotion.library.lease import Lease
+from emotion.library.store import AnalysisRecord, Store
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
 from emotion.live.grid import LiveGrid, LiveWindow
 from emotion.live.ingest import (
@@ -48,10 +47,16 @@ from emotion.live.ingest import (
 )
 from emotion.live.recorder import Recorder, assemble, part_path
 from emotion.live.webhooks import WebhookSender
-from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for, zero_shot_probabilities
-from emotion.sources import Source, canonical_url
-from emotion.store import AnalysisRecord, Store
-from emotion.windows import check_grid
+from emotion.media.sources import Source, canonical_url
+from emotion.model.batcher import Batcher
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import (
+    DEFAULT_TEMPLATE,
+    check_template,
+    prompts_for,
+    zero_shot_probabilities,
+)
+from emotion.scoring.windows import check_grid
 
 DEFAULT_HOP_S = 2.5  # a new window every 2.5 s: alerts within a few seconds of the moment
 TIMELINE_S = 600.0  # how much of the recent timeline a monitor keeps in memory

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from emotion.atomic import replacing
-from emotion.audio import ffmpeg_exe, stream_audio
 from emotion.errors import AudioError
+from emotion.media.audio import ffmpeg_exe, stream_audio
 
 BITRATE = "48k"  # speech and game audio stay clear; about 21 MB an hour
 SILENCE_CHUNK_S = 1.0

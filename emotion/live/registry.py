@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from emotion.batcher import Batcher
+from emotion.library.store import Store
 from emotion.live.alerts import Alert
 from emotion.live.monitor import LiveSettings, Monitor
-from emotion.model import Clap
-from emotion.store import Store
+from emotion.model.batcher import Batcher
+from emotion.model.clap import Clap
 
 
 class Monitors:

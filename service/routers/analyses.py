@@ -11,20 +11,20 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion.analysis import Analysis, check_prompts, score
 from emotion.export import FILENAMES, FORMATS, get_writer
-from emotion.highlights import HighlightSettings
-from emotion.scoring import check_template, prompts_for
-from emotion.windows import check_grid
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import check_template, prompts_for
+from emotion.scoring.windows import check_grid
+from service.dependencies import Service, service
 from service.errors import ApiError
 from service.jobs import Job
-from service.models import (
+from service.routers.clips import check_labels
+from service.schemas import (
     AnalysisCreated,
     AnalysisRequest,
     AnalysisStatus,
     HighlightOut,
     Highlights,
 )
-from service.routes.clips import check_labels
-from service.state import Service, service
 
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 Svc = Annotated[Service, Depends(service)]

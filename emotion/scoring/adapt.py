@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emotion.errors import LabelError
-from emotion.model import Clap
-from emotion.scoring import DEFAULT_TEMPLATE, prompts_for, softmax_heard
-from emotion.store import AnalysisRecord, Review, Store
+from emotion.library.store import AnalysisRecord, Review, Store
+from emotion.model.clap import Clap
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, softmax_heard
 
 MIN_KEPT = 2  # fewer kept moments than this: the label stays zero-shot
 ALPHAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # added logits at full agreement

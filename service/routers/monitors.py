@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion.analysis import check_prompts
 from emotion.live import AlertSettings, LiveSettings, Monitor
+from service.dependencies import Service, service
 from service.errors import ApiError
-from service.models import MonitorCreated, MonitorRequest, MonitorStatus
-from service.routes.clips import check_labels
-from service.state import Service, service
+from service.routers.clips import check_labels
+from service.schemas import MonitorCreated, MonitorRequest, MonitorStatus
 
 router = APIRouter(prefix="/api/monitors", tags=["live monitors"])
 Svc = Annotated[Service, Depends(service)]

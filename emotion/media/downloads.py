@@ -27,14 +27,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emotion import atomic
-from emotion.audio import MediaInfo, ffmpeg_exe
 from emotion.errors import SourceError
-from emotion.lease import Lease, try_acquire
-from emotion.local_files import probe_audio
-from emotion.netguard import BlockedAddressError, check_public_url, public_only
+from emotion.library.lease import Lease, try_acquire
+from emotion.media.audio import MediaInfo, ffmpeg_exe
+from emotion.media.local_files import probe_audio
+from emotion.media.netguard import BlockedAddressError, check_public_url, public_only
+from emotion.media.sources import Source, SourcePolicy, SourceProgress, canonical_url
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.progress import Progress, ProgressFn
-from emotion.sources import Source, SourcePolicy, SourceProgress, canonical_url
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from emotion.classify import Classification as LibraryClassification
-from emotion.scoring import (
+from emotion.scoring.prompts import (
     DEFAULT_TEMPLATE,
     check_template,
     parse_labels,
     prompts_for,
     zero_shot_probabilities,
 )
+from service.dependencies import Service, service
 from service.errors import ApiError
-from service.models import Classification, Match
-from service.state import Service, service
+from service.schemas import Classification, Match
 from service.uploads import decode_upload
 
 router = APIRouter(prefix="/api", tags=["clips"])

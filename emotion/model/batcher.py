@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion.model import Clap
+from emotion.model.clap import Clap
 
 DEFAULT_MAX_BATCH = 16
 DEFAULT_WAIT_S = 0.005

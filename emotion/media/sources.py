@@ -8,7 +8,7 @@ its file again without touching the network.
 
 A ``SourcePolicy`` limits what a source from someone else may be (the dashboard's shared
 mode, the HTTP API): typed paths only inside media folders, links only to public
-addresses (``emotion.netguard``). Without one (the CLI), anything this user can read or
+addresses (``emotion.media.netguard``). Without one (the CLI), anything this user can read or
 reach opens.
 """
 
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from emotion import disk
-from emotion.audio import AudioTrack
 from emotion.errors import SourceError
-from emotion.local_files import check_file, file_identity, looks_like_host
-from emotion.media_roots import is_under, resolve_under
-from emotion.netguard import Address, Resolver
+from emotion.media import disk
+from emotion.media.audio import AudioTrack
+from emotion.media.local_files import check_file, file_identity, looks_like_host
+from emotion.media.media_roots import is_under, resolve_under
+from emotion.media.netguard import Address, Resolver
 from emotion.paths import downloads_dir, uploads_dir
 from emotion.progress import Progress, ProgressFn
 
@@ -122,7 +122,7 @@ def _open(spec: str | Path, progress: ProgressFn | None, policy: SourcePolicy | 
                 f"Only http(s) links are supported, not {scheme}: links; "
                 "for a file on this computer, give its path."
             )
-        from emotion.downloads import open_url  # yt-dlp: only when there is a link
+        from emotion.media.downloads import open_url  # yt-dlp: only when there is a link
 
         return open_url(text, progress, policy)
     if policy is not None:

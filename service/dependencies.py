@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from fastapi import Request, WebSocket
 
-from emotion.batcher import Batcher
+from emotion.library.store import Store
 from emotion.live import Monitors
-from emotion.model import Clap
-from emotion.store import Store
+from emotion.model.batcher import Batcher
+from emotion.model.clap import Clap
 from service.config import ServeConfig
 from service.jobs import JobRunner
 from service.sources import ClientSources

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S
-from emotion.scoring import DEFAULT_TEMPLATE
+from emotion.scoring.prompts import DEFAULT_TEMPLATE
 
 
 class Health(BaseModel):

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 from emotion.search import DEFAULT_TOP, MAX_TOP, Hit, search, text_query
 from emotion.search import Query as SearchQuery
-from service.models import SearchHit, SearchResults
-from service.state import Service, service
+from service.dependencies import Service, service
+from service.schemas import SearchHit, SearchResults
 from service.uploads import decode_upload
 
 router = APIRouter(prefix="/api/search", tags=["search"])

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from emotion.audio import MediaInfo, probe
 from emotion.errors import SourceError
+from emotion.media.audio import MediaInfo, probe
 
 # Files larger than this are identified by a sampled hash (see ``sources.source_identity``).
 FULL_HASH_MAX_BYTES = 256 * 1024 * 1024

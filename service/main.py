@@ -7,17 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from emotion.library.store import Store
 from emotion.live import Monitors
-from emotion.model import Clap
+from emotion.model.clap import Clap
 from emotion.paths import hypeline_home
-from emotion.store import Store
 from service import errors
 from service.config import ServeConfig
+from service.dependencies import Service
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
-from service.routes import analyses, clips, monitors, search, stream, system
+from service.routers import analyses, clips, monitors, search, stream, system
 from service.sources import ClientSources
-from service.state import Service
 
 DESCRIPTION = """Find the moments in audio by how they sound (CLAP, zero-shot).
 

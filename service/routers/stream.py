@@ -34,9 +34,14 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, check_prompts
 from emotion.errors import HypelineError
-from emotion.scoring import DEFAULT_TEMPLATE, check_template, prompts_for, zero_shot_probabilities
-from emotion.windows import check_grid, iter_windows
-from service.state import Service, ws_service
+from emotion.scoring.prompts import (
+    DEFAULT_TEMPLATE,
+    check_template,
+    prompts_for,
+    zero_shot_probabilities,
+)
+from emotion.scoring.windows import check_grid, iter_windows
+from service.dependencies import Service, ws_service
 
 router = APIRouter(prefix="/api", tags=["stream"])
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from service.models import Health, ModelInfo
-from service.state import Service, service
+from service.dependencies import Service, service
+from service.schemas import Health, ModelInfo
 
 health = APIRouter(tags=["system"])
 router = APIRouter(prefix="/api", tags=["system"])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion.errors import HypelineError
-from emotion.windows import TAIL_MIN_S
+from emotion.scoring.windows import TAIL_MIN_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def with_moments(
     A kept moment (a search hit) has no probability of its own: it scores 1, as sure as
     a pick can be. Time order, like ``find_highlights``.
     """
-    from emotion.store import review_key  # the one key of a review (store imports sources)
+    from emotion.library.store import review_key  # the one key of a review (store imports sources)
 
     have = {review_key(h.label, h.start_s) for h in highlights}
     added = [

@@ -2,10 +2,10 @@
 
 One function owns where weights come from (``load_clap``): a local folder in Hugging
 Face format, or a hub id served from the local cache, downloaded only when the hub is
-reachable. Audio goes through our batched torch log-mel (``emotion.features``) on the
+reachable. Audio goes through our batched torch log-mel (``emotion.model.features``) on the
 model's device; on CUDA the matmuls run under bf16 autocast (fp16 where bf16 is missing),
 on Apple GPUs (MPS) under fp16 autocast, and on an x86 CPU the audio tower runs the int8
-path (``emotion.int8``) unless fp32 is asked for.
+path (``emotion.model.int8``) unless fp32 is asked for.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from transformers import ClapModel, ClapProcessor
 from transformers.utils import logging as hf_logging
 
 from emotion.errors import DeviceError, LabelError, ModelLoadError, ModelNotFoundError
-from emotion.features import LogMel
-from emotion.int8 import int8_supported, quantize_audio_tower
+from emotion.model.features import LogMel
+from emotion.model.int8 import int8_supported, quantize_audio_tower
 
 DEFAULT_MODEL = "laion/clap-htsat-fused"
 KNOWN_MODELS = (
@@ -79,7 +79,7 @@ def _mps_available() -> bool:
 
 def choose_precision(precision: str, device: torch.device, *, int8_fast: bool | None = None) -> str:
     """The precision's name: ``auto`` → bf16 (fp16 on older CUDA) on CUDA, fp16 on MPS, and
-    on a CPU int8 where ``emotion.int8`` measured it faster (x86 with AVX2+), else fp32.
+    on a CPU int8 where ``emotion.model.int8`` measured it faster (x86 with AVX2+), else fp32.
 
     ``int8_fast`` overrides the CPU detection (for tests).
     """
@@ -117,7 +117,7 @@ class Clap:
         *,
         int8: bool = False,
     ):
-        """``int8``: quantize the audio tower in place (``emotion.int8``; CPU, fp32 dtype)."""
+        """``int8``: quantize the audio tower in place (``emotion.model.int8``; CPU, fp32 dtype)."""
         if int8:
             if device.type != "cpu" or dtype != torch.float32:
                 raise DeviceError("int8 runs on the CPU only, with fp32 for the rest.")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.adapt import Example
 from emotion.analysis import check_prompts
 from emotion.errors import HypelineError, PackError
-from emotion.highlights import HighlightSettings
-from emotion.scoring import DEFAULT_TEMPLATE, check_template
+from emotion.scoring.adapt import Example
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 
 PACK_FORMAT = "hypeline-pack"
 PACK_VERSION = 1

@@ -1,0 +1,1 @@
+"""The library on disk: the store, its schema, one writer per analysis."""

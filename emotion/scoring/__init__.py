@@ -1,0 +1,1 @@
+"""From vectors to moments: prompts, the window grid, highlights, picks, packs."""
