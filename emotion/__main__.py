@@ -1,5 +1,5 @@
 import sys
 
-from emotion.cli import main
+from hypeline_cli.main import main
 
 sys.exit(main())

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.clock import clock
-from emotion.errors import BusyError, Cancelled, LabelError
+from emotion.errors import BusyError, Cancelled
 from emotion.library.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.media.audio import DecodeStats, stream_audio
@@ -33,10 +33,7 @@ from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import (
     DEFAULT_TEMPLATE,
-    MAX_PROMPTS,
-    parse_labels,
     prompts_for,
-    too_many,
     zero_shot_probabilities,
 )
 from emotion.scoring.windows import Window, check_grid, expected_windows, iter_windows
@@ -46,8 +43,6 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length
 DEFAULT_HOP_S = 5.0
-# Scored with the labels so that ordinary stream audio has somewhere to go, never highlighted.
-DEFAULT_BACKGROUND = ("calm talking", "background music", "silence", "keyboard and mouse clicks")
 PREFETCH_BATCHES = 2  # decoded batches waiting for the model: bounds memory
 # How often a caller waiting for another run's lease looks at its progress (and retries).
 WAIT_POLL_S = 0.25
@@ -85,22 +80,6 @@ class Analysis:
     @property
     def prompts(self) -> list[str]:
         return [*self.labels, *self.background]
-
-
-def check_prompts(
-    labels: Sequence[str] | str, background: Sequence[str] | str
-) -> tuple[list[str], list[str]]:
-    """Validated labels and background; a prompt may not be in both lists."""
-    label_list = parse_labels(labels)
-    background_list = parse_labels(background, "background labels") if background else []
-    if len(label_list) + len(background_list) > MAX_PROMPTS:
-        raise LabelError(too_many(len(label_list) + len(background_list), "prompts"))
-    both = {b.casefold() for b in background_list} & {label.casefold() for label in label_list}
-    if both:
-        raise LabelError(
-            f"{sorted(both)[0]!r} is both a label and a background label; keep it in one list."
-        )
-    return label_list, background_list
 
 
 def embed_source(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emotion.analysis import DEFAULT_BACKGROUND
+from emotion.scoring.prompts import DEFAULT_BACKGROUND
 
 # Plotly's default qualitative palette (plotly.colors.qualitative.Plotly), for moments.
 PALETTE = (

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S
-from emotion.scoring.prompts import DEFAULT_TEMPLATE
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
+from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
 
 class Health(BaseModel):

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.analysis import check_prompts, embed_source, score
+from emotion.analysis import embed_source, score
 from emotion.errors import LabelError
 from emotion.library.store import Store
 from emotion.media.sources import open_source, source_identity
 from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import check_prompts
 from tests.media import write_media
 from tests.synth import make_vod
 

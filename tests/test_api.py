@@ -293,7 +293,7 @@ def test_binding_beyond_loopback_needs_a_key() -> None:
 
 def test_the_library_never_imports_the_web_framework() -> None:
     code = (
-        "import sys, emotion.cli, emotion.analysis, emotion.classify, emotion.export; "
+        "import sys, hypeline_cli.main, emotion.analysis, emotion.classify, emotion.export; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'service.main')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

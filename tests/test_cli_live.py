@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.cli import main
 from emotion.export import FILENAMES
 from emotion.library.store import Store
 from emotion.media.audio import probe
+from hypeline_cli.main import main
 from tests.conftest import TINY_CLAP
 from tests.httpserver import closed_port, serve_folder
 from tests.media import write_media

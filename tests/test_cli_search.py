@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.cli import main
 from emotion.library.store import Store
+from hypeline_cli.main import main
 from tests.conftest import TINY_CLAP
 from tests.library import SR, analysed_library, events_of
 from tests.media import write_media

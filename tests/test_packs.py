@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.cli_review import parse_span
 from emotion.errors import PackError
 from emotion.library.store import Store
 from emotion.scoring.adapt import Example
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.packs import PACK_VERSION, Pack, load_pack, parse_pack, save_pack
+from hypeline_cli.review import parse_span
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod

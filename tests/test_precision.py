@@ -12,7 +12,6 @@ from transformers import ClapAudioConfig
 from transformers.models.clap import modeling_clap
 
 from emotion.analysis import embed_source, score
-from emotion.cli import summary
 from emotion.errors import DeviceError
 from emotion.export.jsonfile import to_dict
 from emotion.library.store import Store
@@ -20,6 +19,7 @@ from emotion.media.sources import open_source, source_identity
 from emotion.model.clap import choose_precision, load_clap, resolve_device
 from emotion.model.int8 import FusedWindowAttention, int8_supported
 from emotion.scoring.prompts import prompts_for
+from hypeline_cli.main import summary
 from tests.conftest import CLASSES, TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod

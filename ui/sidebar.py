@@ -14,11 +14,10 @@ from typing import Any
 import streamlit as st
 
 from emotion import presets
-from emotion.analysis import check_prompts
 from emotion.errors import HypelineError
 from emotion.model.clap import KNOWN_MODELS, resolve_model_name
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template, prompts_for
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_template, prompts_for
 from ui import model, packs
 
 LOCAL_FOLDER = "Local folder…"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S, Analysis, check_prompts, score
+from emotion.analysis import DEFAULT_WINDOW_S, Analysis, score
 from emotion.errors import BusyError, HypelineError
 from emotion.library.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
@@ -51,7 +51,9 @@ from emotion.media.sources import Source, canonical_url
 from emotion.model.batcher import Batcher
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import (
+    DEFAULT_BACKGROUND,
     DEFAULT_TEMPLATE,
+    check_prompts,
     check_template,
     prompts_for,
     zero_shot_probabilities,

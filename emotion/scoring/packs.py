@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.analysis import check_prompts
 from emotion.errors import HypelineError, PackError
 from emotion.scoring.adapt import Example
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_template
 
 PACK_FORMAT = "hypeline-pack"
 PACK_VERSION = 1

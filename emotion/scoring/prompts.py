@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emotion.errors import LabelError
 
+if TYPE_CHECKING:  # the model module imports torch; checking text needs only its tokenizer
+    from emotion.model.clap import Clap
+
 DEFAULT_TEMPLATE = "This is a sound of {}."  # the transformers zero-shot pipeline's
+# Scored with the labels so that ordinary stream audio has somewhere to go, never highlighted.
+DEFAULT_BACKGROUND = ("calm talking", "background music", "silence", "keyboard and mouse clicks")
 # Every prompt is scored against every window; past a couple of hundred the softmax spreads
 # so thin that nothing crosses a threshold, and a list that long is a pasted mistake.
 MAX_PROMPTS = 200
@@ -76,6 +83,67 @@ def prompts_for(labels: Iterable[str], template: str = DEFAULT_TEMPLATE) -> list
     """The text the model reads for each label."""
     check_template(template)
     return [template.replace("{}", label) for label in labels]
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """What to listen for: labels (highlighted), background (scored, never highlighted) and
+    the template each is read through. Made by ``Prompts.parse``, the one check of what a
+    user typed; ``fit`` adds the one check against a model's text tower."""
+
+    labels: tuple[str, ...]
+    background: tuple[str, ...] = DEFAULT_BACKGROUND
+    template: str = DEFAULT_TEMPLATE
+
+    @classmethod
+    def parse(
+        cls,
+        labels: Sequence[str] | str,
+        background: Sequence[str] | str = DEFAULT_BACKGROUND,
+        template: str = DEFAULT_TEMPLATE,
+    ) -> Prompts:
+        """Validated prompts: labels, background (may be empty), at most ``MAX_PROMPTS`` in
+        all, none in both lists, a template with one ``{}``."""
+        label_list, background_list = check_prompts(labels, background)
+        return cls(tuple(label_list), tuple(background_list), check_template(template))
+
+    @property
+    def all(self) -> list[str]:
+        """Labels, then background: the columns of every score matrix."""
+        return [*self.labels, *self.background]
+
+    @property
+    def texts(self) -> list[str]:
+        """What the model reads, one text per prompt of ``all``."""
+        return prompts_for(self.all, self.template)
+
+    def fit(self, clap: Clap) -> Prompts:
+        """These prompts, once each is known to fit ``clap``'s text tower (else a LabelError)."""
+        clap.check_prompts(self.texts, self.all)
+        return self
+
+    def with_labels(self, labels: Sequence[str] | str) -> Prompts:
+        """Other labels over the same background (less any label now among them) and template."""
+        label_list = parse_labels(labels)
+        chosen = {label.casefold() for label in label_list}
+        background = [b for b in self.background if b.casefold() not in chosen]
+        return Prompts.parse(label_list, background, self.template)
+
+
+def check_prompts(
+    labels: Sequence[str] | str, background: Sequence[str] | str
+) -> tuple[list[str], list[str]]:
+    """Validated labels and background; a prompt may not be in both lists."""
+    label_list = parse_labels(labels)
+    background_list = parse_labels(background, "background labels") if background else []
+    if len(label_list) + len(background_list) > MAX_PROMPTS:
+        raise LabelError(too_many(len(label_list) + len(background_list), "prompts"))
+    both = {b.casefold() for b in background_list} & {label.casefold() for label in label_list}
+    if both:
+        raise LabelError(
+            f"{sorted(both)[0]!r} is both a label and a background label; keep it in one list."
+        )
+    return label_list, background_list
 
 
 def zero_shot_probabilities(

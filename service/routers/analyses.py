@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from emotion.analysis import Analysis, check_prompts, score
+from emotion.analysis import Analysis, score
 from emotion.export import FILENAMES, FORMATS, get_writer
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import check_template, prompts_for
+from emotion.scoring.prompts import check_prompts, check_template, prompts_for
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service
 from service.errors import ApiError

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from emotion.analysis import check_prompts
 from emotion.live import AlertSettings, LiveSettings, Monitor
+from emotion.scoring.prompts import check_prompts
 from service.dependencies import Service, service
 from service.errors import ApiError
 from service.routers.clips import check_labels

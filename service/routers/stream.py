@@ -32,10 +32,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, check_prompts
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.errors import HypelineError
 from emotion.scoring.prompts import (
+    DEFAULT_BACKGROUND,
     DEFAULT_TEMPLATE,
+    check_prompts,
     check_template,
     prompts_for,
     zero_shot_probabilities,

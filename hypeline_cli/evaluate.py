@@ -10,7 +10,7 @@ from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from emotion.cli import _add_model_args
+    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "eval",
@@ -34,10 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from emotion.cli import ProgressBars
     from emotion.errors import HypelineError
     from emotion.evaluate import evaluate, load_dataset, report, write_confusion_png
     from emotion.model.clap import load_clap
+    from hypeline_cli.main import ProgressBars
 
     template = args.template
     if args.pack is not None and template is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_WINDOW_S
+from emotion.analysis import DEFAULT_WINDOW_S
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -19,7 +19,7 @@ from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
-from emotion.scoring.prompts import DEFAULT_TEMPLATE
+from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
 if TYPE_CHECKING:
     from emotion.live.monitor import Monitor
@@ -28,7 +28,7 @@ _print_lock = threading.Lock()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from emotion.cli import _add_model_args
+    from hypeline_cli.main import _add_model_args
 
     live = commands.add_parser(
         "live",

@@ -7,12 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from emotion.analysis import DEFAULT_BACKGROUND
-from emotion.scoring.prompts import DEFAULT_TEMPLATE
+from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from emotion.cli import _add_model_args
+    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "stats",
@@ -44,16 +43,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from emotion.analysis import check_prompts
     from emotion.analytics import library_stats, parse_date
-    from emotion.cli import ProgressBars
     from emotion.clock import clock
     from emotion.errors import HypelineError
     from emotion.library.store import Store
     from emotion.model.clap import load_clap
     from emotion.presets import DEFAULT_PRESET
     from emotion.scoring.highlights import HighlightSettings
-    from emotion.scoring.prompts import check_template
+    from emotion.scoring.prompts import check_prompts, check_template
+    from hypeline_cli.main import ProgressBars
 
     labels, background, template = args.labels, args.background, args.template
     settings = HighlightSettings(threshold=args.threshold)

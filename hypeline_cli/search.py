@@ -24,7 +24,7 @@ from emotion.search import (
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from emotion.cli import _add_model_args
+    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "search",

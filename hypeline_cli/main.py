@@ -13,8 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from emotion import cli_eval, cli_library, cli_live, cli_review, cli_search, cli_stats
-from emotion.analysis import DEFAULT_BACKGROUND, DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.classify import Classifier
 from emotion.clock import clock
 from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
@@ -23,7 +22,12 @@ from emotion.media.audio import check_file
 from emotion.model.clap import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
 from emotion.progress import Progress
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template, prompts_for
+from emotion.scoring.prompts import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_TEMPLATE,
+    check_template,
+    prompts_for,
+)
 from emotion.scoring.windows import check_grid
 from service.config import (
     DEFAULT_HOST,
@@ -243,12 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     _add_model_args(serve)
     serve.set_defaults(func=_serve)
-    cli_search.add_parser(commands)
-    cli_library.add_parser(commands)
-    cli_live.add_parser(commands)
-    cli_eval.add_parser(commands)
-    cli_review.add_parser(commands)
-    cli_stats.add_parser(commands)
+    search.add_parser(commands)
+    library.add_parser(commands)
+    live.add_parser(commands)
+    evaluate.add_parser(commands)
+    review.add_parser(commands)
+    stats.add_parser(commands)
     return parser
 
 
@@ -325,11 +329,12 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from emotion.analysis import check_prompts, embed_source, score
+    from emotion.analysis import embed_source, score
     from emotion.export import write_exports
     from emotion.library.store import Store
     from emotion.media.sources import open_source, source_identity
     from emotion.model.clap import load_clap
+    from emotion.scoring.prompts import check_prompts
 
     if args.list_tracks:
         return _list_tracks(args.source)

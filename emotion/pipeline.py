@@ -1,0 +1,234 @@
+"""The one pipeline: a VOD → its stored embeddings → moments → the files a streamer posts.
+
+Every face (the CLI, the dashboard, the HTTP API, batch) goes through here, the way
+faster-whisper's faces go through ``transcribe``: they turn their input into ``Settings``
+and the result into their medium, and nothing between is assembled twice. So a moment
+kept from Search, a review, a learned pick reach every face's exports alike.
+
+* ``embed``   a source (link, path or an opened ``Source``) → its analysis in the library
+              (the expensive half, resumable; ``emotion.analysis.embed_source``).
+* ``moments`` an analysis → scores and highlights from the stored vectors, with the
+              moments kept by hand added (the cheap half: arithmetic, no audio).
+* ``chosen``  the highlights the exports hold: the kept ones, or all but the dropped.
+* ``export`` / ``export_files``  the chosen highlights → files in a folder / as bytes.
+* ``run``     all of it in one call (the CLI's ``analyze``, batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis, embed_source, score
+from emotion.export import FILENAMES, FORMATS, write_exports
+from emotion.library.store import AnalysisRecord, Store, review_key
+from emotion.media.sources import Source, SourcePolicy, open_source, source_identity
+from emotion.model.clap import Clap
+from emotion.progress import ProgressFn
+from emotion.scoring.highlights import Highlight, HighlightSettings, with_moments
+from emotion.scoring.prompts import Prompts
+from emotion.scoring.windows import check_grid
+
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one analysis is asked for. The defaults live here once; faces take them."""
+
+    prompts: Prompts
+    highlights: HighlightSettings = field(default_factory=HighlightSettings)
+    window_s: float = DEFAULT_WINDOW_S
+    hop_s: float = DEFAULT_HOP_S
+    audio_track: int | None = None  # numbered from 1; None: the file's default track
+    learn: bool = False  # adapt the labels to the picks kept and rejected in the library
+
+    def check(self) -> Settings:
+        """These settings, once the grid and the highlight rules are known to be sound."""
+        check_grid(self.window_s, self.hop_s)
+        self.highlights.check()
+        return self
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Which files to write, and how."""
+
+    formats: tuple[str, ...] = FORMATS
+    clips: bool = False
+    clip_padding_s: float = 1.0
+    fps: float | None = None  # the EDL's and FCPXML's frame rate; None: the video's, else 30
+
+
+def open_spec(
+    spec: str | Path | Source,
+    policy: SourcePolicy | None = None,
+    progress: ProgressFn | None = None,
+) -> Source:
+    """A ``Source`` for a link or a path (downloading a link), or the one given."""
+    if isinstance(spec, Source):
+        return spec
+    return open_source(spec, progress=progress, policy=policy)
+
+
+def embed(
+    source: Source,
+    clap: Clap,
+    store: Store,
+    settings: Settings,
+    *,
+    batch_size: int | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    wait: bool = True,
+    on_note: Note | None = None,
+    on_open: Callable[[AnalysisRecord], None] | None = None,
+    embed_audio: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+) -> AnalysisRecord:
+    """The expensive half: every window of ``source`` embedded into the library (resumed,
+    or followed when another caller is at it). ``embed_audio`` stands in for
+    ``clap.embed_audio`` (a server's ``Batcher``); the numbers are the same."""
+    return embed_source(
+        clap, store, source, source_identity(source), settings.window_s, settings.hop_s,
+        batch_size=batch_size, progress=progress, cancel=cancel,
+        audio_track=settings.audio_track, wait=wait, on_note=on_note, on_open=on_open,
+        embed=embed_audio,
+    )  # fmt: skip
+
+
+def moments(
+    record: AnalysisRecord,
+    store: Store,
+    clap: Clap,
+    settings: Settings,
+    *,
+    vectors: np.ndarray | None = None,
+    examples: Sequence[object] = (),
+    on_note: Note | None = None,
+) -> Analysis:
+    """The cheap half: scores and highlights from the stored vectors, with the moments kept
+    by hand (search hits added to the highlights) among them, in time order.
+
+    ``vectors`` saves reading them again (a page caches them); ``examples`` are a prompt
+    pack's learned picks, used with ``settings.learn``. The labels are remembered as the
+    analysis's last ones (the library lists them).
+    """
+    prompts = settings.prompts
+    adapter = None
+    if settings.learn:
+        from emotion.scoring.adapt import describe, learn  # reads the whole library's picks
+
+        adapter = learn(
+            store, clap, list(prompts.labels), list(prompts.background), prompts.template,
+            list(examples),  # type: ignore[arg-type]
+        )  # fmt: skip
+        for report in adapter.reports:
+            if on_note is not None:
+                on_note(f"learned {describe(report)}")
+    if vectors is None:
+        vectors = store.vectors(record)
+    analysis = score(
+        record, vectors, clap, list(prompts.labels), list(prompts.background), prompts.template,
+        settings.highlights, adapter=adapter,
+    )  # fmt: skip
+    analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
+    if record.last_labels != prompts.labels:
+        store.set_last_labels(record.id, list(prompts.labels))
+    return analysis
+
+
+def chosen(
+    highlights: Sequence[Highlight], reviews: Mapping[tuple[str, float], bool]
+) -> list[Highlight]:
+    """The highlights the exports hold: the kept ones; while none is kept, all but the
+    dropped ones (so before any review, all of them)."""
+    status = [reviews.get(review_key(h.label, h.start_s)) for h in highlights]
+    kept = [h for h, s in zip(highlights, status, strict=True) if s is True]
+    return kept or [h for h, s in zip(highlights, status, strict=True) if s is not False]
+
+
+def for_export(analysis: Analysis, store: Store) -> Analysis:
+    """``analysis`` with only the highlights its exports hold (by the library's reviews)."""
+    reviews = store.reviews(analysis.analysis_id) if analysis.analysis_id is not None else {}
+    return dataclasses.replace(analysis, highlights=chosen(analysis.highlights, reviews))
+
+
+def export(
+    analysis: Analysis,
+    store: Store,
+    out_dir: Path,
+    exports: ExportSettings | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    on_note: Note | None = None,
+) -> list[Path]:
+    """Write the chosen highlights' files into ``out_dir`` (all or nothing); the paths."""
+    exports = exports or ExportSettings()
+    return write_exports(
+        for_export(analysis, store), out_dir, exports.formats, clips=exports.clips,
+        clip_padding_s=exports.clip_padding_s, fps=exports.fps, progress=progress,
+        on_note=on_note,
+    )  # fmt: skip
+
+
+def export_files(
+    analysis: Analysis, store: Store, formats: Iterable[str] = FORMATS
+) -> tuple[dict[str, bytes], list[str]]:
+    """Each format's file of the chosen highlights as bytes, and the writers' notes."""
+    formats = list(formats)
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="hypeline-export-") as tmp:
+        export(analysis, store, Path(tmp), ExportSettings(tuple(formats)), on_note=notes.append)
+        return {fmt: (Path(tmp) / FILENAMES[fmt]).read_bytes() for fmt in formats}, notes
+
+
+@dataclass
+class Result:
+    """What ``run`` made: the scored analysis and the files written."""
+
+    analysis: Analysis
+    out_dir: Path
+    written: list[Path]
+
+
+def run(
+    spec: str | Path | Source,
+    clap: Clap,
+    store: Store,
+    settings: Settings,
+    out_dir: Path | Callable[[Source], Path],
+    exports: ExportSettings | None = None,
+    *,
+    policy: SourcePolicy | None = None,
+    batch_size: int | None = None,
+    examples: Sequence[object] = (),
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    wait: bool = True,
+    on_note: Note | None = None,
+) -> Result:
+    """A VOD to exported files in one call: open → embed → moments → reviews → exports.
+
+    ``out_dir`` may be a function of the opened source (its title names the folder).
+    """
+    settings.check()
+    exports = exports or ExportSettings()
+    prompts = settings.prompts.fit(clap)  # before any download
+    source = open_spec(spec, policy, progress)
+    settings = dataclasses.replace(
+        settings, prompts=prompts, audio_track=source.check_track(settings.audio_track)
+    )
+    record = embed(
+        source, clap, store, settings, batch_size=batch_size, progress=progress, cancel=cancel,
+        wait=wait, on_note=on_note,
+    )  # fmt: skip
+    analysis = moments(record, store, clap, settings, examples=examples, on_note=on_note)
+    folder = out_dir(source) if callable(out_dir) else out_dir
+    written = export(analysis, store, folder, exports, progress=progress, on_note=on_note)
+    return Result(analysis, folder, written)
