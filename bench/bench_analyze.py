@@ -40,7 +40,8 @@ from emotion.analysis import embed_source, score  # noqa: E402
 from emotion.library.store import Store  # noqa: E402
 from emotion.media.audio import ffmpeg_exe, stream_audio  # noqa: E402
 from emotion.media.sources import open_source, source_identity  # noqa: E402
-from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision, load_clap  # noqa: E402
+from emotion.model.clap import PRECISIONS, Clap, choose_precision, load_clap  # noqa: E402
+from emotion.model.names import INT8  # noqa: E402
 from emotion.scoring.windows import iter_windows  # noqa: E402
 
 TINY = REPO / "tests" / "fixtures" / "tiny-clap"

@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_embed import LABELS, SR, full_size_fused, windows  # noqa: E402
 
-from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.clap import PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.names import INT8  # noqa: E402
 from service.config import ServeConfig  # noqa: E402
 from service.main import create_app  # noqa: E402
 from tests.apiserver import free_port  # noqa: E402

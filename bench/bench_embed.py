@@ -35,7 +35,8 @@ from transformers import (
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.clap import PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.names import INT8  # noqa: E402
 from emotion.scoring.prompts import prompts_for, zero_shot_probabilities  # noqa: E402
 
 LABELS = ["win celebration", "fail frustration", "crowd cheering", "laughter", "calm talking"]

@@ -33,7 +33,8 @@ from bench_embed import full_size_fused  # noqa: E402
 from emotion.library.store import Store  # noqa: E402
 from emotion.live import LiveSettings, Monitor  # noqa: E402
 from emotion.model.batcher import Batcher  # noqa: E402
-from emotion.model.clap import INT8, PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.clap import PRECISIONS, Clap, choose_precision  # noqa: E402
+from emotion.model.names import INT8  # noqa: E402
 from tests.media import write_media  # noqa: E402
 from tests.synth import make_vod  # noqa: E402
 

@@ -28,7 +28,6 @@ from emotion.library.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.media.audio import DecodeStats, stream_audio
 from emotion.media.sources import Source
-from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import (
@@ -38,7 +37,8 @@ from emotion.scoring.prompts import (
 )
 from emotion.scoring.windows import Window, check_grid, expected_windows, iter_windows
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the model module imports torch (seconds); analyses read without it
+    from emotion.model.clap import Clap
     from emotion.scoring.adapt import Adapter
 
 DEFAULT_WINDOW_S = 10.0  # CLAP's native clip length

@@ -26,12 +26,12 @@ import numpy as np
 
 from emotion.errors import ExportError
 from emotion.library.store import AnalysisRecord, Store
-from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model
+    from emotion.model.clap import Clap
     from emotion.scoring.adapt import Adapter
 
 HEAT_BINS = 20  # columns of the heatmap: the stream in twentieths

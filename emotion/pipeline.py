@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,11 +30,13 @@ from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis, embed_so
 from emotion.export import FILENAMES, FORMATS, write_exports
 from emotion.library.store import AnalysisRecord, Store, review_key
 from emotion.media.sources import Source, SourcePolicy, open_source, source_identity
-from emotion.model.clap import Clap
 from emotion.progress import ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, with_moments
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
+
+if TYPE_CHECKING:  # the model module imports torch (seconds); faces import this first
+    from emotion.model.clap import Clap
 
 Note = Callable[[str], None]
 
@@ -81,8 +84,10 @@ def embed(
     source: Source,
     clap: Clap,
     store: Store,
-    settings: Settings,
     *,
+    window_s: float = DEFAULT_WINDOW_S,
+    hop_s: float = DEFAULT_HOP_S,
+    audio_track: int | None = None,
     batch_size: int | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
@@ -95,10 +100,9 @@ def embed(
     or followed when another caller is at it). ``embed_audio`` stands in for
     ``clap.embed_audio`` (a server's ``Batcher``); the numbers are the same."""
     return embed_source(
-        clap, store, source, source_identity(source), settings.window_s, settings.hop_s,
-        batch_size=batch_size, progress=progress, cancel=cancel,
-        audio_track=settings.audio_track, wait=wait, on_note=on_note, on_open=on_open,
-        embed=embed_audio,
+        clap, store, source, source_identity(source), window_s, hop_s, batch_size=batch_size,
+        progress=progress, cancel=cancel, audio_track=audio_track, wait=wait, on_note=on_note,
+        on_open=on_open, embed=embed_audio,
     )  # fmt: skip
 
 
@@ -221,12 +225,11 @@ def run(
     exports = exports or ExportSettings()
     prompts = settings.prompts.fit(clap)  # before any download
     source = open_spec(spec, policy, progress)
-    settings = dataclasses.replace(
-        settings, prompts=prompts, audio_track=source.check_track(settings.audio_track)
-    )
+    settings = dataclasses.replace(settings, prompts=prompts)
     record = embed(
-        source, clap, store, settings, batch_size=batch_size, progress=progress, cancel=cancel,
-        wait=wait, on_note=on_note,
+        source, clap, store, window_s=settings.window_s, hop_s=settings.hop_s,
+        audio_track=settings.audio_track, batch_size=batch_size, progress=progress,
+        cancel=cancel, wait=wait, on_note=on_note,
     )  # fmt: skip
     analysis = moments(record, store, clap, settings, examples=examples, on_note=on_note)
     folder = out_dir(source) if callable(out_dir) else out_dir

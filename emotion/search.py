@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,9 +29,11 @@ from emotion.clock import clock, parse_clock
 from emotion.errors import SearchError
 from emotion.library.store import AnalysisRecord, Store
 from emotion.media.audio import load_audio
-from emotion.model.clap import Clap
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_printable, prompts_for
+
+if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model
+    from emotion.model.clap import Clap
 
 DEFAULT_TOP = 20
 MAX_TOP = 1000

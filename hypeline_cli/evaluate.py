@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
+from hypeline_cli.common import ProgressBars, add_model_args
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "eval",
@@ -29,7 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write the confusion matrix")
     parser.add_argument("--batch-size", type=int, help="clips per forward pass")
-    _add_model_args(parser)
+    add_model_args(parser)
     parser.set_defaults(func=_eval)
 
 
@@ -37,7 +37,6 @@ def _eval(args: argparse.Namespace) -> int:
     from emotion.errors import HypelineError
     from emotion.evaluate import evaluate, load_dataset, report, write_confusion_png
     from emotion.model.clap import load_clap
-    from hypeline_cli.main import ProgressBars
 
     template = args.template
     if args.pack is not None and template is None:

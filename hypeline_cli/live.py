@@ -20,6 +20,7 @@ from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
+from hypeline_cli.common import add_model_args
 
 if TYPE_CHECKING:
     from emotion.live.monitor import Monitor
@@ -28,7 +29,6 @@ _print_lock = threading.Lock()
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from hypeline_cli.main import _add_model_args
 
     live = commands.add_parser(
         "live",
@@ -104,7 +104,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=",".join(FORMATS),
         help=f"exports, from {','.join(FORMATS)} (default all)",
     )
-    _add_model_args(live)
+    add_model_args(live)
     live.set_defaults(func=_live)  # fmt: skip
 
 

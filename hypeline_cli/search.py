@@ -21,10 +21,10 @@ from emotion.search import (
     parse_moment,
     search,
 )
+from hypeline_cli.common import add_model_args
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "search",
@@ -51,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--template", default=DEFAULT_TEMPLATE, help="prompt template for a text query"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    _add_model_args(parser)
+    add_model_args(parser)
     parser.set_defaults(func=run)
 
 

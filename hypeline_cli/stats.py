@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
+from hypeline_cli.common import ProgressBars, add_model_args
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    from hypeline_cli.main import _add_model_args
 
     parser = commands.add_parser(
         "stats",
@@ -38,7 +38,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--clips", type=Path, metavar="FOLDER", help="cut the best-of moments into FOLDER"
     )
-    _add_model_args(parser)
+    add_model_args(parser)
     parser.set_defaults(func=_stats)
 
 
@@ -51,7 +51,6 @@ def _stats(args: argparse.Namespace) -> int:
     from emotion.presets import DEFAULT_PRESET
     from emotion.scoring.highlights import HighlightSettings
     from emotion.scoring.prompts import check_prompts, check_template
-    from hypeline_cli.main import ProgressBars
 
     labels, background, template = args.labels, args.background, args.template
     settings = HighlightSettings(threshold=args.threshold)

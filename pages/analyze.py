@@ -5,7 +5,6 @@ import dataclasses
 import streamlit as st
 
 from emotion.library.store import Store
-from emotion.scoring.highlights import with_moments
 from ui import exports, job, model, results, shared, signin
 
 signin.require_frame()
@@ -76,11 +75,8 @@ if clap is None:
     st.info(f"Results need the model this VOD was analysed with. {model.error(record.model)}")
     st.stop()
 
+# Moments kept from Search are among the highlights: the table, the timeline and the exports.
 analysis = results.scored(record, store, clap, settings)
-if record.last_labels != tuple(settings.labels):  # the Library lists the prompts last used
-    store.set_last_labels(record.id, settings.labels)
-# Moments kept from Search join the highlights: the table, the timeline and the exports.
-analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
 st.subheader(record.source.title)
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
@@ -92,7 +88,7 @@ if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
     if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):
         st.session_state.job = dataclasses.replace(job.Job.of(record), audio_track=picked)
         st.rerun()
-exports.panel(analysis, store.reviews(record.id), store.home)
+exports.panel(analysis, store)
 results.show_timeline(analysis, settings, store)
 table_col, player_col = st.columns([3, 2])
 with table_col:

@@ -21,10 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from emotion.analysis import embed_source
+from emotion import pipeline
 from emotion.errors import Cancelled, HypelineError
 from emotion.library.store import Store
-from emotion.media.sources import source_identity
 from emotion.model.batcher import Batcher
 from emotion.progress import Progress
 from service.errors import without_folders
@@ -191,12 +190,12 @@ class JobRunner:
         try:
             source = self.sources.open(job.source)
             self.jobs.update(job.id, title=source.title)
-            embed_source(
-                self.clap, self.store, source, source_identity(source), job.window_s,
-                job.hop_s, progress=lambda p: self.progress.__setitem__(job.id, p),
-                cancel=cancel, audio_track=job.audio_track,
+            pipeline.embed(
+                source, self.clap, self.store, window_s=job.window_s, hop_s=job.hop_s,
+                audio_track=job.audio_track, cancel=cancel,
+                progress=lambda p: self.progress.__setitem__(job.id, p),
                 on_open=lambda record: self.jobs.update(job.id, analysis_id=record.id),
-                embed=self.batcher.embed,
+                embed_audio=self.batcher.embed,
             )  # fmt: skip
         except Cancelled:
             if self._stop.is_set():  # shutting down: the next start resumes it

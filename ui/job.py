@@ -16,7 +16,6 @@ cap, and the media copies in ``HYPELINE_HOME`` a disk budget (``emotion.media.di
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +25,15 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.elements.lib.mutable_status_container import StatusContainer
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from emotion import atomic
-from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, embed_source
+from emotion import pipeline
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store
-from emotion.media import disk
+from emotion.media import disk, uploads
 from emotion.media.audio import AudioTrack, probe
 from emotion.media.media_roots import resolve_under
-from emotion.media.sources import SourcePolicy, open_source, source_identity
-from emotion.paths import uploads_dir
+from emotion.media.sources import SourcePolicy
 from emotion.progress import Progress
 from ui import model
 from ui.sidebar import Settings
@@ -44,7 +42,6 @@ MEDIA_TYPES = [
     "mp4", "mkv", "mov", "webm", "flv", "ts", "m4v", "avi", "wmv", "mpg", "mpeg",
     "m4a", "mp3", "wav", "ogg", "opus", "flac", "aac", "wma",
 ]  # fmt: skip
-UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
 MB = 1024 * 1024  # Streamlit's megabyte, as in server.maxUploadSize
 STAGES = {
     "download": "Downloading",
@@ -101,36 +98,21 @@ def start_upload(upload: UploadedFile, settings: Settings, cap_mb: int) -> None:
 
 
 def save_upload(upload: UploadedFile) -> Path:
-    """Copy an upload to ``<home>/uploads/`` in chunks (one folder per content, reused).
+    """Copy an upload to the library's uploads folder, with a progress bar.
 
     Streamlit has already held the whole upload in memory by now (it offers no way to
     stream one to disk); the copy is chunked so that it is not held twice.
     """
-    uploads = uploads_dir()
     name = Path(upload.name).name or "upload"
-    incoming = atomic.temp_beside(uploads / name)  # its folder is named by its content, later
     bar = st.progress(0.0, text=f"Saving {name}…")
-    digest = hashlib.sha256()
     try:
-        uploads.mkdir(parents=True, exist_ok=True)
-        upload.seek(0)
-        with open(incoming, "wb") as f:
-            while chunk := upload.read(UPLOAD_CHUNK_BYTES):
-                f.write(chunk)
-                digest.update(chunk)
-                bar.progress(min(1.0, f.tell() / max(upload.size, 1)), text=f"Saving {name}…")
-        final = uploads / digest.hexdigest()[:16] / name
-        final.parent.mkdir(exist_ok=True)
-        atomic.commit(incoming, final)
-    except OSError as e:
-        raise HypelineError(
-            f"Could not save the upload in {uploads} ({e.strerror or e}); free some space or "
-            "set HYPELINE_HOME to a folder on a bigger disk."
-        ) from e
+
+        def show(p: Progress) -> None:
+            bar.progress(p.fraction or 0.0, text=p.message)
+
+        return uploads.save_upload(upload, name, upload.size, show)
     finally:
-        atomic.discard(incoming)
         bar.empty()
-    return final
 
 
 def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Job | None:
@@ -313,7 +295,7 @@ def _work(
         bars[p.stage].progress(p.fraction or 0.0, text=text)
 
     st.write(f"Opening {job.spec}…")
-    source = open_source(job.spec, progress=show, policy=policy)
+    source = pipeline.open_spec(job.spec, policy, show)
     if budget_bytes is not None and (
         removed := disk.evict(budget_bytes, store.home, [source.path])
     ):
@@ -335,7 +317,7 @@ def _work(
         # A label, not a bar: a run that follows another's shows only that one's bar.
         status.update(label=f"{STAGES['embed']}: decoding {source.title}…")
 
-    return embed_source(
-        clap, store, source, source_identity(source), job.window_s, job.hop_s, progress=show,
-        audio_track=job.audio_track, on_note=note, on_open=opened,
+    return pipeline.embed(
+        source, clap, store, window_s=job.window_s, hop_s=job.hop_s, audio_track=job.audio_track,
+        progress=show, on_note=note, on_open=opened,
     )  # fmt: skip

@@ -7,30 +7,28 @@ a Play tick in the table puts the time in ``st.session_state.seek_s`` for the pl
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emotion import atomic
-from emotion.analysis import Analysis, score
+from emotion import pipeline
+from emotion.analysis import Analysis
 from emotion.clock import clock
+from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store, review_key
-from emotion.media import disk
-from emotion.media.audio import ffmpeg_exe
+from emotion.media.preview import preview
 from emotion.media.sources import Source
 from emotion.model.clap import Clap
+from emotion.progress import Progress
 from ui import timeline
 from ui.sidebar import Settings
 
 # Streamlit's player reads a file whole into memory (and hashes it) on every rerun, so a
-# bigger VOD plays through a light audio preview made once with ffmpeg.
+# bigger VOD plays through a light audio preview (emotion.media.preview).
 PLAYER_MAX_BYTES = 256 * 1024 * 1024
-PREVIEW_BITRATE = "48k"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -43,12 +41,10 @@ def _vectors(home: str, analysis_id: int, n_done: int, updated: float) -> np.nda
 
 
 def scored(record: AnalysisRecord, store: Store, clap: Clap, settings: Settings) -> Analysis:
-    """The analysis with the sidebar's prompts and thresholds, from the stored embeddings."""
+    """The analysis with the sidebar's prompts and thresholds, from the stored embeddings
+    (the moments kept from Search among its highlights)."""
     vectors = _vectors(str(store.home), record.id, record.n_done, record.updated)
-    return score(
-        record, vectors, clap, settings.labels, settings.background, settings.template,
-        settings.highlights,
-    )  # fmt: skip
+    return pipeline.moments(record, store, clap, settings.pipeline, vectors=vectors)
 
 
 def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
@@ -150,39 +146,19 @@ def player(source: Source, home: Path, audio_track: int = 1) -> None:
 
 
 def _preview(source: Source, home: Path, audio_track: int = 1) -> Path | None:
-    """A small mono AAC copy of one audio track of the VOD, made once with ffmpeg (with progress)."""
-    st_ = source.path.stat()
-    track = f"|{audio_track}" if audio_track != 1 else ""  # track 1 keeps its older key
-    key = hashlib.sha256(f"{source.path.resolve()}|{st_.st_size}|{st_.st_mtime_ns}{track}".encode())
-    preview = home / "previews" / f"{key.hexdigest()[:16]}.m4a"
-    if preview.is_file():
-        disk.mark_used(preview, home)  # the disk budget evicts the least recently used
-        return preview
-    preview.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic.temp_beside(preview, ".m4a")  # ffmpeg picks the format by the extension
-    cmd = [
-        ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-i", str(source.path),
-        "-map", f"0:a:{audio_track - 1}", "-vn",
-        "-ac", "1", "-c:a", "aac", "-b:a", PREVIEW_BITRATE, "-progress", "pipe:1", "-nostats",
-        str(tmp),
-    ]  # fmt: skip
+    """The light audio preview of one track (made once, with a progress bar)."""
     bar = st.progress(0.0, text="Preparing a light audio preview for the player (once)…")
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            value = line.removeprefix("out_time_us=").strip()
-            if value != line.strip() and value.isdigit() and source.duration_s:
-                done_s = int(value) / 1e6
-                bar.progress(min(1.0, done_s / source.duration_s), text=_preview_text(done_s))
-        _, err = proc.communicate()
-    bar.empty()
-    if proc.returncode != 0:
-        atomic.discard(tmp)
-        reason = (err or "").strip().splitlines()[-1:] or ["ffmpeg failed"]
-        st.warning(f"No preview for the player ({reason[0]}); the timeline and exports still work.")
+
+    def show(p: Progress) -> None:
+        bar.progress(p.fraction or 0.0, text=_preview_text(float(p.message.removesuffix(" s"))))
+
+    try:
+        return preview(source, home, audio_track, progress=show)
+    except HypelineError as e:
+        st.warning(f"{e} The timeline and exports still work.")
         return None
-    atomic.commit(tmp, preview)
-    return preview
+    finally:
+        bar.empty()
 
 
 def _preview_text(done_s: float) -> str:

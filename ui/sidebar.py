@@ -13,11 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from emotion import presets
+from emotion import pipeline, presets
 from emotion.errors import HypelineError
-from emotion.model.clap import KNOWN_MODELS, resolve_model_name
+from emotion.model.names import KNOWN_MODELS, resolve_model_name
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_template, prompts_for
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs
 
 LOCAL_FOLDER = "Local folder…"
@@ -55,6 +55,12 @@ class Settings:
     @property
     def colors(self) -> dict[str, str]:
         return {p.text: p.color for p in self.prompts}
+
+    @property
+    def pipeline(self) -> pipeline.Settings:
+        """The library's settings for these prompts and highlights (only when no ``problem``)."""
+        prompts = Prompts.parse(self.labels, self.background, self.template)
+        return pipeline.Settings(prompts, self.highlights)
 
 
 def render(locked: bool = False) -> Settings:
@@ -206,10 +212,11 @@ def _problem(prompts: Sequence[Prompt], template: str) -> str | None:
             "One of the prompts is empty; type what it should find, or remove it with its × button."
         )
     try:
-        check_prompts(
-            [p.text for p in prompts if not p.background], [p.text for p in prompts if p.background]
+        Prompts.parse(
+            [p.text for p in prompts if not p.background],
+            [p.text for p in prompts if p.background],
+            template,
         )
-        check_template(template)
     except HypelineError as e:
         return str(e)
     return None
@@ -220,9 +227,8 @@ def _too_long(name: str, prompts: Sequence[Prompt], template: str) -> str | None
     clap = model.get(name) if name else None
     if clap is None:
         return None
-    texts = [p.text for p in prompts]
     try:
-        clap.check_prompts(prompts_for(texts, template), texts)
+        Prompts(tuple(p.text for p in prompts), (), template).fit(clap)
     except HypelineError as e:
         return str(e)
     return None

@@ -21,10 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotion.model.clap import Clap
+if TYPE_CHECKING:  # the model module imports torch (seconds); the CLI's help needs none
+    from emotion.model.clap import Clap
 
 DEFAULT_MAX_BATCH = 16
 DEFAULT_WAIT_S = 0.005

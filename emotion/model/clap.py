@@ -27,25 +27,17 @@ from transformers.utils import logging as hf_logging
 from emotion.errors import DeviceError, LabelError, ModelLoadError, ModelNotFoundError
 from emotion.model.features import LogMel
 from emotion.model.int8 import int8_supported, quantize_audio_tower
-
-DEFAULT_MODEL = "laion/clap-htsat-fused"
-KNOWN_MODELS = (
-    "laion/clap-htsat-fused",
-    "laion/clap-htsat-unfused",
-    "laion/larger_clap_general",
-    "laion/larger_clap_music_and_speech",
+from emotion.model.names import (
+    FLOAT_PRECISIONS,
+    INT8,
+    PRECISION_ENV,
+    PRECISION_NAMES,
+    resolve_model_name,
 )
-MODEL_ENV = "HYPELINE_MODEL"
-PRECISION_ENV = "HYPELINE_PRECISION"  # what "auto" means for load_clap, when set
+
 HUB_CONNECT_TIMEOUT_S = 3.0
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-INT8 = "int8"  # the CPU path: int8 linear layers in the audio tower, fp32 elsewhere
-PRECISION_NAMES = ("auto", *PRECISIONS, INT8)
-
-
-def resolve_model_name(model: str | None = None) -> str:
-    """The model to use: the argument, else ``$HYPELINE_MODEL``, else the default."""
-    return model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+assert tuple(PRECISIONS) == FLOAT_PRECISIONS
 
 
 def resolve_device(

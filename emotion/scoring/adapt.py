@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emotion.errors import LabelError
 from emotion.library.store import AnalysisRecord, Review, Store
-from emotion.model.clap import Clap
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, softmax_heard
+
+if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model
+    from emotion.model.clap import Clap
 
 MIN_KEPT = 2  # fewer kept moments than this: the label stays zero-shot
 ALPHAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # added logits at full agreement

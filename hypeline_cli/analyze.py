@@ -1,0 +1,226 @@
+"""``hypeline analyze``: a VOD (link or file) → highlights and the files editors open."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
+from emotion.clock import clock
+from emotion.errors import HypelineError
+from emotion.export import FORMATS, parse_formats, slugify
+from emotion.library.store import Store
+from emotion.media.sources import Source, open_source
+from emotion.pipeline import ExportSettings, Settings, run
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
+from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    analyze = commands.add_parser(
+        "analyze",
+        help="find highlights in a VOD (URL or file) and write exports",
+        description="Find the moments of a VOD by how they sound and export them.",
+    )
+    analyze.add_argument("source", help="VOD file path or http(s) URL (anything yt-dlp opens)")
+    analyze.add_argument(
+        "--labels", help='moments to find, e.g. "win celebration, fail frustration" (required)'
+    )
+    analyze.add_argument(
+        "--background",
+        default=", ".join(DEFAULT_BACKGROUND),
+        help="scored but never highlighted, so ordinary audio has somewhere to go "
+        f'(default "{", ".join(DEFAULT_BACKGROUND)}"; "" for none)',
+    )
+    analyze.add_argument(
+        "--template", default=DEFAULT_TEMPLATE, help="prompt template (see classify)"
+    )
+    tracks = analyze.add_argument_group("audio track")
+    tracks.add_argument(
+        "--audio-track",
+        type=int,
+        metavar="N",
+        help="which audio track to analyse, numbered from 1 as OBS does "
+        "(default: the file's default track)",
+    )
+    tracks.add_argument(
+        "--list-tracks",
+        action="store_true",
+        help="print the audio tracks of the source (number, codec, channels, language, title) "
+        "and exit",
+    )
+    grid = analyze.add_argument_group("windows")
+    grid.add_argument(
+        "--window", type=float, default=DEFAULT_WINDOW_S, help="window length, s (default 10)"
+    )
+    grid.add_argument(
+        "--hop", type=float, default=DEFAULT_HOP_S, help="hop between windows, s (default 5)"
+    )
+    grid.add_argument(
+        "--batch-size", type=int, help="windows per forward pass (default 8 on CPU, 64 on CUDA)"
+    )
+    analyze.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another process is analysing this VOD, exit (code 2) instead of following "
+        "it to the end and scoring its result",
+    )
+    found = analyze.add_argument_group("highlights")
+    defaults = HighlightSettings()
+    found.add_argument(
+        "--threshold",
+        type=float,
+        default=defaults.threshold,
+        help="probability to start a highlight (default 0.5)",
+    )
+    found.add_argument(
+        "--min-duration",
+        type=float,
+        default=defaults.min_duration_s,
+        help="shortest highlight kept, s (default 0)",
+    )
+    found.add_argument(
+        "--merge-gap",
+        type=float,
+        default=defaults.merge_gap_s,
+        help="join highlights of a label closer than this, s (default 5)",
+    )
+    found.add_argument(
+        "--smoothing",
+        type=float,
+        default=defaults.smoothing_s,
+        help="moving average over the timeline, s (default 0: none)",
+    )
+    found.add_argument("--top-k", type=int, help="keep the N best highlights over all labels")
+    out = analyze.add_argument_group("exports")
+    out.add_argument("--out", type=Path, help="output folder (default ./hypeline-out/<source>/)")
+    out.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help=f"comma-separated, from {','.join(FORMATS)} (default all)",
+    )
+    out.add_argument("--clips", action="store_true", help="also cut one media clip per highlight")
+    out.add_argument(
+        "--clip-padding", type=float, default=1.0, help="seconds added around each clip (default 1)"
+    )
+    out.add_argument(
+        "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"
+    )
+    learned = analyze.add_argument_group("prompt packs and picks")
+    learned.add_argument(
+        "--pack",
+        type=Path,
+        help="prompt pack JSON: labels, background, template and thresholds for what the "
+        "command line leaves at its defaults, and its learned picks",
+    )
+    learned.add_argument(
+        "--learn",
+        action="store_true",
+        help="adapt labels to the moments kept and rejected in the library (review) and pack",
+    )
+    add_model_args(analyze)
+    analyze.set_defaults(func=run_analyze)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The pipeline's settings from the command line (a pack fills what was left at defaults)."""
+    if args.labels is None:
+        raise HypelineError(
+            'Say which moments to find with --labels, e.g. --labels "win celebration, laughter".'
+        )
+    highlights = HighlightSettings(
+        threshold=args.threshold,
+        min_duration_s=args.min_duration,
+        merge_gap_s=args.merge_gap,
+        top_k=args.top_k,
+        smoothing_s=args.smoothing,
+    )
+    return Settings(
+        prompts=Prompts.parse(args.labels, args.background, args.template),
+        highlights=highlights,
+        window_s=args.window,
+        hop_s=args.hop,
+        audio_track=args.audio_track,
+        learn=args.learn,
+    ).check()
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    if args.list_tracks:
+        return _list_tracks(args.source)
+    # Everything the user typed is checked before any download or model load.
+    pack = _use_pack(args) if args.pack is not None else None
+    settings = settings_of(args)
+    exports = ExportSettings(
+        formats=tuple(parse_formats(args.formats)),
+        clips=args.clips,
+        clip_padding_s=args.clip_padding,
+        fps=args.fps,
+    )
+
+    def out_dir(source: Source) -> Path:
+        return args.out or Path("hypeline-out") / slugify(source.title)
+
+    with ProgressBars() as bars:
+        clap = load_model(args)
+        examples = pack.examples if pack is not None and pack.model == clap.name else []
+        result = run(
+            args.source, clap, Store(), settings, out_dir, exports, batch_size=args.batch_size,
+            examples=examples, progress=bars.update, wait=not args.no_wait, on_note=note,
+        )  # fmt: skip
+    print(summary(result.analysis, result.out_dir, result.written))
+    return 0
+
+
+def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
+    """The short report on stdout."""
+    track = f", audio track {analysis.audio_track}" if analysis.audio_track != 1 else ""
+    lines = [
+        f"{analysis.source.title} ({clock(analysis.duration_s)}{track}): "
+        f"{len(analysis.highlights)} highlight(s) for {', '.join(analysis.labels)}"
+    ]
+    for h in analysis.highlights:
+        lines.append(f"  {clock(h.start_s):>8}–{clock(h.end_s):<8} {h.label}  ({h.score:.2f})")
+    if analysis.nonfinite_s > 0:
+        lines.append(
+            f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
+            "(NaN/Inf) and was analysed as silence."
+        )
+    lines.append(f"Model {analysis.model} ({analysis.precision}).")
+    lines.append(f"Wrote {len(written)} file(s) to {out_dir}/")
+    return "\n".join(lines)
+
+
+def _use_pack(args: argparse.Namespace):
+    """Fill what the command line left at its defaults from ``--pack``; the pack."""
+    from emotion.scoring.packs import load_pack
+
+    pack = load_pack(args.pack)
+    defaults = HighlightSettings()
+    if args.labels is None:
+        args.labels = ", ".join(pack.labels)
+    if args.background == ", ".join(DEFAULT_BACKGROUND):
+        args.background = ", ".join(pack.background)
+    if args.template == DEFAULT_TEMPLATE:
+        args.template = pack.template
+    for arg, name in (
+        ("threshold", "threshold"),
+        ("min_duration", "min_duration_s"),
+        ("merge_gap", "merge_gap_s"),
+        ("smoothing", "smoothing_s"),
+    ):
+        if getattr(args, arg) == getattr(defaults, name):
+            setattr(args, arg, getattr(pack.settings, name))
+    if args.top_k is None:
+        args.top_k = pack.settings.top_k
+    return pack
+
+
+def _list_tracks(spec: str) -> int:
+    with ProgressBars() as bars:
+        source = open_source(spec, progress=bars.update)
+    print(f"{source.title}: {len(source.audio_tracks)} audio track(s)")
+    for t in source.audio_tracks:
+        print(f"  {t.describe()}")
+    return 0
