@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion import pipeline
 from emotion.analysis import embed_source, score
 from emotion.clock import clock
 from emotion.errors import Cancelled
@@ -390,20 +391,12 @@ def _highlight(label: str, start_s: float) -> Highlight:
     return Highlight(label, start_s, start_s + 10, start_s + 5, 0.9)
 
 
-def test_exports_take_the_kept_highlights_else_all_but_the_dropped() -> None:
-    hs = [_highlight("a", 0), _highlight("b", 20), _highlight("a", 40)]
-    assert exports.exported(hs, {}) == hs
-    assert exports.exported(hs, {("b", 20.0): True}) == [hs[1]]
-    assert exports.exported(hs, {("b", 20.0): False}) == [hs[0], hs[2]]
-    assert exports.exported(hs, {("b", 20.0): False, ("a", 40.0): True}) == [hs[2]]
-
-
 def test_export_files_are_what_the_writers_write(clap, home, vod, tmp_path) -> None:
     store = Store(home)
     source = open_source(str(vod))
     record = embed_source(clap, store, source, source_identity(source))
     analysis = score(record, store.vectors(record), clap, LABELS, BACKGROUND)
-    data, _ = exports.files(analysis)
+    data, _ = pipeline.export_files(analysis, store, exports.BUTTONS)
     write_exports(analysis, tmp_path / "out", exports.BUTTONS)
     for fmt in exports.BUTTONS:
         assert data[fmt] == (tmp_path / "out" / FILENAMES[fmt]).read_bytes(), fmt

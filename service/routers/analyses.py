@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from emotion.analysis import Analysis, score
-from emotion.export import FILENAMES, FORMATS, get_writer
+from emotion import pipeline
+from emotion.analysis import Analysis
+from emotion.export import FILENAMES, FORMATS
 from emotion.scoring.highlights import HighlightSettings
-from emotion.scoring.prompts import check_prompts, check_template, prompts_for
+from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service
 from service.errors import ApiError
@@ -29,6 +28,7 @@ from service.schemas import (
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 Svc = Annotated[Service, Depends(service)]
 
+HIGHLIGHTS = HighlightSettings()  # the defaults, once
 MEDIA_TYPES = {
     "json": "application/json",
     "csv": "text/csv",
@@ -48,12 +48,10 @@ MEDIA_TYPES = {
     "restart of the server. Follow it with GET /api/analyses/{id}.",
 )
 async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
-    labels, background = check_prompts(request.labels, request.background)
-    check_labels(svc, labels)
-    check_template(request.template)
+    prompts = Prompts.parse(request.labels, request.background, request.template)
+    check_labels(svc, list(prompts.labels))
     check_grid(request.window_s, request.hop_s)
-    prompts = [*labels, *background]
-    await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, request.template), prompts)
+    await run_in_threadpool(prompts.fit, svc.clap)
     await run_in_threadpool(svc.sources.check, request.source)  # resolves the host: off the loop
     if len(await run_in_threadpool(svc.runner.jobs.active)) >= svc.config.max_jobs:
         raise ApiError(
@@ -63,7 +61,8 @@ async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
         )
     job = await run_in_threadpool(
         svc.runner.submit,
-        Job(id="", source=request.source.strip(), labels=labels, background=background,
+        Job(id="", source=request.source.strip(), labels=list(prompts.labels),
+            background=list(prompts.background),
             template=request.template, window_s=request.window_s, hop_s=request.hop_s,
             audio_track=request.audio_track),
     )  # fmt: skip
@@ -93,30 +92,38 @@ async def delete(svc: Svc, job_id: str) -> Response:
     return Response(status_code=204)
 
 
+def highlight_settings(
+    threshold: Annotated[float, Query(gt=0, lt=1)] = HIGHLIGHTS.threshold,
+    min_duration_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.min_duration_s,
+    merge_gap_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.merge_gap_s,
+    smoothing_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.smoothing_s,
+    top_k: Annotated[int | None, Query(ge=1)] = HIGHLIGHTS.top_k,
+) -> HighlightSettings:
+    """How probabilities become highlights, from the query (the library's defaults)."""
+    return HighlightSettings(
+        threshold=threshold, min_duration_s=min_duration_s, merge_gap_s=merge_gap_s,
+        smoothing_s=smoothing_s, top_k=top_k,
+    )  # fmt: skip
+
+
+Labels = Annotated[str | None, Query(description="comma-separated; default: the job's")]
+Rules = Annotated[HighlightSettings, Depends(highlight_settings)]
+
+
 @router.get(
     "/{job_id}/highlights",
     response_model=Highlights,
     summary="Highlights, re-scored instantly from the stored embeddings",
-    description="Labels and threshold may differ from those the analysis was queued with: "
-    "only the stored window embeddings are read, never the audio.",
+    description="Labels and highlight settings may differ from those the analysis was queued "
+    "with: only the stored window embeddings are read, never the audio. Moments kept by hand "
+    "(a search hit added to the highlights) are among them, as in every export.",
 )
-async def highlights(
-    svc: Svc,
-    job_id: str,
-    labels: Annotated[str | None, Query(description="comma-separated; default: the job's")] = None,
-    threshold: Annotated[float, Query(gt=0, lt=1)] = 0.5,
-    min_duration_s: Annotated[float, Query(ge=0)] = 0.0,
-    merge_gap_s: Annotated[float, Query(ge=0)] = 5.0,
-    top_k: Annotated[int | None, Query(ge=1)] = None,
-) -> Highlights:
-    settings = HighlightSettings(
-        threshold=threshold, min_duration_s=min_duration_s, merge_gap_s=merge_gap_s, top_k=top_k
-    )
-    analysis = await _scored(svc, job_id, labels, settings)
+async def highlights(svc: Svc, job_id: str, rules: Rules, labels: Labels = None) -> Highlights:
+    analysis = await _scored(svc, job_id, labels, rules)
     return Highlights(
         id=job_id,
         labels=analysis.labels,
-        threshold=threshold,
+        threshold=rules.threshold,
         duration_s=round(analysis.duration_s, 3),
         highlights=[
             HighlightOut(label=h.label, start_s=h.start_s, end_s=h.end_s, peak_s=h.peak_s,
@@ -129,31 +136,20 @@ async def highlights(
 @router.get(
     "/{job_id}/exports/{fmt}",
     summary="One export file: json, csv, chapters, edl, fcpxml or srt",
+    description="The highlights the exports hold: the kept ones when some are kept, else all "
+    "but the rejected ones, as the CLI and the dashboard export them.",
     responses={200: {"content": {t: {} for t in set(MEDIA_TYPES.values())}}},
 )
-async def export(
-    svc: Svc,
-    job_id: str,
-    fmt: str,
-    labels: Annotated[str | None, Query(description="comma-separated; default: the job's")] = None,
-    threshold: Annotated[float, Query(gt=0, lt=1)] = 0.5,
-) -> Response:
+async def export(svc: Svc, job_id: str, fmt: str, rules: Rules, labels: Labels = None) -> Response:
     if fmt not in FORMATS:
         raise ApiError(404, f"Unknown export format {fmt!r}; choose from {', '.join(FORMATS)}.")
-    analysis = await _scored(svc, job_id, labels, HighlightSettings(threshold=threshold))
-    body = await run_in_threadpool(_write, analysis, fmt)
+    analysis = await _scored(svc, job_id, labels, rules)
+    files, _ = await run_in_threadpool(pipeline.export_files, analysis, svc.store, [fmt])
     return Response(
-        body,
+        files[fmt],
         media_type=MEDIA_TYPES[fmt],
         headers={"content-disposition": f'attachment; filename="{FILENAMES[fmt]}"'},
     )
-
-
-def _write(analysis: Analysis, fmt: str) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="hypeline-export-") as folder:
-        path = Path(folder) / FILENAMES[fmt]
-        get_writer(fmt)(analysis, path)
-        return path.read_bytes()
 
 
 async def _job(svc: Service, job_id: str) -> Job:
@@ -164,7 +160,7 @@ async def _job(svc: Service, job_id: str) -> Job:
 
 
 async def _scored(
-    svc: Service, job_id: str, labels: str | None, settings: HighlightSettings
+    svc: Service, job_id: str, labels: str | None, rules: HighlightSettings
 ) -> Analysis:
     job = await _job(svc, job_id)
     if job.status != "complete" or job.analysis_id is None:
@@ -173,19 +169,16 @@ async def _scored(
             f"The analysis {job_id} is {job.status}, not complete; wait for it to finish "
             "(GET /api/analyses/{id} shows its progress).",
         )
-    label_list, background = job.labels, job.background
+    prompts = Prompts.parse(job.labels, job.background, job.template)
     if labels is not None:
-        label_list, _ = check_prompts(labels, "")
-        check_labels(svc, label_list)
-        background = [b for b in job.background if b.casefold() not in
-                      {x.casefold() for x in label_list}]  # fmt: skip
-        prompts = [*label_list, *background]
-        await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, job.template), prompts)
+        prompts = prompts.with_labels(labels)
+        check_labels(svc, list(prompts.labels))
+        await run_in_threadpool(prompts.fit, svc.clap)
+    settings = pipeline.Settings(prompts, rules).check()
 
     def rescore() -> Analysis:
         record = svc.store.analysis(job.analysis_id)  # type: ignore[arg-type]
-        vectors = svc.store.vectors(record)
-        return score(record, vectors, svc.clap, label_list, background, job.template, settings)
+        return pipeline.moments(record, svc.store, svc.clap, settings)
 
     return await run_in_threadpool(rescore)
 
