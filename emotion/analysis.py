@@ -27,7 +27,7 @@ from emotion.errors import BusyError, Cancelled
 from emotion.library.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.media.audio import DecodeStats, stream_audio
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import (

@@ -29,9 +29,10 @@ import numpy as np
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis, embed_source, score
 from emotion.export import FILENAMES, FORMATS, write_exports
 from emotion.library.store import AnalysisRecord, Store, review_key
-from emotion.media.sources import Source, SourcePolicy, open_source, source_identity
+from emotion.media.source import Source, SourcePolicy
+from emotion.media.sources import open_source, source_identity
 from emotion.progress import ProgressFn
-from emotion.scoring.highlights import Highlight, HighlightSettings, with_moments
+from emotion.scoring.highlights import Highlight, HighlightSettings, overlaps_moment, with_moments
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 
@@ -148,19 +149,30 @@ def moments(
 
 
 def chosen(
-    highlights: Sequence[Highlight], reviews: Mapping[tuple[str, float], bool]
+    highlights: Sequence[Highlight],
+    reviews: Mapping[tuple[str, float], bool],
+    moments: Sequence[tuple[str, float, float]] = (),
 ) -> list[Highlight]:
     """The highlights the exports hold: the kept ones; while none is kept, all but the
-    dropped ones (so before any review, all of them)."""
-    status = [reviews.get(review_key(h.label, h.start_s)) for h in highlights]
-    kept = [h for h, s in zip(highlights, status, strict=True) if s is True]
-    return kept or [h for h, s in zip(highlights, status, strict=True) if s is not False]
+    dropped ones (so before any review, all of them). A highlight holding a moment kept by
+    hand (``moments``) is kept, unless it was dropped itself."""
+
+    def status(h: Highlight) -> bool | None:
+        said = reviews.get(review_key(h.label, h.start_s))
+        return True if said is None and overlaps_moment(h, moments) else said
+
+    marks = [status(h) for h in highlights]
+    kept = [h for h, s in zip(highlights, marks, strict=True) if s is True]
+    return kept or [h for h, s in zip(highlights, marks, strict=True) if s is not False]
 
 
 def for_export(analysis: Analysis, store: Store) -> Analysis:
     """``analysis`` with only the highlights its exports hold (by the library's reviews)."""
-    reviews = store.reviews(analysis.analysis_id) if analysis.analysis_id is not None else {}
-    return dataclasses.replace(analysis, highlights=chosen(analysis.highlights, reviews))
+    if analysis.analysis_id is None:
+        return analysis
+    reviews = store.reviews(analysis.analysis_id)
+    moments = store.moments(analysis.analysis_id)
+    return dataclasses.replace(analysis, highlights=chosen(analysis.highlights, reviews, moments))
 
 
 def export(

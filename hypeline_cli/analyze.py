@@ -10,7 +10,8 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.library.store import Store
-from emotion.media.sources import Source, open_source
+from emotion.media.source import Source
+from emotion.media.sources import open_source
 from emotion.pipeline import ExportSettings, Settings, run
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts

@@ -1,6 +1,6 @@
 """Sources named by clients: http(s) links to public hosts, or paths under --media-root.
 
-``emotion.media.sources.SourcePolicy`` holds the rules (SSRF guard, media folders); this module
+``emotion.media.source.SourcePolicy`` holds the rules (SSRF guard, media folders); this module
 only adds the server's ``--allow-private-urls`` switch, which lets links reach private
 addresses (a NAS on the LAN) while paths stay confined to the media folders.
 """
@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from emotion.errors import SourceError
 from emotion.media.media_roots import resolve_under
 from emotion.media.netguard import check_public_url
-from emotion.media.sources import Source, SourcePolicy, open_source
+from emotion.media.source import Source, SourcePolicy
+from emotion.media.sources import open_source
 from service.errors import without_folders
 
 

@@ -20,7 +20,7 @@ from tests import test_dashboard as dashboard
 from tests.media import write_media
 from tests.synth import make_clip, make_vod
 from tests.test_cli import run as run_cli
-from ui.sidebar import Prompt
+from ui.prompt_rows import Prompt
 
 home = dashboard.home
 SR = 48_000

@@ -35,7 +35,7 @@ from tests.media import write_media
 from tests.running import start_analyze, wait_for_a_holder
 from tests.synth import make_vod
 from ui import exports, model, timeline
-from ui.sidebar import Prompt, seed
+from ui.prompt_rows import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 SR = 48_000

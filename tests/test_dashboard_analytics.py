@@ -21,7 +21,7 @@ from tests.media import write_media
 from tests.synth import make_vod
 from tests.test_dashboard import DASHBOARD, RUN_TIMEOUT_S
 from ui import packs
-from ui.sidebar import Prompt, seed
+from ui.prompt_rows import Prompt, seed
 
 SR = 48_000
 PROMPTS = [Prompt("a tone", "#636EFA"), Prompt("silence", "#9E9E9E", background=True),

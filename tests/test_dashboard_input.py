@@ -8,7 +8,7 @@ from emotion.library.store import Store
 from tests import test_dashboard as dashboard
 from tests.test_dashboard import analyzed, app
 from tests.test_tracks import two_track_recording
-from ui.sidebar import Prompt
+from ui.prompt_rows import Prompt
 
 # The dashboard tests' fixture: a fresh HYPELINE_HOME.
 home = dashboard.home

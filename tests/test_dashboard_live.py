@@ -13,7 +13,7 @@ from emotion.library.store import Store
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
-from ui.sidebar import Prompt, seed
+from ui.prompt_rows import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 SR = 48_000

@@ -11,11 +11,11 @@ from streamlit.testing.v1 import AppTest
 from emotion import pipeline
 from emotion.export import write_exports
 from emotion.library.store import Store
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.scoring.highlights import Highlight, with_moments
 from tests.conftest import TINY_CLAP
 from tests.library import analysed_library, events_of
-from ui.sidebar import Prompt, seed
+from ui.prompt_rows import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 TIMEOUT_S = 120

@@ -19,7 +19,7 @@ from emotion.export import FILENAMES, FORMATS, get_writer, parse_formats, slugif
 from emotion.export.clips import clip_suffix
 from emotion.export.timefmt import from_rational
 from emotion.media.audio import load_audio, probe
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.progress import Progress
 from emotion.scoring.highlights import Highlight
 from tests.media import tone, write_media

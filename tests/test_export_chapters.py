@@ -11,7 +11,7 @@ import pytest
 
 from emotion.analysis import Analysis
 from emotion.export import chapters
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.scoring.highlights import Highlight
 
 LINE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d\d) (\S.*)$")

@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 from emotion import pipeline
 from emotion.export import FILENAMES
 from emotion.library.store import Store
-from emotion.media.sources import Source
-from emotion.scoring.highlights import Highlight, HighlightSettings
+from emotion.media.source import Source
+from emotion.scoring.highlights import Highlight, HighlightSettings, with_moments
 from emotion.scoring.prompts import Prompts
 from hypeline_cli.main import main as cli
 from service.config import ServeConfig
@@ -28,7 +28,7 @@ from service.main import create_app
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
-from ui.sidebar import Prompt, seed
+from ui.prompt_rows import Prompt, seed
 
 SR = 48_000
 EVENTS = [("a whistle", 20.0, 30.0), ("clicking", 55.0, 65.0), ("a whistle", 80.0, 88.0)]
@@ -51,6 +51,26 @@ def test_exports_take_the_kept_highlights_else_all_but_the_dropped() -> None:
     assert pipeline.chosen(hs, {("b", 20.0): True}) == [hs[1]]
     assert pipeline.chosen(hs, {("b", 20.0): False}) == [hs[0], hs[2]]
     assert pipeline.chosen(hs, {("b", 20.0): False, ("a", 40.0): True}) == [hs[2]]
+
+
+def test_a_moment_added_over_a_highlight_of_its_label_is_that_highlight_kept() -> None:
+    found = [_highlight("a siren", 20), _highlight("a whistle", 60)]
+    moments = [("a siren", 24.0, 34.0), ("a whistle", 10.0, 18.0), ("a siren", 90.0, 95.0)]
+    merged = with_moments(found, moments)
+    # One row per event: the overlapping siren stays as found (its score, its review key).
+    assert merged == [
+        Highlight("a whistle", 10.0, 18.0, 10.0, 1.0),
+        found[0],
+        found[1],
+        Highlight("a siren", 90.0, 95.0, 90.0, 1.0),
+    ]
+    # The siren holding a kept moment counts as kept; the whistle found at 60 does not.
+    assert pipeline.chosen(merged, {("a whistle", 10.0): True, ("a siren", 90.0): True,
+                                    ("a siren", 24.0): True}, moments) == [
+        merged[0], merged[1], merged[3]
+    ]  # fmt: skip
+    # Dropping the found siren itself wins over the moment inside it.
+    assert found[0] not in pipeline.chosen(merged, {("a siren", 20.0): False}, moments)
 
 
 def test_settings_refuse_a_bad_grid_and_bad_rules() -> None:
@@ -170,7 +190,7 @@ def test_the_cli_the_dashboard_and_the_api_export_the_same_files(
 def test_run_refuses_a_prompt_too_long_before_opening_the_source(clap, tmp_path: Path) -> None:
     store = Store(tmp_path / "home")
     settings = pipeline.Settings(Prompts.parse([" ".join(["word"] * 200)], ()))
-    missing = Source(path=tmp_path / "never-opened.wav", title="x")
+    missing = Source(path=tmp_path / "never-opened.wav", title="x", duration_s=None)
     with pytest.raises(Exception, match="too long"):
         pipeline.run(missing, clap, store, settings, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -106,7 +106,7 @@ def test_overlapping_windows_collapse_into_one_moment(clap, library) -> None:
 
 
 def test_collapse_reports_the_best_window_and_the_span(tmp_path: Path) -> None:
-    from emotion.media.sources import Source
+    from emotion.media.source import Source
     from emotion.search import _collapse
 
     store = Store(tmp_path)

@@ -17,14 +17,8 @@ import emotion.media.local_files as local_files
 from emotion.errors import HypelineError, SourceError
 from emotion.media.audio import ffmpeg_exe, load_audio
 from emotion.media.netguard import BlockedAddressError
-from emotion.media.sources import (
-    Source,
-    SourcePolicy,
-    SourceProgress,
-    canonical_url,
-    open_source,
-    source_identity,
-)
+from emotion.media.source import Source, SourcePolicy, SourceProgress, canonical_url
+from emotion.media.sources import open_source, source_identity
 from emotion.paths import downloads_dir, hypeline_home
 from tests.httpserver import Server, closed_port, serve_folder
 

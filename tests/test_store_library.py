@@ -9,7 +9,7 @@ import pytest
 
 from emotion.errors import BusyError
 from emotion.library.store import Store
-from emotion.media.sources import Source
+from emotion.media.source import Source
 
 
 def analysed(store: Store, path: Path, hop_s: float, identity: str = "id:a") -> int:

@@ -21,7 +21,7 @@ from emotion.classify import Classifier
 from emotion.clock import clock, parse_clock
 from emotion.library.store import Store
 from emotion.media.audio import load_segment
-from emotion.media.sources import SourcePolicy
+from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
 from ui import job
 

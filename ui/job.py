@@ -33,7 +33,7 @@ from emotion.library.store import AnalysisRecord, Store
 from emotion.media import disk, uploads
 from emotion.media.audio import AudioTrack, probe
 from emotion.media.media_roots import resolve_under
-from emotion.media.sources import SourcePolicy
+from emotion.media.source import SourcePolicy
 from emotion.progress import Progress
 from ui import model
 from ui.sidebar import Settings

@@ -18,7 +18,7 @@ from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
 from emotion.live.ingest import is_link
 from emotion.media.netguard import check_public_url
-from emotion.media.sources import SourcePolicy
+from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
 from ui.sidebar import Settings
 

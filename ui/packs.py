@@ -13,6 +13,7 @@ import streamlit as st
 from emotion import presets
 from emotion.errors import PackError
 from emotion.scoring.packs import Pack, parse_pack
+from ui.prompt_rows import Prompt, seed
 
 
 def loader() -> None:
@@ -28,7 +29,6 @@ def loader() -> None:
 
 def apply(state: Any, pack: Pack) -> None:
     """Put ``pack`` into the sidebar's session ``state`` (the widgets read it on the next run)."""
-    from ui.sidebar import Prompt, seed
 
     prompts = [
         Prompt(t, pack.colors.get(t) or presets.color(i)) for i, t in enumerate(pack.labels)

@@ -20,7 +20,7 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store, review_key
 from emotion.media.preview import preview
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.model.clap import Clap
 from emotion.progress import Progress
 from ui import timeline

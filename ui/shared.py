@@ -26,7 +26,7 @@ from typing import Any
 import streamlit as st
 
 from emotion.errors import HypelineError
-from emotion.media.sources import SourcePolicy
+from emotion.media.source import SourcePolicy
 
 log = logging.getLogger(__name__)
 

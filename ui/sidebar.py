@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
 
@@ -19,19 +18,13 @@ from emotion.model.names import KNOWN_MODELS, resolve_model_name
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs
+from ui.prompt_rows import Prompt, append, seed
 
 LOCAL_FOLDER = "Local folder…"
 BLANK = "Blank (write your own)"
 BACKGROUND_HELP = (
     "Background: scored so that ordinary audio has somewhere to go, never highlighted."
 )
-
-
-@dataclass(frozen=True)
-class Prompt:
-    text: str
-    color: str
-    background: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,23 +70,6 @@ def render(locked: bool = False) -> Settings:
     settings = Settings(name, prompts, template, highlights, problem)
     st.session_state.settings = settings
     return settings
-
-
-def seed(state: Any, prompts: Sequence[Prompt]) -> None:
-    """Replace the prompt rows of ``state`` (session state) with ``prompts``, under new ids."""
-    state["prompt_ids"] = []
-    _append(state, prompts)
-
-
-def _append(state: Any, prompts: Sequence[Prompt]) -> None:
-    first = int(state.get("prompt_next", 0))
-    ids = list(range(first, first + len(prompts)))
-    for pid, p in zip(ids, prompts, strict=True):
-        state[f"prompt_text_{pid}"] = p.text
-        state[f"prompt_color_{pid}"] = p.color
-        state[f"prompt_bg_{pid}"] = p.background
-    state["prompt_ids"] = [*state.get("prompt_ids", []), *ids]
-    state["prompt_next"] = first + len(prompts)
 
 
 def preset_prompts(name: str) -> list[Prompt]:
@@ -243,7 +219,7 @@ def _add(background: bool) -> None:
     key = "add_background" if background else "add_moments"
     texts = [t.strip() for t in str(state[key]).split(",") if t.strip()]
     start = sum(1 for pid in state.prompt_ids if bool(state[f"prompt_bg_{pid}"]) == background)
-    _append(
+    append(
         state,
         [Prompt(t, presets.color(start + i, background), background) for i, t in enumerate(texts)],
     )

@@ -20,7 +20,7 @@ from emotion.analysis import Analysis
 from emotion.errors import ExportError
 from emotion.export.timefmt import by_start, media_duration_s, slug_time
 from emotion.media.audio import ffmpeg_exe
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.scoring.highlights import Highlight
 
 VIDEO_CONTAINERS = (".mp4", ".mkv", ".mov")

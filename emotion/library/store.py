@@ -36,7 +36,7 @@ import numpy as np
 
 from emotion.errors import BusyError, StoreError
 from emotion.library.lease import Lease, try_acquire
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.paths import hypeline_home
 
 SCHEMA_VERSION = 3

@@ -47,7 +47,7 @@ from emotion.live.ingest import (
 )
 from emotion.live.recorder import Recorder, assemble, part_path
 from emotion.live.webhooks import WebhookSender
-from emotion.media.sources import Source, canonical_url
+from emotion.media.source import Source, canonical_url
 from emotion.model.batcher import Batcher
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import (

@@ -32,7 +32,7 @@ from emotion.library.lease import Lease, try_acquire
 from emotion.media.audio import MediaInfo, ffmpeg_exe
 from emotion.media.local_files import probe_audio
 from emotion.media.netguard import BlockedAddressError, check_public_url, public_only
-from emotion.media.sources import Source, SourcePolicy, SourceProgress, canonical_url
+from emotion.media.source import Source, SourcePolicy, SourceProgress, canonical_url
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.progress import Progress, ProgressFn
 

@@ -15,7 +15,7 @@ from emotion import atomic
 from emotion.errors import SourceError
 from emotion.media import disk
 from emotion.media.audio import ffmpeg_exe
-from emotion.media.sources import Source
+from emotion.media.source import Source
 from emotion.progress import Progress, ProgressFn
 
 PREVIEWS_DIR = "previews"  # under the library's home

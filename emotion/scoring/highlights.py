@@ -139,17 +139,24 @@ def _runs(scores: np.ndarray, settings: HighlightSettings, hop_s: float) -> list
 def with_moments(
     highlights: Sequence[Highlight], moments: Sequence[tuple[str, float, float]]
 ) -> list[Highlight]:
-    """The highlights plus the moments kept by hand (label, start_s, end_s) not among them.
+    """The highlights with the moments kept by hand (label, start_s, end_s) among them.
 
-    A kept moment (a search hit) has no probability of its own: it scores 1, as sure as
-    a pick can be. Time order, like ``find_highlights``.
+    A moment overlapping a highlight of its label is that highlight (one event is one row,
+    not two; ``overlaps_moment`` counts it as kept), so the highlight stays as found, its
+    review key with it. Any other moment has no probability of its own and scores 1, as
+    sure as a pick can be. Time order, like ``find_highlights``.
     """
-    from emotion.library.store import review_key  # the one key of a review (store imports sources)
-
-    have = {review_key(h.label, h.start_s) for h in highlights}
     added = [
         Highlight(label, start_s, end_s, peak_s=start_s, score=1.0)
         for label, start_s, end_s in moments
-        if review_key(label, start_s) not in have
+        if not any(h.label == label and h.start_s < end_s and start_s < h.end_s for h in highlights)
     ]
     return sorted([*highlights, *added], key=lambda h: (h.start_s, h.label))
+
+
+def overlaps_moment(highlight: Highlight, moments: Sequence[tuple[str, float, float]]) -> bool:
+    """Whether a moment kept by hand of the highlight's label lies (partly) inside it."""
+    return any(
+        label == highlight.label and start_s < highlight.end_s and highlight.start_s < end_s
+        for label, start_s, end_s in moments
+    )
