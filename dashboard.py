@@ -7,20 +7,26 @@ prompts, highlight settings; left in ``st.session_state.settings``).
 
 import streamlit as st
 
-# Why this frame needs no rerun and no patch. A `pages/` folder beside the entry file makes
-# Streamlit route with its legacy pages/ router until some run of the process has called
-# st.navigation: the first run after `streamlit run` (and every AppTest run) goes through
-# it. That router runs its main page, this file, unless the address names a file of
-# pages/ (then that file alone; each page's signin.require_frame() sends it back here). So:
+# Why this frame needs no rerun and no patch. The cause (Streamlit 1.67): the first session
+# of a process sets `PagesManager.uses_pages_directory` (streamlit/runtime/pages_manager.py)
+# from whether a `pages/` folder lies beside the entry file, and only a call of
+# st.navigation clears it (streamlit/commands/navigation.py). While it is set, the script
+# runner runs the entry through `_mpa_v1` (streamlit/runtime/scriptrunner/script_runner.py),
+# the legacy router over pages/*.py, and nothing an app can configure turns it off. Our
+# pages/ folder stays (the product's layout names it), so the first run after `streamlit run`
+# (and every AppTest run) goes through that router. It runs its main page, this file, unless
+# the address names a file of pages/ (then that file alone; each page's
+# signin.require_frame() sends it back here). So:
 # - st.navigation comes first, before the heavy imports below, so the legacy menu it has
-#   already sent is replaced in the same instant;
+#   already sent is replaced in the same instant, and the flag is cleared for the process;
 # - that menu is never drawn (.streamlit/config.toml: client.showSidebarNavigation =
 #   false), and ours sits on top, which that setting does not hide;
 # - no page lives at its file's name (url_path below, the default page too: a page's id is
 #   the hash of its url_path), so the legacy router never takes a page's id for one of its
 #   own pages: it runs this frame, which finds the page. (The one trace left: a fresh
 #   server's very first request naming a page, e.g. a bookmark of /clip-lab, also gets
-#   the legacy router's "Page not found" note over the right page.)
+#   the legacy router's "Page not found" note over the right page: its `_navigation`
+#   cannot find "clip-lab" among the file names before ours runs.)
 # tests/test_dashboard.py checks the naming rule on this list; tests/test_browser.py the
 # first view.
 st.set_page_config(
@@ -43,7 +49,7 @@ with st.spinner("Opening Hypeline…"):  # torch and transformers take seconds t
     from ui import model, shared, sidebar, signin
 
 try:
-    config = shared.settings()
+    config = shared.config()
 except HypelineError as e:  # a shared server with a broken table stays closed
     st.error(str(e))
     st.stop()

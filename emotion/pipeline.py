@@ -142,7 +142,7 @@ def moments(
         record, vectors, clap, list(prompts.labels), list(prompts.background), prompts.template,
         settings.highlights, adapter=adapter,
     )  # fmt: skip
-    analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
+    analysis.highlights = with_moments(analysis.highlights, store.kept_moments(record.id))
     if record.last_labels != prompts.labels:
         store.set_last_labels(record.id, list(prompts.labels))
     return analysis
@@ -171,7 +171,7 @@ def for_export(analysis: Analysis, store: Store) -> Analysis:
     if analysis.analysis_id is None:
         return analysis
     reviews = store.reviews(analysis.analysis_id)
-    moments = store.moments(analysis.analysis_id)
+    moments = store.kept_moments(analysis.analysis_id)
     return dataclasses.replace(analysis, highlights=chosen(analysis.highlights, reviews, moments))
 
 

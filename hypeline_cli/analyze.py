@@ -14,6 +14,7 @@ from emotion.media.source import Source
 from emotion.media.sources import open_source
 from emotion.pipeline import ExportSettings, Settings, run
 from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.packs import load_pack
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
 from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
 
@@ -195,8 +196,6 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
 
 def _use_pack(args: argparse.Namespace):
     """Fill what the command line left at its defaults from ``--pack``; the pack."""
-    from emotion.scoring.packs import load_pack
-
     pack = load_pack(args.pack)
     defaults = HighlightSettings()
     if args.labels is None:

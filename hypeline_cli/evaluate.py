@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from emotion.errors import HypelineError
+from emotion.scoring.packs import load_pack
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
-from hypeline_cli.common import ProgressBars, add_model_args
+from hypeline_cli.common import ProgressBars, add_model_args, load_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -34,14 +36,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from emotion.errors import HypelineError
+    # emotion.evaluate imports torch (seconds): only when an evaluation runs
     from emotion.evaluate import evaluate, load_dataset, report, write_confusion_png
-    from emotion.model.clap import load_clap
 
     template = args.template
     if args.pack is not None and template is None:
-        from emotion.scoring.packs import load_pack
-
         template = load_pack(args.pack).template
     template = check_template(template or DEFAULT_TEMPLATE)
     if args.plot is not None and args.plot.suffix.lower() != ".png":
@@ -50,7 +49,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise HypelineError("--batch-size must be at least 1.")
     dataset = load_dataset(args.folder)  # a bad folder fails before the model loads
     with ProgressBars() as bars:
-        clap = load_clap(args.model, device=args.device, precision=args.precision)
+        clap = load_model(args)
         result = evaluate(clap, dataset, template, args.batch_size, progress=bars.update)
     if args.plot is not None:
         write_confusion_png(result, args.plot)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from emotion.errors import HypelineError
 from hypeline_cli import (
@@ -41,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(args, extra))
     try:
         return int(args.func(args))
     except HypelineError as e:
@@ -50,3 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hypeline: interrupted; run the same command again to resume.", file=sys.stderr)
         return 130
+
+
+# The positional argument of each command that names a file (or a link).
+PATH_ARGS = ("source", "audio", "folder")
+
+
+def _unrecognized(args: argparse.Namespace, extra: list[str]) -> str:
+    """argparse's complaint, or, for an unquoted path with spaces, how to quote it."""
+    name = next((n for n in PATH_ARGS if isinstance(getattr(args, n, None), str | Path)), None)
+    words = [w for w in extra if not w.startswith("-")]
+    if name is None or not words:
+        return f"unrecognized arguments: {' '.join(extra)}"
+    path = " ".join([str(getattr(args, name)), *words])
+    return (
+        f"unrecognized arguments: {' '.join(extra)}. A path with spaces needs quotes: "
+        f'hypeline {args.command} "{path}" …'
+    )

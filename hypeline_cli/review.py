@@ -12,6 +12,7 @@ import re
 
 from emotion.clock import clock
 from emotion.errors import HypelineError
+from emotion.library.store import Store
 
 _TIME = r"(?:\d+(?::[0-5]?\d){0,2}(?:\.\d+)?)"
 _SPAN = re.compile(rf"^\s*({_TIME})\s*(?:-\s*({_TIME}))?\s*$")
@@ -62,8 +63,6 @@ def _seconds(text: str) -> float:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from emotion.library.store import Store
-
     keep = [parse_span(t) for part in args.keep for t in part.split(",")]
     reject = [parse_span(t) for part in args.reject for t in part.split(",")]
     if (keep or reject) and not args.label:
@@ -84,10 +83,10 @@ def _review(args: argparse.Namespace) -> int:
             )
     for spans, accepted in ((keep, True), (reject, False)):
         for start_s, end_s in spans:
-            store.set_pick(record.id, args.label, start_s, end_s, accepted)
-    stored = [p for p in store.picks() if p.analysis_id == record.id]
+            store.set_review(record.id, args.label, start_s, accepted, end_s=end_s)
+    stored = [p for p in store.all_reviews() if p.analysis_id == record.id]
     print(f"{record.title}: {len(stored)} pick(s)")
     for p in stored:
         end = f"–{clock(p.end_s)}" if p.end_s is not None else ""
-        print(f"  {'keep  ' if p.accepted else 'reject'} {p.label}  {clock(p.start_s)}{end}")
+        print(f"  {'keep  ' if p.kept else 'reject'} {p.label}  {clock(p.start_s)}{end}")
     return 0

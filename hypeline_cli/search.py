@@ -10,6 +10,7 @@ from pathlib import Path
 
 from emotion.clock import clock
 from emotion.errors import SearchError
+from emotion.library.store import Store
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 from emotion.search import (
     DEFAULT_TOP,
@@ -20,8 +21,9 @@ from emotion.search import (
     moment_query,
     parse_moment,
     search,
+    text_query,
 )
-from hypeline_cli.common import add_model_args
+from hypeline_cli.common import add_model_args, load_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -56,8 +58,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emotion.library.store import Store
-
     # Everything typed is checked before the model loads.
     if (args.query is None) == (args.like is None):
         raise SearchError(
@@ -85,10 +85,7 @@ def run(args: argparse.Namespace) -> int:
         query = moment_query(store, *moment)
         models = [store.analysis(moment[0]).model]
     else:
-        from emotion.model.clap import load_clap
-        from emotion.search import text_query
-
-        clap = load_clap(args.model, device=args.device, precision=args.precision)
+        clap = load_model(args)
         if args.like is not None:
             query = clip_query(clap, Path(args.like))
         else:

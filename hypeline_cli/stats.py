@@ -7,8 +7,20 @@ import json
 import sys
 from pathlib import Path
 
-from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
-from hypeline_cli.common import ProgressBars, add_model_args
+from emotion.analytics import best_clips, library_stats, parse_date
+from emotion.clock import clock
+from emotion.errors import HypelineError
+from emotion.library.store import Store
+from emotion.presets import DEFAULT_PRESET
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.packs import load_pack
+from emotion.scoring.prompts import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_TEMPLATE,
+    check_prompts,
+    check_template,
+)
+from hypeline_cli.common import ProgressBars, add_model_args, load_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -29,7 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt template")
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="only streams aired on or after")
     parser.add_argument("--until", metavar="YYYY-MM-DD", help="only streams aired before")
-    parser.add_argument("--threshold", type=float, default=0.5, help="highlight threshold")
+    parser.add_argument(
+        "--threshold", type=float, default=HighlightSettings().threshold, help="highlight threshold"
+    )
     parser.add_argument("--pack", help="prompt pack JSON for labels, background and template")
     parser.add_argument("--json", action="store_true", help="everything as JSON, with best-of")
     parser.add_argument(
@@ -43,20 +57,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from emotion.analytics import library_stats, parse_date
-    from emotion.clock import clock
-    from emotion.errors import HypelineError
-    from emotion.library.store import Store
-    from emotion.model.clap import load_clap
-    from emotion.presets import DEFAULT_PRESET
-    from emotion.scoring.highlights import HighlightSettings
-    from emotion.scoring.prompts import check_prompts, check_template
-
     labels, background, template = args.labels, args.background, args.template
     settings = HighlightSettings(threshold=args.threshold)
     if args.pack:
-        from emotion.scoring.packs import load_pack
-
         pack = load_pack(args.pack)
         labels = labels or ", ".join(pack.labels)
         if background == ", ".join(DEFAULT_BACKGROUND):
@@ -78,14 +81,12 @@ def _stats(args: argparse.Namespace) -> int:
                 f"--{name} {text!r} is not a date; write it as YYYY-MM-DD."
             ) from None
     with ProgressBars() as bars:
-        clap = load_clap(args.model, device=args.device, precision=args.precision)
+        clap = load_model(args)
         stats = library_stats(
             Store(), clap, label_list, background_list, template, settings, dates[0], dates[1],
             best_of=args.best, progress=bars.update,
         )  # fmt: skip
         if args.clips is not None:
-            from emotion.analytics import best_clips
-
             written = best_clips(Store(), stats.best, args.clips, progress=bars.update)
             print(f"Cut {len(written)} best-of clip(s) into {args.clips}/", file=sys.stderr)
     if args.json:

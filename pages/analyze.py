@@ -9,7 +9,7 @@ from ui import exports, job, model, results, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
-config = shared.settings()  # checked by dashboard.py already
+config = shared.config()  # checked by dashboard.py already
 policy = shared.policy(config)  # None: one person's dashboard, anything opens
 budget_bytes = shared.disk_budget_bytes(config)  # None: no disk budget
 store = Store()
@@ -64,7 +64,7 @@ if not record.complete:
 if (damage := store.check(record)) is not None:
     st.warning(damage)  # never scored as it is: a run repairs it under the analysis's lease
     if st.button("Analyze again", key="repair", type="primary"):
-        st.session_state.job = job.Job.of(record)
+        st.session_state.job = job.Run.of(record)
         st.rerun()
     st.stop()
 if settings.problem:
@@ -86,7 +86,7 @@ if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
         tracks, key=f"track_{record.id}", current=record.audio_track, label="Analysed track"
     )
     if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):
-        st.session_state.job = dataclasses.replace(job.Job.of(record), audio_track=picked)
+        st.session_state.job = dataclasses.replace(job.Run.of(record), audio_track=picked)
         st.rerun()
 exports.panel(analysis, store)
 results.show_timeline(analysis, settings, store)

@@ -10,7 +10,7 @@ from ui import clip_lab, job, model, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
-config = shared.settings()  # checked by dashboard.py already
+config = shared.config()  # checked by dashboard.py already
 policy = shared.policy(config)  # None: one person's dashboard
 
 st.title("Clip Lab")

@@ -13,7 +13,7 @@ from emotion.search import aired_s
 from ui import shared, signin
 
 signin.require_frame()
-config = shared.settings()
+config = shared.config()
 store = Store()
 
 st.title("Library")

@@ -6,7 +6,7 @@ from ui import live, model, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
-config = shared.settings()
+config = shared.config()
 policy = shared.policy(config)  # None: one person's dashboard, files may be read live too
 live.alert_settings()
 

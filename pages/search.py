@@ -23,7 +23,7 @@ from ui import model, results, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
-policy = shared.policy(shared.settings())  # None: one person's dashboard
+policy = shared.policy(shared.config())  # None: one person's dashboard
 store = Store()
 
 st.title("Search the library")
@@ -104,7 +104,7 @@ st.subheader(f"{len(hits)} moments {description if description.startswith('like 
 
 
 def add(hit: Hit, label: str) -> None:
-    store.add_moment(hit.analysis_id, label, hit.start_s, hit.end_s)
+    store.set_review(hit.analysis_id, label, hit.start_s, True, end_s=hit.end_s)
     st.toast(f"Kept in the highlights of {hit.title}; its exports hold it now.")
 
 

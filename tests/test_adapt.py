@@ -108,9 +108,9 @@ def test_three_keeps_and_three_rejections_teach_a_label(clap, library) -> None:
     store, records = library
     for record, layout in zip(records[:2], LAYOUTS[:2], strict=True):
         for t in layout["a siren"]:
-            store.set_pick(record.id, "a tone", t, t + EVENT_S, accepted=True)
+            store.set_review(record.id, "a tone", t, True, end_s=t + EVENT_S)
         for t in layout["a whistle"]:
-            store.set_pick(record.id, "a tone", t, t + EVENT_S, accepted=False)
+            store.set_review(record.id, "a tone", t, False, end_s=t + EVENT_S)
     # 4 keeps and 4 rejections were stored; learn from 3 of each, as the scenario says
     examples = library_examples(store, clap.name, LABELS)
     sirens = [e for e in examples if e.kept][:3]

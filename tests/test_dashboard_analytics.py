@@ -58,7 +58,7 @@ def build_library(clap, home: Path, media: Path) -> Store:
         source = open_source(str(path))
         record = embed_source(clap, store, source, source_identity(source))
         for caption, start_s, end_s in events:
-            store.set_pick(record.id, "a tone", start_s, end_s, caption == "a siren")
+            store.set_review(record.id, "a tone", start_s, caption == "a siren", end_s=end_s)
     return store
 
 

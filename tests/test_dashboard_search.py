@@ -84,7 +84,7 @@ def test_add_to_highlights_keeps_the_moment_for_exports(home, tmp_path: Path) ->
     assert not at.exception
     ((aid, start_s, end_s),) = events_of("hissing", ids)
     store = Store(path)
-    (moment,) = store.moments(aid)
+    (moment,) = store.kept_moments(aid)
     assert moment[0] == "hissing" and moment[1] < end_s and moment[2] > start_s
     assert store.reviews(aid) == {("hissing", moment[1]): True}
 
@@ -105,15 +105,15 @@ def test_a_kept_moment_joins_the_highlights_and_the_exports(tmp_path: Path) -> N
     store = Store(tmp_path / "home")
     source = Source(path=tmp_path / "a.wav", title="A", duration_s=120.0)
     record = store.open_analysis(source, "id:a", "m", 10.0, 5.0, 4)
-    store.add_moment(record.id, "crowd screaming", 50.0, 65.0)
+    store.set_review(record.id, "crowd screaming", 50.0, True, end_s=65.0)
     found = [Highlight("a siren", 20.0, 35.0, 25.0, 0.8)]
-    merged = with_moments(found, store.moments(record.id))
+    merged = with_moments(found, store.kept_moments(record.id))
     assert merged == [found[0], Highlight("crowd screaming", 50.0, 65.0, 50.0, 1.0)]
     # Kept by hand, so it is what the export panel takes (the unreviewed siren is not).
     chosen = pipeline.chosen(merged, store.reviews(record.id))
     assert [h.label for h in chosen] == ["crowd screaming"]
     # Already a highlight: not twice.
-    assert with_moments(merged, store.moments(record.id)) == merged
+    assert with_moments(merged, store.kept_moments(record.id)) == merged
 
 
 def test_export_files_hold_a_kept_moment(clap, home, tmp_path: Path) -> None:
@@ -125,8 +125,8 @@ def test_export_files_hold_a_kept_moment(clap, home, tmp_path: Path) -> None:
     store = Store(path)
     record = store.analysis(ids["Monday Stream"])
     analysis = score(record, store.vectors(record), clap, ["a whistle"], ["silence"])
-    store.add_moment(record.id, "like a siren", 55.0, 70.0)
-    analysis.highlights = with_moments(analysis.highlights, store.moments(record.id))
+    store.set_review(record.id, "like a siren", 55.0, True, end_s=70.0)
+    analysis.highlights = with_moments(analysis.highlights, store.kept_moments(record.id))
     chosen = pipeline.chosen(analysis.highlights, store.reviews(record.id))
     analysis.highlights = chosen
     write_exports(analysis, tmp_path / "out", ["json"])

@@ -95,7 +95,8 @@ def home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reviewed(clap, vod: Path, home: Path, tmp_path_factory) -> int:
-    """The VOD run once through ``pipeline.run``; a found whistle rejected, a moment added."""
+    """The VOD run once through ``pipeline.run``; one found whistle kept, the other rejected,
+    and a moment added (as from Search)."""
     store = Store(home)
     settings = pipeline.Settings(Prompts.parse(LABELS, BACKGROUND), RULES)
     out = tmp_path_factory.mktemp("first")
@@ -105,6 +106,7 @@ def reviewed(clap, vod: Path, home: Path, tmp_path_factory) -> int:
     assert {p.name for p in result.written} == set(FILENAMES.values())
     aid = result.analysis.analysis_id
     assert aid is not None
+    store.set_review(aid, "a whistle", whistles[0].start_s, True)
     store.set_review(aid, "a whistle", whistles[1].start_s, False)
     store.set_review(aid, ADDED[0], ADDED[1], True, end_s=ADDED[2])
     return aid
@@ -176,12 +178,10 @@ def test_the_cli_the_dashboard_and_the_api_export_the_same_files(
     from_page = _dashboard_files(reviewed, home, monkeypatch)
     doc = json.loads(from_cli["json"])
     found = [(h["label"], h["start_s"], h["end_s"]) for h in doc["highlights"]]
-    # The added moment is exported, the rejected whistle is not, the rest is.
-    assert ADDED in found
-    assert [f for f in found if f[0] == "a whistle"] and len(
-        [f for f in found if f[0] == "a whistle"]
-    ) == 1
-    assert any(label == "clicking" for label, _, _ in found)
+    # With keeps, the exports hold the kept: the kept whistle and the added moment; the
+    # rejected whistle and the unreviewed clicking are left out.
+    labels = [label for label, _, _ in found]
+    assert ADDED in found and labels.count("a whistle") == 1 and len(found) == 2, found
     for fmt in FORMATS:
         assert from_api[fmt] == from_cli[fmt], fmt
         assert from_page[fmt] == from_cli[fmt], fmt

@@ -19,7 +19,7 @@ from emotion.media.sources import open_source, source_identity
 from emotion.model.clap import choose_precision, load_clap, resolve_device
 from emotion.model.int8 import FusedWindowAttention, int8_supported
 from emotion.scoring.prompts import prompts_for
-from hypeline_cli.main import summary
+from hypeline_cli.analyze import summary
 from tests.conftest import CLASSES, TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod

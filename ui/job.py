@@ -51,7 +51,7 @@ STAGES = {
 
 
 @dataclass(frozen=True)
-class Job:
+class Run:
     spec: str | Path  # a link or a local file
     model: str
     window_s: float = DEFAULT_WINDOW_S
@@ -59,7 +59,7 @@ class Job:
     audio_track: int | None = None  # None: the file's default track
 
     @classmethod
-    def of(cls, record: AnalysisRecord) -> Job:
+    def of(cls, record: AnalysisRecord) -> Run:
         """The run that resumes (or repairs) ``record`` under its own key."""
         return cls(
             record.source.url or record.source.path, record.model, record.window_s,
@@ -78,7 +78,7 @@ def start(spec: str | Path, settings: Settings, audio_track: int | None = None) 
     elif (why := model.error(settings.model)) is not None:
         st.error(why)
     else:
-        st.session_state.job = Job(spec, settings.model, audio_track=audio_track)
+        st.session_state.job = Run(spec, settings.model, audio_track=audio_track)
 
 
 def start_upload(upload: UploadedFile, settings: Settings, cap_mb: int) -> None:
@@ -115,7 +115,7 @@ def save_upload(upload: UploadedFile) -> Path:
         bar.empty()
 
 
-def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Job | None:
+def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Run | None:
     """The past analyses: open one (no model work) or resume an incomplete one.
 
     ``visible`` (shared mode) leaves out those whose file a visitor may not open, such as
@@ -136,7 +136,7 @@ def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Job 
             st.session_state.analysis_id = record.id
         return None
     if st.button("Resume", key="library_resume", type="primary"):
-        return Job.of(record)
+        return Run.of(record)
     return None
 
 
@@ -241,7 +241,7 @@ def run(store: Store, policy: SourcePolicy | None = None, budget_bytes: int | No
 
     ``policy`` bounds what the job may open; ``budget_bytes`` the media copies on disk.
     """
-    job: Job | None = st.session_state.get("job")
+    job: Run | None = st.session_state.get("job")
     if job is None:
         return
     stop = st.empty()
@@ -278,7 +278,7 @@ def run(store: Store, policy: SourcePolicy | None = None, budget_bytes: int | No
 
 
 def _work(
-    job: Job,
+    job: Run,
     store: Store,
     status: StatusContainer,
     notes: list[str],

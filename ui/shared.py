@@ -112,7 +112,7 @@ def parse(table: Any, oidc: bool = False) -> Config:
     )
 
 
-def settings() -> Config:
+def config() -> Config:
     """This server's ``Config``, from secrets.toml (a default ``Config`` when there is none)."""
     if not st.secrets.load_if_toml_exists():
         if broken := [p for p in st.get_option("secrets.files") if Path(p).is_file()]:

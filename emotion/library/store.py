@@ -29,116 +29,22 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from emotion.errors import BusyError, StoreError
 from emotion.library.lease import Lease, try_acquire
+from emotion.library.records import AnalysisRecord, Review, review_key
+from emotion.library.schema import SCHEMA_VERSION, SELECT_RECORD, migrate, to_record, use_wal
 from emotion.media.source import Source
 from emotion.paths import hypeline_home
 
-SCHEMA_VERSION = 3
+# The library's names, importable from here as they always were.
+__all__ = ["SCHEMA_VERSION", "AnalysisRecord", "Review", "Store", "review_key"]
+
 # How long a call waits for another process's transaction; ours last milliseconds.
 BUSY_TIMEOUT_S = 30.0
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sources (
-    id INTEGER PRIMARY KEY,
-    identity TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    path TEXT NOT NULL,
-    url TEXT,
-    uploader TEXT,
-    duration_s REAL,
-    has_video INTEGER NOT NULL DEFAULT 0,
-    fps REAL,
-    created REAL NOT NULL,
-    published REAL                   -- when the stream aired (yt-dlp) or the file's mtime, epoch s
-);
-CREATE TABLE IF NOT EXISTS analyses (
-    id INTEGER PRIMARY KEY,
-    source_id INTEGER NOT NULL REFERENCES sources(id),
-    model TEXT NOT NULL,
-    window_s REAL NOT NULL,
-    hop_s REAL NOT NULL,
-    dim INTEGER NOT NULL,
-    status TEXT NOT NULL,            -- running | complete
-    n_done INTEGER NOT NULL DEFAULT 0,
-    duration_s REAL,                 -- decoded length, known when complete
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    audio_track INTEGER NOT NULL DEFAULT 1,  -- which audio track, numbered from 1
-    nonfinite_s REAL NOT NULL DEFAULT 0,     -- decoded NaN/Inf audio, analysed as silence
-    precision TEXT NOT NULL DEFAULT 'fp32',  -- what the vectors were computed in
-    name TEXT,                               -- the user's name for it (NULL: the source's title)
-    kind TEXT NOT NULL DEFAULT 'vod',        -- vod | live
-    last_labels TEXT,                        -- the labels it was last scored with, JSON list
-    UNIQUE (source_id, audio_track, model, window_s, hop_s, precision)
-);
-CREATE TABLE IF NOT EXISTS gaps (
-    analysis_id INTEGER NOT NULL REFERENCES analyses(id),
-    start_s REAL NOT NULL,           -- stream time with no audio (a live source dropped)
-    end_s REAL NOT NULL,
-    PRIMARY KEY (analysis_id, start_s)
-);
-CREATE TABLE IF NOT EXISTS reviews (
-    analysis_id INTEGER NOT NULL REFERENCES analyses(id),
-    label TEXT NOT NULL,
-    start_s REAL NOT NULL,
-    accepted INTEGER NOT NULL,
-    end_s REAL,                      -- the reviewed moment's end, when known
-    PRIMARY KEY (analysis_id, label, start_s)
-);
-"""
-
-
-def review_key(label: str, start_s: float) -> tuple[str, float]:
-    """How a highlight's review is keyed, everywhere: its label and start to the millisecond."""
-    return label, round(start_s, 3)
-
-
-@dataclass(frozen=True)
-class AnalysisRecord:
-    id: int
-    source: Source
-    model: str
-    window_s: float
-    hop_s: float
-    dim: int
-    status: str
-    n_done: int
-    duration_s: float | None
-    created: float
-    audio_track: int = 1
-    nonfinite_s: float = 0.0
-    updated: float = 0.0  # changes with every batch and repair: a cache key for the vectors
-    precision: str = "fp32"  # what the vectors were computed in (part of the key)
-    name: str | None = None  # the user's name for the analysis; None: the source's title
-    kind: str = "vod"  # vod | live
-    published: float | None = None  # when the stream aired (epoch s), when known
-    # The labels it was last scored with: a note for the library list, not the analysis's
-    # state, so records compare equal across re-scorings.
-    last_labels: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def title(self) -> str:
-        return self.name or self.source.title
-
-    @property
-    def complete(self) -> bool:
-        return self.status == "complete"
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    """A moment the user kept or rejected; ``end_s`` is None when only its start was stored."""
-
-    analysis_id: int
-    label: str
-    start_s: float
-    end_s: float | None
-    accepted: bool
 
 
 class Store:
@@ -150,8 +56,8 @@ class Store:
         self.vectors_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "library.sqlite"
         with self._db() as db:
-            _use_wal(db)
-            _migrate(db)
+            use_wal(db)
+            migrate(db)
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -308,29 +214,69 @@ class Store:
 
     def analysis(self, analysis_id: int) -> AnalysisRecord:
         with self._db() as db:
-            row = db.execute(_SELECT + " WHERE a.id = ?", (analysis_id,)).fetchone()
+            row = db.execute(SELECT_RECORD + " WHERE a.id = ?", (analysis_id,)).fetchone()
         if row is None:
             raise KeyError(analysis_id)
-        return _record(row)
+        return to_record(row)
 
     def analyses(self) -> list[AnalysisRecord]:
         """Every analysis in the library, newest first."""
         with self._db() as db:
-            rows = db.execute(_SELECT + " ORDER BY a.updated DESC").fetchall()
-        return [_record(r) for r in rows]
+            rows = db.execute(SELECT_RECORD + " ORDER BY a.updated DESC").fetchall()
+        return [to_record(r) for r in rows]
 
-    def set_review(self, analysis_id: int, label: str, start_s: float, accepted: bool) -> None:
-        """Keep or drop a highlight (a moment kept by hand keeps its span)."""
-        self.set_pick(analysis_id, label, start_s, None, accepted)
+    # --- reviews: moments kept or rejected, by the user or from a search hit ---
+
+    def set_review(
+        self, analysis_id: int, label: str, start_s: float, kept: bool, end_s: float | None = None
+    ) -> None:
+        """Keep or reject the moment of a label starting at ``start_s``; an ``end_s`` of None
+        keeps the end stored (a moment kept by hand, a search hit, keeps its span)."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO reviews (analysis_id, label, start_s, end_s, accepted) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
+                "SET accepted = excluded.accepted, end_s = COALESCE(excluded.end_s, end_s)",
+                (analysis_id, *review_key(label, start_s),
+                 None if end_s is None else round(end_s, 3), int(kept)),
+            )  # fmt: skip
 
     def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:
-        """``(label, start_s) → accepted`` for the highlights the user reviewed."""
+        """``(label, start_s) → kept`` for the moments of the analysis the user reviewed."""
         with self._db() as db:
             rows = db.execute(
                 "SELECT label, start_s, accepted FROM reviews WHERE analysis_id = ?",
                 (analysis_id,),
             ).fetchall()
         return {(r["label"], r["start_s"]): bool(r["accepted"]) for r in rows}
+
+    def kept_moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
+        """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT label, start_s, end_s FROM reviews WHERE analysis_id = ? AND accepted "
+                "AND end_s IS NOT NULL ORDER BY start_s, label",
+                (analysis_id,),
+            ).fetchall()
+        return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
+
+    def all_reviews(self, model: str | None = None) -> list[Review]:
+        """Every reviewed moment in the library (of analyses made with ``model``, if given):
+        the picks that learning learns from."""
+        query = (
+            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
+            "JOIN analyses a ON a.id = r.analysis_id"
+        )
+        args: tuple[object, ...] = ()
+        if model is not None:
+            query += " WHERE a.model = ?"
+            args = (model,)
+        with self._db() as db:
+            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
+            return [
+                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
+                for r in rows.fetchall()
+            ]
 
     # --- library management and search (issue 9) -------------------------------------
 
@@ -419,20 +365,6 @@ class Store:
                     removed.append(folder)
         return removed
 
-    def add_moment(self, analysis_id: int, label: str, start_s: float, end_s: float) -> None:
-        """Keep a moment found by hand (a search hit) as a reviewed highlight of the analysis."""
-        self.set_pick(analysis_id, label, start_s, end_s, accepted=True)
-
-    def moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
-        """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT label, start_s, end_s FROM reviews WHERE analysis_id = ? AND accepted "
-                "AND end_s IS NOT NULL ORDER BY start_s, label",
-                (analysis_id,),
-            ).fetchall()
-        return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
-
     def _media_item(self, path: Path) -> Path | None:
         """The download or upload folder under this library holding ``path``; None for the
         user's own files, which are never ours to remove."""
@@ -478,44 +410,11 @@ class Store:
         (their monitor was killed), newest first."""
         with self._db() as db:
             rows = db.execute(
-                _SELECT + " WHERE a.kind = 'live' AND a.status = 'running' "
+                SELECT_RECORD + " WHERE a.kind = 'live' AND a.status = 'running' "
                 "AND substr(s.identity, 1, length(?)) = ? ORDER BY a.created DESC",
                 (identity_prefix, identity_prefix),
             ).fetchall()
-        return [_record(r) for r in rows]
-
-    # --- picks across the library (learning from the streamer's picks) ---
-
-    def set_pick(
-        self, analysis_id: int, label: str, start_s: float, end_s: float | None, accepted: bool
-    ) -> None:
-        """Keep (``accepted``) or reject the moment ``[start_s, end_s]`` of a label; an unknown
-        ``end_s`` (None) keeps the one stored."""
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO reviews (analysis_id, label, start_s, end_s, accepted) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
-                "SET accepted = excluded.accepted, end_s = COALESCE(excluded.end_s, end_s)",
-                (analysis_id, *review_key(label, start_s),
-                 None if end_s is None else round(end_s, 3), int(accepted)),
-            )  # fmt: skip
-
-    def picks(self, model: str | None = None) -> list[Review]:
-        """Every reviewed moment in the library (of analyses made with ``model``, if given)."""
-        query = (
-            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
-            "JOIN analyses a ON a.id = r.analysis_id"
-        )
-        args: tuple[object, ...] = ()
-        if model is not None:
-            query += " WHERE a.model = ?"
-            args = (model,)
-        with self._db() as db:
-            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
-            return [
-                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
-                for r in rows.fetchall()
-            ]
+        return [to_record(r) for r in rows]
 
     def _vectors(self, analysis_id: int) -> Path:
         return self.vectors_dir / f"{analysis_id}.f32"
@@ -543,94 +442,3 @@ def _damage(record: AnalysisRecord, size: int) -> str | None:
         f"on disk for {record.n_done} windows of {record.dim} numbers); analyse it again "
         "to repair it."
     )
-
-
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Readers never block the writer (and the reverse); the mode stays with the file."""
-    (mode,) = db.execute("PRAGMA journal_mode").fetchone()
-    if mode != "wal":
-        db.execute("PRAGMA journal_mode=WAL")
-
-
-# Columns later versions added to tables that keep their key (added in place when missing).
-_ADDED_COLUMNS = [
-    ("sources", "published", "REAL"),
-    ("reviews", "end_s", "REAL"),
-    ("analyses", "last_labels", "TEXT"),
-]
-
-
-def _create(db: sqlite3.Connection) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a library of any earlier version to ``SCHEMA_VERSION`` (new ones are created)."""
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version >= SCHEMA_VERSION:
-        return
-    db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version < SCHEMA_VERSION:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(analyses)")]
-        if columns and "precision" not in columns:
-            # Versions 1 and 2 keyed analyses without the audio track (v1) or the precision
-            # (always fp32). A UNIQUE constraint cannot be altered in SQLite, so the table is
-            # rebuilt, keeping every column the old one had.
-            db.execute("ALTER TABLE analyses RENAME TO analyses_old")
-            _create(db)
-            kept = ", ".join(columns)
-            db.execute(f"INSERT INTO analyses ({kept}) SELECT {kept} FROM analyses_old")
-            db.execute("DROP TABLE analyses_old")
-        for table, column, kind in _ADDED_COLUMNS:
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            if present and column not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        _create(db)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    db.commit()
-
-
-_SELECT = (
-    "SELECT a.*, s.title, s.path, s.url, s.uploader, s.duration_s AS source_duration_s, "
-    "s.has_video, s.fps, s.published FROM analyses a JOIN sources s ON s.id = a.source_id"
-)
-
-
-def _record(row: sqlite3.Row) -> AnalysisRecord:
-    source = Source(
-        path=Path(row["path"]),
-        title=row["title"],
-        duration_s=row["source_duration_s"],
-        url=row["url"],
-        uploader=row["uploader"],
-        has_video=bool(row["has_video"]),
-        fps=row["fps"],
-    )
-    return AnalysisRecord(
-        id=row["id"],
-        source=source,
-        model=row["model"],
-        window_s=row["window_s"],
-        hop_s=row["hop_s"],
-        dim=row["dim"],
-        status=row["status"],
-        n_done=row["n_done"],
-        duration_s=row["duration_s"],
-        created=row["created"],
-        audio_track=row["audio_track"],
-        nonfinite_s=row["nonfinite_s"],
-        updated=row["updated"],
-        precision=row["precision"],
-        name=row["name"],
-        kind=row["kind"],
-        published=row["published"],
-        last_labels=_labels(row),
-    )
-
-
-def _labels(row: sqlite3.Row) -> tuple[str, ...]:
-    text = row["last_labels"] if "last_labels" in row.keys() else None  # noqa: SIM118 (Row)
-    return tuple(json.loads(text)) if text else ()

@@ -132,7 +132,7 @@ def library_examples(
 ) -> list[Example]:
     """The kept and rejected moments of ``labels`` (all, if None) over the whole library."""
     wanted = None if labels is None else {label.casefold() for label in labels}
-    picks = [p for p in store.picks(model) if wanted is None or p.label.casefold() in wanted]
+    picks = [p for p in store.all_reviews(model) if wanted is None or p.label.casefold() in wanted]
     by_analysis: dict[int, list[Review]] = {}
     for p in picks:
         by_analysis.setdefault(p.analysis_id, []).append(p)
@@ -144,7 +144,7 @@ def library_examples(
             vector = moment_vector(vectors, record.window_s, record.hop_s, p.start_s, p.end_s)
             end_s = p.end_s if p.end_s is not None else p.start_s + record.window_s
             examples.append(
-                Example(p.label, p.accepted, vector.astype(np.float32), record.title,
+                Example(p.label, p.kept, vector.astype(np.float32), record.title,
                         p.start_s, end_s, analysis_id)
             )  # fmt: skip
     return examples
