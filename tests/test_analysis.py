@@ -16,6 +16,8 @@ from emotion.scoring.prompts import check_prompts
 from tests.media import write_media
 from tests.synth import make_vod
 
+pytestmark = pytest.mark.decoder  # every test here reads media through ffmpeg
+
 SR = 48_000
 DURATION_S = 150.0
 EVENTS = [("clicking", 20.0, 32.0), ("a whistle", 65.0, 72.0), ("a siren", 110.0, 128.0)]

@@ -13,6 +13,8 @@ from emotion.errors import AudioError
 from emotion.media.audio import ffmpeg_exe, load_audio, probe, stream_audio
 from tests.media import tone, write_media
 
+pytestmark = pytest.mark.decoder  # every test here reads media through ffmpeg
+
 
 def peak_hz(x: np.ndarray, sampling_rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))

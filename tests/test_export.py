@@ -232,6 +232,7 @@ EDL_EVENT = re.compile(
 )
 
 
+@pytest.mark.decoder
 def test_edl_markers_at_25_fps(mp4_40s: Path, tmp_path: Path) -> None:
     (path,) = write_exports(video_analysis(mp4_40s), tmp_path, ["edl"])
     text = path.read_text(encoding="utf-8")
@@ -274,6 +275,7 @@ def test_edl_defaults_to_30_fps_for_audio_and_takes_an_fps_override(
 # --- FCPXML ----------------------------------------------------------------------------------
 
 
+@pytest.mark.decoder
 def test_fcpxml_markers(mp4_40s: Path, tmp_path: Path) -> None:
     (path,) = write_exports(video_analysis(mp4_40s), tmp_path, ["fcpxml"])
     assert path.read_text(encoding="utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
@@ -305,6 +307,7 @@ def test_fcpxml_markers(mp4_40s: Path, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.decoder
 def test_fcpxml_at_ntsc_rate_snaps_to_frames(mp4_40s: Path, tmp_path: Path) -> None:
     one = [Highlight("laughing", 10.0, 12.0, 11.0, 0.5)]
     (path,) = write_exports(video_analysis(mp4_40s, one), tmp_path, ["fcpxml"], fps=29.97)
@@ -334,6 +337,7 @@ def test_audio_only_fcpxml_is_marked_so(wav_60s: Path, tmp_path: Path) -> None:
 # --- clips -----------------------------------------------------------------------------------
 
 
+@pytest.mark.decoder
 def test_video_clips_are_cut_with_padding(mp4_40s: Path, tmp_path: Path) -> None:
     analysis = video_analysis(mp4_40s)
     calls: list[Progress] = []
@@ -360,6 +364,7 @@ def test_video_clips_are_cut_with_padding(mp4_40s: Path, tmp_path: Path) -> None
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.decoder
 def test_audio_clips_are_m4a_and_replace_an_old_clips_folder(wav_60s: Path, tmp_path: Path) -> None:
     old = tmp_path / "clips"
     old.mkdir()

@@ -26,6 +26,8 @@ from tests.hls import LiveHls
 from tests.media import write_media
 from tests.synth import make_vod
 
+pytestmark = pytest.mark.decoder  # every test here reads media through ffmpeg
+
 SR = 48_000
 LABELS = ("a whistle", "a siren", "clicking")
 BACKGROUND = ("silence",)

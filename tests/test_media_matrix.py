@@ -23,6 +23,8 @@ from emotion.media.sources import open_source, source_identity
 from tests.media import write_media
 from tests.synth import make_clip, make_vod
 
+pytestmark = pytest.mark.decoder  # every test here reads media through ffmpeg
+
 SR = 48_000
 DURATION_S = 40.0
 EVENT = ("a siren", 15.0, 25.0)

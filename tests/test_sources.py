@@ -98,6 +98,7 @@ def test_home_defaults_to_the_user_cache_folder(tmp_path: Path, monkeypatch) -> 
 
 
 @pytest.mark.parametrize("as_path", [True, False])
+@pytest.mark.decoder
 def test_local_video_file(site: Path, as_path: bool) -> None:
     spec = site / "clip.mp4"
     source = open_source(spec if as_path else str(spec))
@@ -114,6 +115,7 @@ def test_opening_a_local_file_writes_nothing(site: Path, tmp_path: Path, monkeyp
     assert not (tmp_path / "home").exists()  # a read-only HYPELINE_HOME is no obstacle
 
 
+@pytest.mark.decoder
 def test_local_wav(site: Path) -> None:
     source = open_source(site / "tone.wav")
     assert source.title == "tone"
@@ -132,6 +134,7 @@ def test_local_wav(site: Path) -> None:
         ("silent.mp4", "has no audio track"),
     ],
 )
+@pytest.mark.decoder
 def test_local_file_errors(site: Path, monkeypatch, spec: str, expected: str) -> None:
     monkeypatch.chdir(site)
     with pytest.raises(HypelineError) as e:  # SourceError, or AudioError from ffmpeg
@@ -202,6 +205,7 @@ def test_canonical_url() -> None:
 # --- downloads -----------------------------------------------------------------------
 
 
+@pytest.mark.decoder
 def test_download_direct_media(home: Path, server: Server, site: Path, capfd) -> None:
     seen: list[SourceProgress] = []
     source = open_source(server.url("clip.mp4"), progress=seen.append)
@@ -244,6 +248,7 @@ def test_a_deleted_download_is_fetched_again(home: Path, server: Server) -> None
     assert again.path.is_file() and server.count("GET", "clip.mp4") >= 3
 
 
+@pytest.mark.decoder
 def test_hls_playlist_becomes_one_file(home: Path, server: Server, site: Path) -> None:
     seen: list[SourceProgress] = []
     source = open_source(server.url("hls/index.m3u8"), progress=seen.append)

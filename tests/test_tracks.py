@@ -19,6 +19,8 @@ from emotion.media.sources import open_source, source_identity
 from tests.conftest import TINY_CLAP
 from tests.synth import make_vod
 
+pytestmark = pytest.mark.decoder  # every test here reads media through ffmpeg
+
 REPO = Path(__file__).resolve().parents[1]
 SR = 48_000
 DURATION_S = 45.0
