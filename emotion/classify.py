@@ -39,6 +39,18 @@ class Classification:
     top_label: str
     scores: dict[str, float]
 
+    @classmethod
+    def of(cls, probabilities: np.ndarray, labels: Sequence[str]) -> Classification:
+        """The classification of one row of ``zero_shot_probabilities`` over ``labels``."""
+        return cls(
+            top_label=labels[int(probabilities.argmax())],
+            scores={label: float(p) for label, p in zip(labels, probabilities, strict=True)},
+        )
+
+    @property
+    def top_score(self) -> float:
+        return self.scores[self.top_label]
+
     def to_dict(self, decimals: int = 4) -> dict[str, object]:
         return {
             "top_label": self.top_label,
@@ -129,10 +141,7 @@ class Classifier:
         text = self.clap.embed_text(prompts_for(labels, self.template))
         probs = zero_shot_probabilities(embeddings, text, self.clap.logit_scale)
         for row in probs:
-            yield Classification(
-                top_label=labels[int(row.argmax())],
-                scores={label: float(p) for label, p in zip(labels, row, strict=True)},
-            )
+            yield Classification.of(row, labels)
 
     def waveform(self, audio: Audio) -> np.ndarray:
         """Mono float32 at the model's rate: a file decoded, or an array cleaned."""

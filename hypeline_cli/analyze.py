@@ -54,10 +54,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     grid = analyze.add_argument_group("windows")
     grid.add_argument(
-        "--window", type=float, default=DEFAULT_WINDOW_S, help="window length, s (default 10)"
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_S,
+        help="window length, s (default %(default)s)",
     )
     grid.add_argument(
-        "--hop", type=float, default=DEFAULT_HOP_S, help="hop between windows, s (default 5)"
+        "--hop",
+        type=float,
+        default=DEFAULT_HOP_S,
+        help="hop between windows, s (default %(default)s)",
     )
     grid.add_argument(
         "--batch-size", type=int, help="windows per forward pass (default 8 on CPU, 64 on CUDA)"
@@ -74,25 +80,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--threshold",
         type=float,
         default=defaults.threshold,
-        help="probability to start a highlight (default 0.5)",
+        help="probability to start a highlight (default %(default)s)",
     )
     found.add_argument(
         "--min-duration",
         type=float,
         default=defaults.min_duration_s,
-        help="shortest highlight kept, s (default 0)",
+        help="shortest highlight kept, s (default %(default)s)",
     )
     found.add_argument(
         "--merge-gap",
         type=float,
         default=defaults.merge_gap_s,
-        help="join highlights of a label closer than this, s (default 5)",
+        help="join highlights of a label closer than this, s (default %(default)s)",
     )
     found.add_argument(
         "--smoothing",
         type=float,
         default=defaults.smoothing_s,
-        help="moving average over the timeline, s (default 0: none)",
+        help="moving average over the timeline, s (default %(default)s: none)",
     )
     found.add_argument("--top-k", type=int, help="keep the N best highlights over all labels")
     out = analyze.add_argument_group("exports")
@@ -104,7 +110,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     out.add_argument("--clips", action="store_true", help="also cut one media clip per highlight")
     out.add_argument(
-        "--clip-padding", type=float, default=1.0, help="seconds added around each clip (default 1)"
+        "--clip-padding",
+        type=float,
+        default=ExportSettings.clip_padding_s,
+        help="seconds added around each clip (default %(default)s)",
     )
     out.add_argument(
         "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"

@@ -52,23 +52,29 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     live.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt template (see classify)")
     live.add_argument(
-        "--window", type=float, default=DEFAULT_WINDOW_S, help="window length, s (default 10)"
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_S,
+        help="window length, s (default %(default)s)",
     )
     live.add_argument(
-        "--hop", type=float, default=DEFAULT_HOP_S, help="hop between windows, s (default 2.5)"
+        "--hop",
+        type=float,
+        default=DEFAULT_HOP_S,
+        help="hop between windows, s (default %(default)s)",
     )
     alerts = AlertSettings()
     live.add_argument(
         "--threshold",
         type=float,
         default=alerts.threshold,
-        help="probability that fires an alert (default 0.5)",
+        help="probability that fires an alert (default %(default)s)",
     )
     live.add_argument(
         "--cooldown",
         type=float,
         default=alerts.cooldown_s,
-        help="at most one alert per label per this many seconds (default 30)",
+        help="at most one alert per label per this many seconds (default %(default)s)",
     )
     live.add_argument(
         "--webhook",
@@ -87,9 +93,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     live.add_argument(
         "--give-up-after",
         type=float,
-        default=600.0,
+        default=LiveSettings.give_up_after_s,
         metavar="S",
-        help="stop when no audio came for this long although retried (default 600)",
+        help="stop when no audio came for this long although retried (default %(default)s)",
     )
     live.add_argument(
         "--no-record",
@@ -119,20 +125,20 @@ def _live(args: argparse.Namespace) -> int:
         raise HypelineError(
             'Say which moments to alert on with --labels, e.g. --labels "cheering, scream".'
         )
-    settings = LiveSettings(
-        labels=tuple(args.labels.split(",")),
-        background=tuple(args.background.split(",")) if args.background.strip() else (),
+    settings = LiveSettings.build(
+        args.labels,
+        args.background,
         template=args.template,
         window_s=args.window,
         hop_s=args.hop,
-        alerts=AlertSettings(threshold=args.threshold, cooldown_s=args.cooldown),
+        threshold=args.threshold,
+        cooldown_s=args.cooldown,
         give_up_after_s=args.give_up_after,
         realtime=args.realtime,
         record=not args.no_record,
-        webhooks=tuple(check_webhook(u) for u in args.webhook),
+        webhooks=[check_webhook(u) for u in args.webhook],
         webhook_secret=args.webhook_secret,
     )
-    settings.check()
     formats = parse_formats(args.formats)
     # The source is looked at before the model loads: unreachable, not live or not media
     # ends here in one sentence, with nothing written.

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
+from emotion.live.alerts import AlertSettings
+from emotion.live.monitor import LiveSettings
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
 
@@ -26,7 +28,7 @@ class ModelInfo(BaseModel):
     clips: int = Field(description="clips embedded by the micro-batcher so far")
 
 
-class Classification(BaseModel):
+class ClassificationOut(BaseModel):
     top_label: str
     scores: dict[str, float] = Field(
         description="zero-shot probability of each label, in the order given (4 decimals)"
@@ -123,10 +125,10 @@ class MonitorRequest(BaseModel):
     background: list[str] | str = Field(default=list(DEFAULT_BACKGROUND))
     template: str = Field(default=DEFAULT_TEMPLATE, max_length=500)
     window_s: float = Field(default=DEFAULT_WINDOW_S, gt=0, le=60)
-    hop_s: float = Field(default=2.5, gt=0, le=60)
-    threshold: float = Field(default=0.5, gt=0, lt=1)
-    cooldown_s: float = Field(default=30.0, ge=0, le=3600)
-    give_up_after_s: float = Field(default=600.0, gt=0, le=86400)
+    hop_s: float = Field(default=LiveSettings.hop_s, gt=0, le=60)
+    threshold: float = Field(default=AlertSettings.threshold, gt=0, lt=1)
+    cooldown_s: float = Field(default=AlertSettings.cooldown_s, ge=0, le=3600)
+    give_up_after_s: float = Field(default=LiveSettings.give_up_after_s, gt=0, le=86400)
     record: bool = Field(default=True, description="keep the audio (Opus) for clips later")
     realtime: bool = Field(default=False, description="a local file read at 1× speed")
     webhooks: list[str] = Field(default=[], max_length=5)

@@ -43,7 +43,9 @@ def alert_settings() -> tuple[float, tuple[str, ...], str | None, bool]:
     """The page's own sidebar part: cooldown, webhooks, secret, recording."""
     with st.sidebar:
         st.subheader("Live alerts")
-        cooldown_s = st.number_input("Cooldown per label (s)", 0, 3600, 30, 5, key="live_cooldown")
+        cooldown_s = st.number_input(
+            "Cooldown per label (s)", 0, 3600, int(AlertSettings.cooldown_s), 5, key="live_cooldown"
+        )
         hooks = st.text_area(
             "Webhooks (one URL a line)", key="live_webhooks",
             help="Each alert is POSTed as JSON; a Discord webhook URL gets a Discord message.",
@@ -69,12 +71,17 @@ def start(
             if not is_link(spec):
                 raise HypelineError("Only links to live streams can be monitored here.")
             check_public_url(spec, policy.resolve, policy.reachable)
-        live = LiveSettings(
-            labels=tuple(settings.labels), background=tuple(settings.background),
-            template=settings.template, realtime=realtime, record=record,
-            alerts=AlertSettings(threshold=settings.highlights.threshold, cooldown_s=cooldown_s),
-            webhooks=hooks, webhook_secret=secret,
-        )  # fmt: skip
+        live = LiveSettings.build(
+            settings.labels,
+            settings.background,
+            template=settings.template,
+            threshold=settings.highlights.threshold,
+            cooldown_s=cooldown_s,
+            realtime=realtime,
+            record=record,
+            webhooks=hooks,
+            webhook_secret=secret,
+        )
         monitor_id, _ = registry().start(spec, live, clap)
     except HypelineError as e:
         st.error(str(e))
@@ -85,7 +92,7 @@ def start(
 def alert_settings_state() -> tuple[float, tuple[str, ...], str | None, bool]:
     s = st.session_state
     hooks = tuple(u.strip() for u in s.get("live_webhooks", "").splitlines() if u.strip())
-    return (float(s.get("live_cooldown", 30)), hooks, s.get("live_secret") or None,
+    return (float(s.get("live_cooldown", AlertSettings.cooldown_s)), hooks, s.get("live_secret") or None,
             bool(s.get("live_record", True)))  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from emotion.errors import HypelineError
+from emotion.scoring.highlights import HighlightSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    threshold: float = 0.5
+    threshold: float = HighlightSettings.threshold  # an alert fires where a highlight starts
     hysteresis: float = 0.1
     cooldown_s: float = 30.0
 
@@ -45,6 +46,10 @@ class AlertSettings:
             raise HypelineError(
                 "The hysteresis and the cooldown cannot be negative; use 0 to turn them off."
             )
+
+    def crosses(self, score: float) -> bool:
+        """The one alert rule: a label's probability at or over the threshold."""
+        return score >= self.threshold
 
 
 class AlertTracker:
@@ -67,7 +72,7 @@ class AlertTracker:
                 if p < s.threshold - s.hysteresis:
                     self._armed[j] = True
                 continue
-            if p < s.threshold:
+            if not s.crosses(p):
                 continue
             self._armed[j] = False  # a run that starts inside the cooldown is passed over whole
             last = self._last_fired_s[j]

@@ -20,9 +20,10 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ from emotion.live.ingest import (
     check_target,
 )
 from emotion.live.recorder import Recorder, assemble, part_path
+from emotion.live.scorer import WindowScorer
 from emotion.live.webhooks import WebhookSender
 from emotion.media.source import Source, canonical_url
 from emotion.model.batcher import Batcher
@@ -53,10 +55,9 @@ from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import (
     DEFAULT_BACKGROUND,
     DEFAULT_TEMPLATE,
+    Prompts,
     check_prompts,
     check_template,
-    prompts_for,
-    zero_shot_probabilities,
 )
 from emotion.scoring.windows import check_grid
 
@@ -81,6 +82,29 @@ class LiveSettings:
     record: bool = True
     webhooks: tuple[str, ...] = ()
     webhook_secret: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        labels: Sequence[str] | str,
+        background: Sequence[str] | str = DEFAULT_BACKGROUND,
+        *,
+        threshold: float = AlertSettings.threshold,
+        cooldown_s: float = AlertSettings.cooldown_s,
+        webhooks: Iterable[str] = (),
+        **options: Any,
+    ) -> LiveSettings:
+        """Checked settings from a face's fields (labels as a list or comma-separated text)."""
+        label_list, background_list = check_prompts(labels, background)
+        settings = cls(
+            labels=tuple(label_list),
+            background=tuple(background_list),
+            alerts=AlertSettings(threshold=threshold, cooldown_s=cooldown_s),
+            webhooks=tuple(webhooks),
+            **options,
+        )
+        settings.check()
+        return settings
 
     def check(self) -> tuple[list[str], list[str]]:
         labels, background = check_prompts(list(self.labels), list(self.background))
@@ -123,8 +147,8 @@ class Monitor:
         self.on_status = on_status
         self.on_note = on_note or (lambda _note: None)
         self.labels, self.background = settings.check()
-        prompts = [*self.labels, *self.background]
-        embedder.clap.check_prompts(prompts_for(prompts, settings.template), prompts)
+        prompts = Prompts(tuple(self.labels), tuple(self.background), settings.template)
+        self.scorer = WindowScorer(embedder, prompts)
         self.state = CONNECTING
         self.message = ""
         self.error: str | None = None
@@ -142,7 +166,6 @@ class Monitor:
         self._lease: Lease | None = None
         self._recorder: Recorder | None = None
         self._grid: LiveGrid | None = None
-        self._text: np.ndarray | None = None
         self._tracker = AlertTracker(self.labels, settings.alerts)
 
     # --- control ---------------------------------------------------------------------
@@ -178,7 +201,7 @@ class Monitor:
 
     @property
     def prompts(self) -> list[str]:
-        return [*self.labels, *self.background]
+        return self.scorer.prompts
 
     def analysis(self, settings: HighlightSettings | None = None) -> Analysis | None:
         """The analysis so far (or finished), scored like a VOD's; None before any audio."""
@@ -207,7 +230,6 @@ class Monitor:
     def run(self) -> AnalysisRecord | None:
         """Follow the stream until it ends, is given up, or ``stop()``; the finished record."""
         target = self.check()
-        self._text = self.embedder.embed_text(prompts_for(self.prompts, self.settings.template))
         webhooks = WebhookSender(self.settings.webhooks, self.settings.webhook_secret, self.on_note)
         ingest = Ingest(
             target, self.embedder.sampling_rate, self.settings.give_up_after_s, self._stop
@@ -316,10 +338,7 @@ class Monitor:
         self.store.live_position(self._lease, self.record.id, self._grid.position_s)
         if not real:
             return
-        assert self._text is not None
-        probabilities = zero_shot_probabilities(
-            vectors[real], self._text, self.embedder.clap.logit_scale
-        )
+        probabilities = self.scorer.probabilities(vectors[real])
         for i, p in zip(real, probabilities, strict=True):
             w = windows[i]
             self.timeline.append(Point(w.start_s, p))

@@ -25,7 +25,7 @@ import numpy as np
 
 from emotion.errors import LabelError
 from emotion.library.store import AnalysisRecord, Review, Store
-from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, softmax_heard
+from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, softmax, softmax_heard
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model
     from emotion.model.clap import Clap
@@ -201,7 +201,7 @@ def _choose(
     """Grid search: (alpha, beta, precision zero-shot, precision adapted), leave-one-out."""
     n = queries.shape[0]
     cos = queries @ queries.T
-    before = _precision(_softmax(base)[:, j], truth)
+    before = _precision(softmax(base)[:, j], truth)
     best: tuple[float, float, float, float] | None = None
     best_key: tuple[float, float, float] | None = None
     for beta in BETAS:
@@ -217,7 +217,7 @@ def _choose(
         for alpha in ALPHAS:
             logits = base.copy()
             logits[:, j] += alpha * votes
-            p = _softmax(logits)[:, j]
+            p = softmax(logits)[:, j]
             precision = _precision(p, truth)
             clipped = np.clip(p, 1e-6, 1 - 1e-6)
             log_loss = -float(np.mean(np.where(truth, np.log(clipped), np.log(1 - clipped))))
@@ -241,12 +241,6 @@ def _precision(scores: np.ndarray, truth: np.ndarray) -> float:
     n_kept = int(truth.sum())
     top = np.argsort(-scores, kind="stable")[:n_kept]
     return float(truth[top].mean()) if n_kept else 1.0
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def learn(

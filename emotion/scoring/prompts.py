@@ -162,8 +162,13 @@ def zero_shot_probabilities(
 
 def softmax_heard(logits: np.ndarray, audio_embeddings: np.ndarray) -> np.ndarray:
     """Row-wise softmax of ``logits``; rows of windows with no audio (zero vectors) are 0."""
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(logits)
     probs[~audio_embeddings.any(axis=1)] = 0.0
+    return probs
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``[n, k]`` logits."""
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
     return probs

@@ -8,17 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from emotion.classify import Classification as LibraryClassification
+from emotion.classify import Classification
+from emotion.live.alerts import AlertSettings
 from emotion.scoring.prompts import (
     DEFAULT_TEMPLATE,
-    check_template,
+    Prompts,
     parse_labels,
-    prompts_for,
     zero_shot_probabilities,
 )
 from service.dependencies import Service, service
 from service.errors import ApiError
-from service.schemas import Classification, Match
+from service.schemas import ClassificationOut, Match
 from service.uploads import decode_upload
 
 router = APIRouter(prefix="/api", tags=["clips"])
@@ -28,7 +28,7 @@ Audio = Annotated[UploadFile, File(description="a clip in any format ffmpeg read
 
 @router.post(
     "/classify",
-    response_model=Classification,
+    response_model=ClassificationOut,
     summary="Zero-shot probabilities of labels for one clip",
     description="The same numbers as `python -m emotion classify` for the same file.",
 )
@@ -39,24 +39,19 @@ async def classify(
     template: Annotated[str, Form(max_length=500)] = DEFAULT_TEMPLATE,
     threshold: Annotated[
         float, Form(gt=0, lt=1, description="alert when the top score ≥ this")
-    ] = 0.5,
-) -> Classification:
+    ] = AlertSettings.threshold,
+) -> ClassificationOut:
     label_list = check_labels(svc, labels)
-    prompts = prompts_for(label_list, check_template(template))
-    await run_in_threadpool(svc.clap.check_prompts, prompts, label_list)
+    prompts = await run_in_threadpool(Prompts.parse(label_list, (), template).fit, svc.clap)
     waveform = await decode_upload(audio, svc.clap.sampling_rate)
     vector = await asyncio.wrap_future(svc.batcher.submit(waveform))
-    text = await run_in_threadpool(svc.clap.embed_text, prompts)
+    text = await run_in_threadpool(svc.batcher.embed_text, prompts.texts)
     row = zero_shot_probabilities(vector[None, :], text, svc.clap.logit_scale)[0]
-    result = LibraryClassification(
-        top_label=label_list[int(row.argmax())],
-        scores={label: float(p) for label, p in zip(label_list, row, strict=True)},
-    ).to_dict()
-    scores: dict[str, float] = result["scores"]  # type: ignore[assignment]
-    return Classification(
-        top_label=str(result["top_label"]),
-        scores=scores,
-        alert=float(row.max()) >= threshold,
+    result = Classification.of(row, label_list)
+    return ClassificationOut(
+        top_label=result.top_label,
+        scores={label: round(p, 4) for label, p in result.scores.items()},
+        alert=AlertSettings(threshold=threshold).crosses(result.top_score),
         duration_s=round(waveform.size / svc.clap.sampling_rate, 3),
     )
 
@@ -71,7 +66,7 @@ async def match(
     await run_in_threadpool(svc.clap.check_prompts, [text])
     waveform = await decode_upload(audio, svc.clap.sampling_rate)
     vector = await asyncio.wrap_future(svc.batcher.submit(waveform))
-    text_vector = (await run_in_threadpool(svc.clap.embed_text, [text]))[0]
+    text_vector = (await run_in_threadpool(svc.batcher.embed_text, [text]))[0]
     return Match(similarity=round(float(vector @ text_vector), 4))
 
 

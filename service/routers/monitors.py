@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from emotion.live import AlertSettings, LiveSettings, Monitor
+from emotion.live import LiveSettings, Monitor
 from emotion.scoring.prompts import check_prompts
 from service.dependencies import Service, service
 from service.errors import ApiError
@@ -45,17 +45,18 @@ async def create(svc: Svc, request: MonitorRequest) -> MonitorCreated:
     for hook in request.webhooks:
         await run_in_threadpool(svc.sources.check, hook)  # no webhook into the server's network
     target = await run_in_threadpool(svc.sources.resolve, request.source)
-    settings = LiveSettings(
-        labels=tuple(labels),
-        background=tuple(background),
+    settings = LiveSettings.build(
+        labels,
+        background,
         template=request.template,
         window_s=request.window_s,
         hop_s=request.hop_s,
-        alerts=AlertSettings(threshold=request.threshold, cooldown_s=request.cooldown_s),
+        threshold=request.threshold,
+        cooldown_s=request.cooldown_s,
         give_up_after_s=request.give_up_after_s,
         realtime=request.realtime,
         record=request.record,
-        webhooks=tuple(request.webhooks),
+        webhooks=request.webhooks,
         webhook_secret=request.webhook_secret,
     )
     # Looking at the source (a playlist fetched, a page resolved) happens off the loop.

@@ -34,14 +34,9 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.errors import HypelineError
-from emotion.scoring.prompts import (
-    DEFAULT_BACKGROUND,
-    DEFAULT_TEMPLATE,
-    check_prompts,
-    check_template,
-    prompts_for,
-    zero_shot_probabilities,
-)
+from emotion.live.alerts import AlertSettings
+from emotion.live.scorer import WindowScorer
+from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
 from emotion.scoring.windows import check_grid, iter_windows
 from service.dependencies import Service, ws_service
 
@@ -62,7 +57,7 @@ class StreamStart(BaseModel):
     template: str = DEFAULT_TEMPLATE
     window_s: float = Field(default=DEFAULT_WINDOW_S, gt=0, le=60)
     hop_s: float = Field(default=DEFAULT_HOP_S, gt=0, le=60)
-    threshold: float = Field(default=0.5, gt=0, lt=1)
+    threshold: float = Field(default=AlertSettings.threshold, gt=0, lt=1)
 
 
 class StreamRefused(Exception):
@@ -84,17 +79,15 @@ async def stream(websocket: WebSocket) -> None:
 
 async def _serve(svc: Service, websocket: WebSocket) -> None:
     start = _start(await websocket.receive())
-    labels, background = check_prompts(start.labels, start.background)
-    if len(labels) > svc.config.max_labels:
+    prompts = Prompts.parse(start.labels, start.background, start.template)
+    if len(prompts.labels) > svc.config.max_labels:
         raise StreamRefused(f"Send at most {svc.config.max_labels} labels.")
     check_grid(start.window_s, start.hop_s)
-    prompts = [*labels, *background]
-    check_template(start.template)
-    await run_in_threadpool(svc.clap.check_prompts, prompts_for(prompts, start.template), prompts)
-    text = await run_in_threadpool(svc.clap.embed_text, prompts_for(prompts, start.template))
+    scorer = await run_in_threadpool(WindowScorer, svc.batcher, prompts)
+    alerts = AlertSettings(threshold=start.threshold)
     rate = svc.clap.sampling_rate
     await websocket.send_json({"type": "ready", "sample_rate": rate, "window_s": start.window_s,
-                               "hop_s": start.hop_s, "prompts": prompts})  # fmt: skip
+                               "hop_s": start.hop_s, "prompts": scorer.prompts})  # fmt: skip
 
     loop = asyncio.get_running_loop()
     frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUED_FRAMES)
@@ -110,13 +103,17 @@ async def _serve(svc: Service, websocket: WebSocket) -> None:
         try:
             for window in iter_windows(feed(), rate, start.window_s, start.hop_s):
                 vector = svc.batcher.submit(window.samples).result()
-                row = zero_shot_probabilities(vector[None, :], text, svc.clap.logit_scale)[0]
-                best = int(row[: len(labels)].argmax())
+                row = scorer.probabilities(vector[None, :])[0]
+                top_label, top_score = scorer.top(row)
+                scores = zip(scorer.prompts, row.tolist(), strict=True)
                 message = {
-                    "type": "window", "index": window.index, "start_s": window.start_s,
-                    "scores": {p: round(float(s), 4) for p, s in zip(prompts, row, strict=True)},
-                    "top_label": labels[best], "alert": bool(row[best] >= start.threshold),
-                }  # fmt: skip
+                    "type": "window",
+                    "index": window.index,
+                    "start_s": window.start_s,
+                    "scores": {p: round(s, 4) for p, s in scores},
+                    "top_label": top_label,
+                    "alert": alerts.crosses(top_score),
+                }
                 loop.call_soon_threadsafe(out.put_nowait, message)
                 n += 1
         finally:
