@@ -17,6 +17,7 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
 from emotion.live.ingest import is_link
+from emotion.live.registry import MAX_MONITORS
 from emotion.media.netguard import check_public_url
 from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
@@ -82,7 +83,12 @@ def start(
             webhooks=hooks,
             webhook_secret=secret,
         )
-        monitor_id, _ = registry().start(spec, live, clap)
+        if policy is None:
+            monitor_id, _ = registry().start(spec, live, clap)
+        else:  # each connection checked again as it is made (emotion.live.hls)
+            monitor_id, _ = registry().start(
+                spec, live, clap, guard=policy.reachable, limit=MAX_MONITORS
+            )
     except HypelineError as e:
         st.error(str(e))
         return

@@ -9,6 +9,10 @@ the server drops, so the supervisor owns retries. The stream has ended when an H
 playlist carries its end list, yt-dlp no longer calls the channel live, or a local file
 read in real time reaches its end; it is given up when no audio came for
 ``give_up_after_s`` although retried.
+
+A link someone else gave (``guard``: the dashboard's shared mode, the API) is fetched in
+Python under ``netguard.public_only`` and piped to ffmpeg (``emotion.live.hls``), so no
+connection reaches the server's own network, whatever the name resolves to by then.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from emotion.errors import SourceError
+from emotion.live import hls
 from emotion.media.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
+from emotion.media.netguard import Address, BlockedAddressError, public_only
 
 STALL_S = 15.0  # no PCM for this long: the read is dead, start again
 MAX_BACKOFF_S = 30.0
@@ -89,13 +95,17 @@ def is_link(spec: str) -> bool:
     return urlsplit(spec).scheme.lower() in ("http", "https")
 
 
-def check_target(spec: str, realtime: bool) -> Target:
+def check_target(spec: str, realtime: bool, guard: Collection[Address] | None = None) -> Target:
     """Look at a live source before anything is written; one sentence if it cannot be followed.
 
     A playlist must answer and not be finished (a finished one is a VOD); a page must be
     live now according to yt-dlp; a local file is read at 1× speed only when ``realtime``.
+    With a ``guard``, a link is reached at public addresses (or those it lists) only.
     """
     spec = spec.strip()
+    if guard is not None and is_link(spec):
+        with public_only(guard):
+            return check_target(spec, realtime)
     if not is_link(spec):
         path = Path(spec).expanduser()
         if not probe(path).has_audio:
@@ -147,8 +157,11 @@ class Ingest:
         give_up_after_s: float = 600.0,
         stop: threading.Event | None = None,
         stall_s: float = STALL_S,
+        guard: Collection[Address] | None = None,
     ) -> None:
+        """``guard``: fetch links in Python, refusing any address not public nor listed."""
         self.target = target
+        self.guard = None if target.is_file else guard
         self.sampling_rate = sampling_rate
         self.give_up_after_s = give_up_after_s
         self.stop = stop or threading.Event()
@@ -183,6 +196,8 @@ class Ingest:
                         outcome, failure = item
                 if outcome == "stopped":
                     return
+                if outcome == "blocked":
+                    raise BlockedAddressError(failure)
                 if outcome == "exit0" and self._ended():
                     yield State(ENDED, "the stream ended")
                     return
@@ -200,10 +215,14 @@ class Ingest:
             if self.stop.wait(delay):
                 return
 
+    def _guarded(self) -> contextlib.AbstractContextManager[None]:
+        return public_only(self.guard) if self.guard is not None else contextlib.nullcontext()
+
     def _resolve(self) -> str:
         if self.target.kind != "page":
             return self.target.spec
-        info = _ytdlp_info(self.target.spec)
+        with self._guarded():
+            info = _ytdlp_info(self.target.spec)
         url = info.get("url")
         if not url:
             formats = [f for f in info.get("formats") or [] if f.get("url")]
@@ -217,12 +236,14 @@ class Ingest:
         """After ffmpeg finished cleanly: did the stream end, or did the connection drop?"""
         if self.target.kind == "hls":
             try:
-                return "#EXT-X-ENDLIST" in fetch_playlist(self.target.spec)
+                with self._guarded():
+                    return "#EXT-X-ENDLIST" in fetch_playlist(self.target.spec)
             except SourceError:
                 return False
         if self.target.kind == "page":
             try:
-                info = _ytdlp_info(self.target.spec)
+                with self._guarded():
+                    info = _ytdlp_info(self.target.spec)
             except SourceError:
                 return False
             return not (info.get("is_live") or info.get("live_status") == "is_live")
@@ -232,6 +253,8 @@ class Ingest:
         cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error"]
         if self.target.is_file:
             cmd += ["-re", "-i", f"file:{url}"]
+        elif self.guard is not None:
+            cmd += ["-i", "pipe:0"]  # fed by hls.feed (see the module's docstring)
         else:
             # rw_timeout ends a read the server no longer answers (µs); the supervisor
             # restarts it. The same resampler options as a VOD's decode (emotion.media.audio).
@@ -248,9 +271,22 @@ class Ingest:
     def _read(self, url: str) -> Iterator[Pcm | tuple[str, str]]:
         """PCM chunks of one ffmpeg run, then ``(outcome, why)``: exit0 | error | stall | stopped."""
         proc = subprocess.Popen(
-            self._command(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+            self._command(url),
+            stdin=subprocess.PIPE if self.guard is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
         )
         assert proc.stdout is not None and proc.stderr is not None
+        feeding = threading.Event()  # set: the feeder stops
+        fed: list[SourceError] = []  # the feeder's failure, if any
+        feeder = None
+        if self.guard is not None:
+            feeder = threading.Thread(
+                target=self._feed, args=(url, proc.stdin, feeding, fed), daemon=True,
+                name="hypeline-live-fetch",
+            )  # fmt: skip
+            feeder.start()
         stderr_tail: deque[bytes] = deque(maxlen=10)
         drain = threading.Thread(target=stderr_tail.extend, args=(proc.stderr,), daemon=True)
         drain.start()
@@ -300,16 +336,34 @@ class Ingest:
                     outcome = "exit0" if proc.wait() == 0 else "error"
                     break
         finally:
+            feeding.set()
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
             drain.join(timeout=2)
             reader.join(timeout=2)
+            if feeder is not None:
+                feeder.join(timeout=hls.TIMEOUT_S + 2)
+        if fed and outcome != "stopped":  # what went wrong is the fetch, not ffmpeg's EOF
+            blocked = isinstance(fed[0], BlockedAddressError)
+            yield ("blocked" if blocked else "error", str(fed[0]))
+            return
         tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
         why = {"stall": f"no audio for {self.stall_s:g} s", "exit0": "the connection ended"}.get(
             outcome, tail[-1].strip() if tail else f"ffmpeg exited with {proc.returncode}"
         )
         yield (outcome, why)
+
+    def _feed(self, url: str, pipe: Any, stop: threading.Event, fed: list[SourceError]) -> None:
+        try:
+            hls.feed(url, pipe, stop, self.guard or ())
+        except SourceError as e:
+            fed.append(e)
+        except OSError as e:
+            fed.append(SourceError(f"The stream's connection failed ({e})."))
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _pump(stream: Any, chunks: queue.Queue[tuple[bytes, float]]) -> None:

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from emotion.live.ingest import (
 from emotion.live.recorder import Recorder, assemble, part_path
 from emotion.live.scorer import WindowScorer
 from emotion.live.webhooks import WebhookSender
+from emotion.media.netguard import Address
 from emotion.media.source import Source, canonical_url
 from emotion.model.batcher import Batcher
 from emotion.scoring.highlights import HighlightSettings
@@ -137,9 +138,13 @@ class Monitor:
         on_status: Callable[[str, str], None] | None = None,
         on_note: Callable[[str], None] | None = None,
         target: Target | None = None,
+        guard: Collection[Address] | None = None,
     ) -> None:
-        """``target``: what ``check_target`` already found for ``source`` (else looked at on start)."""
+        """``target``: what ``check_target`` already found for ``source`` (else looked at on
+        start); ``guard``: a link someone else gave, reached at public addresses only (and
+        the ``(ip, port)`` pairs listed), checked at every connection (``emotion.live.hls``)."""
         self.source = source.strip()
+        self.guard = guard
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -173,7 +178,7 @@ class Monitor:
     def check(self) -> Target:
         """Look at the source (a sentence if it cannot be followed); nothing is written."""
         if self.target is None:
-            self.target = check_target(self.source, self.settings.realtime)
+            self.target = check_target(self.source, self.settings.realtime, self.guard)
         return self.target
 
     def start(self) -> None:
@@ -232,7 +237,11 @@ class Monitor:
         target = self.check()
         webhooks = WebhookSender(self.settings.webhooks, self.settings.webhook_secret, self.on_note)
         ingest = Ingest(
-            target, self.embedder.sampling_rate, self.settings.give_up_after_s, self._stop
+            target,
+            self.embedder.sampling_rate,
+            self.settings.give_up_after_s,
+            self._stop,
+            guard=self.guard,
         )
         final_state = STOPPED
         try:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from emotion.errors import BusyError
 from emotion.library.store import Store
 from emotion.live.alerts import Alert
 from emotion.live.monitor import LiveSettings, Monitor
+from emotion.media.netguard import Address
 from emotion.model.batcher import Batcher
 from emotion.model.clap import Clap
+
+MAX_MONITORS = 8  # streams a server (the API, a shared dashboard) follows at once
 
 
 class Monitors:
@@ -29,6 +33,7 @@ class Monitors:
         self._monitors: dict[int, Monitor] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._starting = 0  # starts under way (counted against a limit)
 
     def embedder(self, clap: Clap, **options: Any) -> Batcher:
         """The shared batcher of ``clap``, made on first use (with ``options``: ``max_batch``,
@@ -44,13 +49,29 @@ class Monitors:
         settings: LiveSettings,
         clap: Clap,
         on_alert: Callable[[Alert], None] | None = None,
+        guard: Collection[Address] | None = None,
+        limit: int | None = None,
     ) -> tuple[int, Monitor]:
-        """Check ``source`` and start following it; a ``HypelineError`` when it cannot be."""
-        monitor = Monitor(source, settings, self.embedder(clap), self.store, on_alert=on_alert)
-        monitor.start()
-        with self._lock:
-            monitor_id = next(self._ids)
-            self._monitors[monitor_id] = monitor
+        """Check ``source`` and start following it; a ``HypelineError`` when it cannot be.
+
+        ``guard``: see ``Monitor``; ``limit``: how many may run at once (a ``BusyError``
+        beyond it)."""
+        with self._lock:  # the place is taken before the (slow) check, so no race passes it
+            running = sum(m.running for m in self._monitors.values()) + self._starting
+            if limit is not None and running >= limit:
+                raise BusyError(f"{limit} streams are followed already; stop one first.")
+            self._starting += 1
+        try:
+            monitor = Monitor(
+                source, settings, self.embedder(clap), self.store, on_alert=on_alert, guard=guard
+            )
+            monitor.start()
+            with self._lock:
+                monitor_id = next(self._ids)
+                self._monitors[monitor_id] = monitor
+        finally:
+            with self._lock:
+                self._starting -= 1
         return monitor_id, monitor
 
     def get(self, monitor_id: int) -> Monitor | None:

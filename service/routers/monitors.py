@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -17,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from emotion.live import LiveSettings, Monitor
+from emotion.live.registry import MAX_MONITORS
 from emotion.scoring.prompts import check_prompts
 from service.dependencies import Service, service
 from service.errors import ApiError
@@ -25,7 +27,6 @@ from service.schemas import MonitorCreated, MonitorRequest, MonitorStatus
 
 router = APIRouter(prefix="/api/monitors", tags=["live monitors"])
 Svc = Annotated[Service, Depends(service)]
-MAX_MONITORS = 8  # streams one server follows at once
 EVENT_POLL_S = 0.5
 
 
@@ -60,7 +61,11 @@ async def create(svc: Svc, request: MonitorRequest) -> MonitorCreated:
         webhook_secret=request.webhook_secret,
     )
     # Looking at the source (a playlist fetched, a page resolved) happens off the loop.
-    monitor_id, _ = await run_in_threadpool(svc.monitors.start, target, settings, svc.clap)
+    # A link is fetched in Python, each connection checked (DNS rebinding): see emotion.live.hls.
+    guard = None if svc.sources.allow_private_urls else frozenset[tuple[str, int]]()
+    monitor_id, _ = await run_in_threadpool(
+        partial(svc.monitors.start, guard=guard, limit=MAX_MONITORS), target, settings, svc.clap
+    )
     return MonitorCreated(id=monitor_id)
 
 
