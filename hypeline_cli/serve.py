@@ -8,7 +8,8 @@ from hypeline_cli.common import add_model_args
 from service.config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
-    MAX_BATCH,
+    MAX_BATCH_CPU,
+    MAX_BATCH_GPU,
     MAX_JOBS,
     MAX_LABELS,
     MAX_UPLOAD_BYTES,
@@ -65,9 +66,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     limits.add_argument(
         "--max-batch",
         type=int,
-        default=MAX_BATCH,
+        default=None,
         help="clips per forward pass when requests arrive together; 1 turns "
-        f"micro-batching off (default {MAX_BATCH})",
+        f"micro-batching off (default {MAX_BATCH_GPU} on a GPU, {MAX_BATCH_CPU} on a CPU, "
+        "where batching measured slower)",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     add_model_args(serve)
