@@ -24,7 +24,7 @@ import numpy as np
 
 from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled
-from emotion.library.lease import Lease
+from emotion.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.media.audio import DecodeStats, stream_audio
 from emotion.media.source import Source

@@ -11,9 +11,9 @@ from emotion.analytics import best_clips, library_stats, parse_date
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
-from emotion.presets import DEFAULT_PRESET
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.packs import load_pack
+from emotion.scoring.presets import DEFAULT_PRESET
 from emotion.scoring.prompts import (
     DEFAULT_BACKGROUND,
     DEFAULT_TEMPLATE,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion.library.lease import try_acquire
+from emotion.lease import try_acquire
 
 REPO = Path(__file__).resolve().parents[1]
 # Takes the lease on argv[1], starts a long `sleep` child (as a holder starts ffmpeg),
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 HOLDER = """
 import subprocess, sys, time
 from pathlib import Path
-from emotion.library.lease import try_acquire
+from emotion.lease import try_acquire
 lease = try_acquire(Path(sys.argv[1]))
 child = subprocess.Popen(["sleep", "60"])
 print("held" if lease else "busy", child.pid, flush=True)

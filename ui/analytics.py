@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from emotion.analytics import HEAT_BINS, LibraryStats, best_row
-from emotion.presets import BACKGROUND_PALETTE
 from emotion.scoring.adapt import LabelReport
+from emotion.scoring.presets import BACKGROUND_PALETTE
 
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "height": 320}
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from emotion import presets
 from emotion.errors import PackError
+from emotion.scoring import presets
 from emotion.scoring.packs import Pack, parse_pack
 from ui.prompt_rows import Prompt, seed
 

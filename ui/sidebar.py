@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from emotion import pipeline, presets
+from emotion import pipeline
 from emotion.errors import HypelineError
 from emotion.model.names import KNOWN_MODELS, resolve_model_name
+from emotion.scoring import presets
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs

@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 from emotion.analysis import Analysis
 from emotion.clock import clock
 from emotion.library.store import review_key
-from emotion.presets import color as default_color
 from emotion.scoring.highlights import cell_timeline, smooth
+from emotion.scoring.presets import color as default_color
 
 EPOCH = datetime(1970, 1, 1)
 TIME_FORMAT = "%-H:%M:%S"

@@ -5,7 +5,7 @@
 * ``embeddings/<analysis id>.f32`` — the window embeddings, ``[n_windows, dim]`` float32
   appended batch by batch. A batch is fsynced before the database counts it, so after a
   kill the file is cut back to the count and the run resumes from there.
-* ``embeddings/<analysis id>.lock`` — the analysis's lease (``emotion.library.lease``): only its
+* ``embeddings/<analysis id>.lock`` — the analysis's lease (``emotion.lease``): only its
   holder appends, finishes or repairs; anyone may read.
 
 Many processes share one library. SQLite runs in WAL mode with a busy timeout and every
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion.errors import BusyError, StoreError
-from emotion.library.lease import Lease, try_acquire
+from emotion.lease import Lease, try_acquire
 from emotion.library.records import AnalysisRecord, Review, review_key
 from emotion.library.schema import SCHEMA_VERSION, SELECT_RECORD, migrate, to_record, use_wal
 from emotion.media.source import Source

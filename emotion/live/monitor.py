@@ -29,7 +29,7 @@ import numpy as np
 
 from emotion.analysis import DEFAULT_WINDOW_S, Analysis, score
 from emotion.errors import BusyError, HypelineError
-from emotion.library.lease import Lease
+from emotion.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
 from emotion.live.grid import LiveGrid, LiveWindow

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from emotion import atomic
 from emotion.errors import SourceError
-from emotion.library.lease import Lease, try_acquire
+from emotion.lease import Lease, try_acquire
 from emotion.media.audio import MediaInfo, ffmpeg_exe
 from emotion.media.local_files import probe_audio
 from emotion.media.netguard import BlockedAddressError, check_public_url, public_only
