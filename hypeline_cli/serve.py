@@ -8,8 +8,7 @@ from hypeline_cli.common import add_model_args
 from service.config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
-    MAX_BATCH_CPU,
-    MAX_BATCH_GPU,
+    MAX_BATCH,
     MAX_JOBS,
     MAX_LABELS,
     MAX_UPLOAD_BYTES,
@@ -66,10 +65,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     limits.add_argument(
         "--max-batch",
         type=int,
-        default=None,
+        default=MAX_BATCH,
         help="clips per forward pass when requests arrive together; 1 turns "
-        f"micro-batching off (default {MAX_BATCH_GPU} on a GPU, {MAX_BATCH_CPU} on a CPU, "
-        "where batching measured slower)",
+        f"micro-batching off (default {MAX_BATCH})",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     add_model_args(serve)

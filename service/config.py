@@ -14,12 +14,7 @@ API_KEY_ENV = "HYPELINE_API_KEY"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # clips; VODs come by URL or by a path under media_root
 MAX_LABELS = 50  # per request: a text tower pass per new prompt, bounded per client
 MAX_JOBS = 8  # analyses queued or running at once
-# Clips per forward pass of the micro-batcher, by device (``max_batch`` None: chosen by
-# the model's device). A GPU runs a batch of 16 in about the time of one; a CPU's cores
-# are busy with one clip already, so there batching only adds the wait (bench/bench_api.py:
-# int8 on 2 cores, concurrency 8, batching gave 0.78x the requests/s of batch-of-one).
-MAX_BATCH_GPU = 16
-MAX_BATCH_CPU = 1
+MAX_BATCH = 16  # clips per forward pass of the micro-batcher; 1 turns batching off
 BATCH_WAIT_S = 0.005  # how long the first request of a batch waits for company
 
 
@@ -33,7 +28,7 @@ class ServeConfig:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_labels: int = MAX_LABELS
     max_jobs: int = MAX_JOBS
-    max_batch: int | None = None  # None: by device (max_batch_for)
+    max_batch: int = MAX_BATCH
     batch_wait_s: float = BATCH_WAIT_S
     home: Path | None = field(default=None)  # the store's folder; None: HYPELINE_HOME
 
@@ -44,7 +39,7 @@ class ServeConfig:
                 f"Listening on {self.host} lets other machines in; set an API key with "
                 f"--api-key or {API_KEY_ENV}, or bind 127.0.0.1."
             )
-        if min(1 if self.max_batch is None else self.max_batch, self.max_labels, self.max_jobs) < 1:
+        if self.max_batch < 1 or self.max_labels < 1 or self.max_jobs < 1:
             raise HypelineError("--max-batch, --max-labels and --max-jobs must be 1 or more.")
         if self.max_upload_bytes < 1:
             raise HypelineError("--max-upload-mb must be a positive number.")
@@ -57,10 +52,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name: it may resolve to anything, so it needs a key
-
-
-def max_batch_for(device_type: str, asked: int | None = None) -> int:
-    """``asked``, else the micro-batch size that serves fastest on the device."""
-    if asked is not None:
-        return asked
-    return MAX_BATCH_CPU if device_type == "cpu" else MAX_BATCH_GPU

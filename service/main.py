@@ -12,7 +12,7 @@ from emotion.live import Monitors
 from emotion.model.clap import Clap
 from emotion.paths import hypeline_home
 from service import errors
-from service.config import ServeConfig, max_batch_for
+from service.config import ServeConfig
 from service.dependencies import Service
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
@@ -33,11 +33,7 @@ def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
     # One batcher for the model: classify and match requests, the WebSocket's windows,
     # queued analyses and live monitors all become its batches.
     live = Monitors(store)
-    batcher = live.embedder(
-        clap,
-        max_batch=max_batch_for(clap.device.type, config.max_batch),
-        wait_s=config.batch_wait_s,
-    )
+    batcher = live.embedder(clap, max_batch=config.max_batch, wait_s=config.batch_wait_s)
     runner = JobRunner(batcher, store, JobStore(home), sources)
     svc = Service(config, clap, batcher, store, runner, sources, live)
 

@@ -105,7 +105,6 @@ def test_health_and_model(client: TestClient) -> None:
     model = client.get("/api/model").json()
     assert model["checkpoint"] == str(TINY_CLAP)
     assert (model["device"], model["precision"], model["state"]) == ("cpu", "fp32", "loaded")
-    assert model["max_batch"] == 1  # on a CPU, batch-of-one serves faster (service.config)
     assert "swagger" in client.get("/docs").text.lower()
     assert client.get("/openapi.json").json()["paths"].keys() >= {
         "/api/classify", "/api/match", "/api/analyses", "/api/analyses/{job_id}/highlights"
@@ -290,15 +289,6 @@ def test_binding_beyond_loopback_needs_a_key() -> None:
         ServeConfig(host="0.0.0.0").check()
     ServeConfig(host="0.0.0.0", api_key="k").check()
     ServeConfig(host="::1").check()
-    with pytest.raises(HypelineError, match="--max-batch"):
-        ServeConfig(max_batch=0).check()
-
-
-def test_the_micro_batch_is_chosen_by_device_unless_asked() -> None:
-    from service.config import max_batch_for
-
-    assert (max_batch_for("cpu"), max_batch_for("cuda"), max_batch_for("mps")) == (1, 16, 16)
-    assert (max_batch_for("cpu", 8), max_batch_for("cuda", 1)) == (8, 1)
 
 
 def test_the_library_never_imports_the_web_framework() -> None:

@@ -47,10 +47,7 @@ def media(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(media: Path, tmp_path_factory) -> Iterator[ApiServer]:
     home = tmp_path_factory.mktemp("home")
-    # --max-batch 16: on a CPU the server would serve batch-of-one; the load test below
-    # proves concurrent requests share forward passes and still get the same answers.
     args = ("--api-key", KEY, "--media-root", str(media), "--max-upload-mb", "1")
-    args += ("--max-batch", "16")
     with ApiServer(home, *args) as s:
         yield s
 
