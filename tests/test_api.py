@@ -289,6 +289,8 @@ def test_binding_beyond_loopback_needs_a_key() -> None:
         ServeConfig(host="0.0.0.0").check()
     ServeConfig(host="0.0.0.0", api_key="k").check()
     ServeConfig(host="::1").check()
+    with pytest.raises(HypelineError, match="--max-batch"):
+        ServeConfig(max_batch=0).check()
 
 
 def test_the_library_never_imports_the_web_framework() -> None:
