@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.errors import ExportError
+from emotion.export.clips import clip_range, clip_suffix, cut, slugify
+from emotion.export.timefmt import slug_time
 from emotion.library.store import AnalysisRecord, Store
 from emotion.progress import Progress, ProgressFn
-from emotion.scoring.highlights import HighlightSettings, cell_timeline, find_highlights
+from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model
@@ -233,10 +235,6 @@ def best_clips(
     progress: ProgressFn | None = None,
 ) -> list[Path]:
     """Cut each moment into ``folder`` (``01-<title>-<label>-<h-mm-ss>.mp4``), best first."""
-    from emotion.export.clips import clip_range, clip_suffix, cut, slugify
-    from emotion.export.timefmt import slug_time
-    from emotion.scoring.highlights import Highlight
-
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for i, m in enumerate(moments, start=1):

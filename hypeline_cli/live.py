@@ -115,6 +115,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
+    # the monitor and the model import torch (seconds): only when a stream is followed
     from emotion.export import write_exports
     from emotion.library.store import Store
     from emotion.live.monitor import Monitor

@@ -6,9 +6,12 @@ import argparse
 import os
 from pathlib import Path
 
+import uvicorn
+
 from emotion.errors import HypelineError
 from emotion.model.clap import load_clap
 from service.config import API_KEY_ENV, ServeConfig
+from service.main import create_app
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
@@ -34,10 +37,6 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from service.main import create_app
-
     config = config_from_args(args)  # refusals before the model loads
     clap = load_clap(args.model, device=args.device, precision=args.precision)
     app = create_app(config, clap)

@@ -357,25 +357,6 @@ def test_page_with_several_videos_is_refused_before_any_download(
     assert server.count("GET", "clip.mp4") == 0
 
 
-def test_site_errors_become_one_sentence() -> None:
-    from yt_dlp.utils import DownloadError, ExtractorError
-
-    def wrapped(msg: str) -> DownloadError:
-        cause = ExtractorError(msg, expected=True)
-        return DownloadError(f"ERROR: [youtube] abc123: {msg}", (type(cause), cause, None))
-
-    url = "https://www.youtube.com/watch?v=abc123"
-    private = downloads._explain(
-        wrapped("Private video. Sign in if you've been granted access"), url
-    )
-    assert "is private, removed or not available" in assert_one_sentence(private)
-    odd = downloads._explain(wrapped("Something new broke\nwith details"), url)
-    assert assert_one_sentence(odd) == (
-        f"Could not get the video at {url} (Something new broke); check the link, "
-        "or update yt-dlp with `pip install -U yt-dlp`."
-    )
-
-
 # --- with a policy (the dashboard's shared mode) -------------------------------------
 
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from emotion.errors import SourceError
 from emotion.live import hls
+from emotion.media import downloads
 from emotion.media.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
 from emotion.media.netguard import Address, BlockedAddressError, public_only
 
@@ -384,9 +385,9 @@ def _title_of(spec: str) -> str:
 
 
 def _ytdlp_info(url: str) -> dict[str, Any]:
-    from emotion.media.downloads import probe
-
-    info = probe(url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15)
+    info = downloads.probe(
+        url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15
+    )
     if not info:
         raise SourceError(f"No live audio found at {url}; paste the link of the channel or stream.")
     return info

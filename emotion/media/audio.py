@@ -56,7 +56,7 @@ def _find_ffmpeg(configured: str) -> str:
     if system:
         return system
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # the fallback wheel: a machine with ffmpeg may lack it
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError) as e:

@@ -20,19 +20,18 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from emotion import atomic
 from emotion.errors import SourceError
 from emotion.lease import Lease, try_acquire
 from emotion.media.audio import MediaInfo, ffmpeg_exe
 from emotion.media.local_files import probe_audio
-from emotion.media.netguard import BlockedAddressError, check_public_url, public_only
+from emotion.media.netguard import check_public_url, public_only
 from emotion.media.source import Source, SourcePolicy, SourceProgress, canonical_url
+from emotion.media.ytdlp_errors import explain, no_media, playlist
 from emotion.paths import downloads_dir, hypeline_home
 from emotion.progress import Progress, ProgressFn
 
@@ -46,8 +45,6 @@ NETWORK_OPTIONS: dict[str, Any] = {
     "extractor_retries": 3,
 }
 DOWNLOAD_WAIT_POLL_S = 0.5  # how often a caller waiting for another's download looks again
-REASON_MAX_CHARS = 200  # of yt-dlp's own words quoted in our messages
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None = None) -> Source:
@@ -70,11 +67,11 @@ def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None 
             try:
                 raw = ydl.extract_info(url, download=False, process=False)
             except yt_dlp.utils.YoutubeDLError as e:
-                raise _explain(e, url) from e
+                raise explain(e, url) from e
             if not raw:
-                raise _no_media(url)
+                raise no_media(url)
             if raw.get("_type") in ("playlist", "multi_video"):
-                raise _playlist(url)
+                raise playlist(url)
             _refuse_live(raw, url)
 
             # yt-dlp's webpage_url is its canonical form (youtu.be/x → youtube.com/watch?v=x):
@@ -99,15 +96,15 @@ def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None 
             try:
                 info = ydl.process_ie_result(raw, download=True)
             except yt_dlp.utils.YoutubeDLError as e:
-                raise _explain(e, url) from e
+                raise explain(e, url) from e
 
         if not info or info.get("_type") in ("playlist", "multi_video"):
-            raise _playlist(url)
+            raise playlist(url)
         done = [
             Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")
         ]
         if not done or not done[-1].is_file():
-            raise _no_media(url)
+            raise no_media(url)
 
         final_dir = downloads / f"{_safe_name(str(info.get('id') or 'video'))}-{key}"
         final_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +133,7 @@ def open_url(url: str, progress: ProgressFn | None, policy: SourcePolicy | None 
 def probe(url: str, **options: Any) -> dict[str, Any]:
     """yt-dlp's metadata for a link, nothing downloaded (``{}`` when it has none); failures
     are one ``SourceError`` sentence. The live monitor resolves streams with it."""
-    import yt_dlp
+    import yt_dlp  # ~0.5 s: only when a link is opened (see fetch)
 
     settings = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": _YtdlpLog(),
                 **NETWORK_OPTIONS, **options}  # fmt: skip
@@ -144,7 +141,7 @@ def probe(url: str, **options: Any) -> dict[str, Any]:
         try:
             info = ydl.extract_info(url, download=False)
         except yt_dlp.utils.YoutubeDLError as e:
-            raise _explain(e, url) from e
+            raise explain(e, url) from e
     return dict(info or {})
 
 
@@ -253,7 +250,7 @@ def _describe(done: int | None, total: int | None, speed_bps: float | None) -> s
 def _match_filter(info: dict[str, Any], incomplete: bool = False) -> str | None:
     # Runs before each download; raising stops yt-dlp before it writes anything.
     if info.get("playlist_index") is not None:
-        raise _playlist(str(info.get("webpage_url") or info.get("original_url") or "that link"))
+        raise playlist(str(info.get("webpage_url") or info.get("original_url") or "that link"))
     _refuse_live(info, str(info.get("webpage_url") or "that link"))
     return None
 
@@ -326,122 +323,6 @@ def _published(info: dict[str, Any]) -> float | None:
         return datetime.strptime(date, "%Y%m%d").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
-
-
-# --- yt-dlp errors → one sentence ----------------------------------------------------
-
-_GONE = re.compile(
-    r"private|unavailable|not available|removed|deleted|terminated|members[- ]only|"
-    r"sign in|log ?in to|confirm your age|age[- ]restricted|copyright",
-    re.IGNORECASE,
-)
-_NO_MEDIA = re.compile(r"unsupported url|no video formats|no media|no formats", re.IGNORECASE)
-_CUT_SHORT = re.compile(r"bytes read|more expected|content too short|incomplete", re.IGNORECASE)
-_UNREACHABLE = re.compile(
-    r"connection refused|failed to resolve|name or service not known|getaddrinfo|"
-    r"nodename nor servname|timed out|network is unreachable|no route to host|"
-    r"connection reset|remote end closed",
-    re.IGNORECASE,
-)
-
-
-def _explain(error: Exception, url: str) -> SourceError:
-    from yt_dlp.networking.exceptions import HTTPError, IncompleteRead, SSLError, TransportError
-    from yt_dlp.utils import GeoRestrictedError, UnsupportedError
-
-    host = urlsplit(url).hostname or url
-    chain = list(_causes(error))
-    reason = _first_line(error)
-
-    if blocked := next((c for c in chain if isinstance(c, BlockedAddressError)), None):
-        return blocked  # a redirect or a page's media led into the server's network
-
-    if any(isinstance(c, UnsupportedError) for c in chain) or _NO_MEDIA.search(reason):
-        return _no_media(url)
-    if any(isinstance(c, GeoRestrictedError) for c in chain):
-        return SourceError(
-            f"The video at {url} is not available in your country; open it from where it is."
-        )
-    if http := next((c for c in chain if isinstance(c, HTTPError)), None):
-        status = http.status
-        if status in (401, 403, 404, 410):
-            return SourceError(
-                f"The video at {url} is private, removed or not found (HTTP {status}); "
-                "check the link and that the video is public."
-            )
-        return SourceError(f"{host} answered with an error (HTTP {status}); try again later.")
-    if any(isinstance(c, IncompleteRead) for c in chain) or _CUT_SHORT.search(reason):
-        return SourceError(
-            f"The download from {host} stopped before the end; run it again to resume."
-        )
-    if any(isinstance(c, SSLError) for c in chain):
-        return SourceError(
-            f"Could not make a secure connection to {host}; check the link and your connection."
-        )
-    if any(isinstance(c, TransportError) for c in chain) or _UNREACHABLE.search(reason):
-        return SourceError(f"Could not reach {host}; check the link and your connection.")
-    if "no space left" in reason.lower():
-        return SourceError(
-            f"The disk holding {downloads_dir()} is full; free some space or set "
-            "HYPELINE_HOME to a folder on a bigger disk."
-        )
-    if _GONE.search(reason):
-        return SourceError(
-            f"The video at {url} is private, removed or not available ({reason}); "
-            "check the link and that the video is public."
-        )
-    return SourceError(
-        f"Could not get the video at {url} ({reason}); check the link, "
-        "or update yt-dlp with `pip install -U yt-dlp`."
-    )
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and everything it wraps: yt-dlp's exc_info/cause/handler errors, Python's chain."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [error]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        exc_info = getattr(e, "exc_info", None)
-        if isinstance(exc_info, tuple) and len(exc_info) > 1:
-            todo.append(exc_info[1])
-        cause = getattr(e, "cause", None)
-        if isinstance(cause, BaseException):
-            todo.append(cause)
-        # NoSupportingHandlers: what each request handler hit (theirs, and ours raised
-        # from inside a connection, e.g. BlockedAddressError).
-        for name in ("unexpected_errors", "unsupported_errors"):
-            todo += [x for x in getattr(e, name, None) or () if isinstance(x, BaseException)]
-        todo += [e.__cause__, e.__context__]
-
-
-def _first_line(error: BaseException) -> str:
-    """yt-dlp's message without "ERROR: [extractor] id:" and without what follows a newline."""
-    text = _ANSI.sub("", str(getattr(error, "orig_msg", None) or error)).replace("\r", "")
-    text = re.sub(r"^\s*ERROR:\s*", "", text)
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    if (m := re.match(r"^\[[^\]]+\]\s*", line)) is not None:
-        line = re.sub(r"^[^:\s]+:\s+", "", line[m.end() :])  # "[youtube] <id>: ..."
-    line = re.sub(r"\s*\(caused by .*$", "", line).strip().rstrip(".")
-    if len(line) > REASON_MAX_CHARS:
-        line = line[: REASON_MAX_CHARS - 1].rstrip() + "…"
-    return line or type(error).__name__
-
-
-def _no_media(url: str) -> SourceError:
-    return SourceError(
-        f"No video or audio found at {url}; paste the link of the video page itself."
-    )
-
-
-def _playlist(url: str) -> SourceError:
-    return SourceError(
-        f"{url} is a playlist or channel, not one video; paste the link of a single video."
-    )
 
 
 # --- small helpers -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import torch
+from huggingface_hub import constants, snapshot_download
 from transformers import ClapModel, ClapProcessor
 from transformers.utils import logging as hf_logging
 
@@ -252,8 +253,6 @@ def _weights_source(name: str) -> str:
             f"Model folder not found: {path}; give a folder that holds a CLAP checkpoint, "
             "or a Hugging Face id such as laion/clap-htsat-fused."
         )
-    from huggingface_hub import constants, snapshot_download
-
     patterns = ["*.json", "*.safetensors", "*.txt", "*.model"]
     try:
         return str(snapshot_download(name, allow_patterns=patterns, local_files_only=True))

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import soxr
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -216,7 +217,5 @@ def _pcm(data: bytes, dtype: str, scale: float) -> np.ndarray:
 def _resampler(from_rate: int, to_rate: int) -> Callable[..., np.ndarray]:
     if from_rate == to_rate:
         return lambda x, last=False: x
-    import soxr
-
     stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32")
     return lambda x, last=False: stream.resample_chunk(x, last=last).astype(np.float32)
