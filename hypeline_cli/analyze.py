@@ -102,7 +102,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     found.add_argument("--top-k", type=int, help="keep the N best highlights over all labels")
     out = analyze.add_argument_group("exports")
-    out.add_argument("--out", type=Path, help="output folder (default ./hypeline-out/<source>/)")
+    out.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: hypeline-out/<name>/ beside a local file, in the current folder for a link)",
+    )
     out.add_argument(
         "--formats",
         default=",".join(FORMATS),
@@ -157,6 +161,13 @@ def settings_of(args: argparse.Namespace) -> Settings:
     ).check()
 
 
+def default_out(source: Source) -> Path:
+    """``hypeline-out/<name>/`` beside a local VOD (wherever the command runs), or in the
+    current folder for a link (its download lives in the library, not next to the user)."""
+    base = Path.cwd() if source.url is not None else source.path.resolve().parent
+    return base / "hypeline-out" / slugify(source.title)
+
+
 def run_analyze(args: argparse.Namespace) -> int:
     if args.list_tracks:
         return _list_tracks(args.source)
@@ -171,7 +182,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     )
 
     def out_dir(source: Source) -> Path:
-        return args.out or Path("hypeline-out") / slugify(source.title)
+        return args.out or default_out(source)
 
     with ProgressBars() as bars:
         clap = load_model(args)

@@ -16,6 +16,7 @@ from emotion.errors import HypelineError
 from hypeline_cli import (
     analyze,
     classify,
+    dashboard,
     evaluate,
     library,
     live,
@@ -27,7 +28,7 @@ from hypeline_cli import (
 from hypeline_cli.common import flag_hint
 
 # In the order ``--help`` lists them.
-COMMANDS = (classify, analyze, serve, search, library, live, evaluate, review, stats)
+COMMANDS = (classify, analyze, dashboard, serve, search, library, live, evaluate, review, stats)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,8 @@ def vod(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_analyze_writes_every_export_and_a_summary(vod: Path, tmp_path: Path) -> None:
     out = analyze(str(vod), *ARGS, home=tmp_path / "home", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    folder = tmp_path / "hypeline-out" / "stream-night"
+    folder = vod.parent / "hypeline-out" / "stream-night"  # beside the VOD, not in the cwd
+    assert not (tmp_path / "hypeline-out").exists()
     names = {p.name for p in folder.iterdir()}
     assert names == {"highlights.json", "highlights.csv", "highlights.srt", "chapters.txt",
                      "highlights.edl", "highlights.fcpxml"}  # fmt: skip
