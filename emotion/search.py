@@ -45,6 +45,12 @@ CANDIDATES_PER_HIT = 32
 # At most one window in this many is a candidate, so that moments stay moments.
 MAX_CANDIDATE_SHARE = 4
 SEARCH_THREADS = min(4, os.cpu_count() or 1)
+# A moment is at most this long: a longer chain of good windows is several moments, each
+# grown from its best window, so one hit never swallows the next event.
+MAX_MOMENT_S = 30.0
+# Hits whose best cosine is below this are left out: below 0 a window is less like the
+# query than unrelated sound is. The faces show it and let the user change it.
+DEFAULT_MIN_SCORE = 0.0
 
 
 @dataclass(frozen=True)
@@ -127,11 +133,13 @@ def search(
     until_s: float | None = None,
     top: int = DEFAULT_TOP,
     progress: ProgressFn | None = None,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Hit]:
     """The ``top`` best moments over the analyses made with ``models``, best first.
 
     ``analysis_ids`` limits the search to those VODs; ``since_s``/``until_s`` (epoch s,
-    inclusive) to VODs aired (or, when that is unknown, analysed) in that range.
+    inclusive) to VODs aired (or, when that is unknown, analysed) in that range; windows
+    scoring below ``min_score`` are no part of any moment.
     """
     if not 1 <= top <= MAX_TOP:
         raise SearchError(f"Ask for between 1 and {MAX_TOP} results, not {top}.")
@@ -144,9 +152,11 @@ def search(
     wanted = min(top * CANDIDATES_PER_HIT, cap)
     while True:
         candidates = _best_windows(store, records, query, wanted, total, progress)
-        hits = _collapse(candidates, {r.id: r for r in records})
-        # Few moments from many windows: long events took the room; look further.
-        if len(hits) >= top or wanted >= cap:
+        above = [c for c in candidates if c[0] >= min_score]
+        hits = _collapse(above, {r.id: r for r in records})
+        # Few moments from many windows: long events took the room; look further, unless
+        # the floor was reached already (nothing further is good enough).
+        if len(hits) >= top or wanted >= cap or len(above) < len(candidates):
             return hits[:top]
         wanted = min(wanted * 4, cap)
 
@@ -275,7 +285,8 @@ def _keep_best(
 
 
 def _collapse(candidates: list[_Candidate], records: dict[int, AnalysisRecord]) -> list[Hit]:
-    """Overlapping windows of one VOD → one moment (best score, the span they cover)."""
+    """Overlapping windows of one VOD → moments (best score, the span they cover), each at
+    most ``MAX_MOMENT_S`` long."""
     by_analysis: dict[int, list[tuple[int, float]]] = {}
     for score, analysis_id, row in candidates:
         by_analysis.setdefault(analysis_id, []).append((row, score))
@@ -285,16 +296,42 @@ def _collapse(candidates: list[_Candidate], records: dict[int, AnalysisRecord]) 
         rows.sort()
         # Windows overlap when they start less than a window apart.
         overlap = max(1, math.ceil(record.window_s / record.hop_s - 1e-9))
-        group = [rows[0]]
-        for row, score in rows[1:]:
-            if row - group[-1][0] < overlap:
-                group.append((row, score))
-            else:
-                hits.append(_hit(record, group))
-                group = [(row, score)]
-        hits.append(_hit(record, group))
+        reach = max(0, math.floor((MAX_MOMENT_S - record.window_s) / record.hop_s + 1e-9))
+        hits += [_hit(record, group) for group in _moments(rows, overlap, reach)]
     hits.sort(key=_rank)
     return hits
+
+
+def _moments(
+    rows: list[tuple[int, float]], overlap: int, reach: int
+) -> list[list[tuple[int, float]]]:
+    """``(row, score)`` sorted by row → groups. The best window not yet in a moment starts
+    one, which takes the overlapping windows beside it, the better side first, while its
+    first and last rows stay within ``reach`` of each other."""
+    taken = [False] * len(rows)
+    groups = []
+    for seed in sorted(range(len(rows)), key=lambda i: (-rows[i][1], rows[i][0])):
+        if taken[seed]:
+            continue
+        lo = hi = seed
+        taken[seed] = True
+        while True:
+            sides = [
+                i
+                for i, inner in ((lo - 1, lo), (hi + 1, hi))
+                if 0 <= i < len(rows)
+                and not taken[i]
+                and abs(rows[inner][0] - rows[i][0]) < overlap
+                and max(rows[hi][0], rows[i][0]) - min(rows[lo][0], rows[i][0]) <= reach
+            ]
+            if not sides:
+                break
+            # the better side; on a tie the nearer to the seed (the moment stays centred)
+            step = max(sides, key=lambda i: (rows[i][1], -abs(rows[i][0] - rows[seed][0]), -i))
+            taken[step] = True
+            lo, hi = min(lo, step), max(hi, step)
+        groups.append(rows[lo : hi + 1])
+    return groups
 
 
 def _rank(hit: Hit) -> tuple[float, int, float]:

@@ -13,6 +13,7 @@ from emotion.errors import SearchError
 from emotion.library.store import Store
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_template
 from emotion.search import (
+    DEFAULT_MIN_SCORE,
     DEFAULT_TOP,
     MAX_TOP,
     Hit,
@@ -51,6 +52,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--template", default=DEFAULT_TEMPLATE, help="prompt template for a text query"
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=DEFAULT_MIN_SCORE,
+        help="leave out moments whose best cosine is lower (default "
+        f"{DEFAULT_MIN_SCORE:g}: below it, less like the query than unrelated sound)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     add_model_args(parser)
@@ -91,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             query = text_query(clap, args.query, args.template)
         models = [clap.name]
-    hits = search(store, query, models, args.vod, since_s, until_s, top=args.top)
+    hits = search(
+        store, query, models, args.vod, since_s, until_s, args.top, min_score=args.min_score
+    )
     if args.json:
         for hit in hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))

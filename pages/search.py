@@ -10,6 +10,7 @@ from emotion.clock import clock, parse_clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
 from emotion.search import (
+    DEFAULT_MIN_SCORE,
     DEFAULT_TOP,
     Hit,
     Query,
@@ -65,6 +66,11 @@ with st.expander("Filters", icon=":material/filter_list:"):
     days = sorted(dt.date.fromtimestamp(aired_s(r)) for r in records)
     span = st.date_input("Aired between", value=(days[0], days[-1]), key="search_days")
     top = st.slider("Results", 5, 100, DEFAULT_TOP, step=5, key="search_top")
+    min_score = st.number_input(
+        "Minimum similarity", -1.0, 1.0, DEFAULT_MIN_SCORE, step=0.05, key="search_min",
+        help="Moments whose best cosine with the query is lower are left out "
+        "(below 0: less like it than unrelated sound).",
+    )  # fmt: skip
 
 
 def run(query: Query) -> None:
@@ -73,7 +79,7 @@ def run(query: Query) -> None:
         since_s = dt.datetime.combine(span[0], dt.time.min).timestamp()
         until_s = dt.datetime.combine(span[1], dt.time.max).timestamp()
     ids = vods or (list(by_id) if policy is not None else None)
-    hits = search(store, query, [settings.model], ids, since_s, until_s, top=top)
+    hits = search(store, query, [settings.model], ids, since_s, until_s, top, min_score=min_score)
     st.session_state.search_results = (query.description, hits)
     st.session_state.pop("search_playing", None)
 

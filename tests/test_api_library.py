@@ -73,6 +73,17 @@ def test_an_example_clip_finds_both_sirens_first(client: TestClient, library, me
     assert {h["analysis_id"] for h in hits[:2]} == {vod for vod, _, _ in sirens}
 
 
+def test_a_search_leaves_out_moments_below_its_floor(client: TestClient, library) -> None:
+    def scores(**params: object) -> list[float]:
+        answer = client.get("/api/search", params={"q": "a whistle", "top": 100, **params})
+        assert answer.status_code == 200, answer.text
+        return [h["score"] for h in answer.json()["hits"]]
+
+    everything, floored, high = scores(min_score=-1), scores(), scores(min_score=0.3)
+    assert min(everything) < 0.0 <= min(floored) and min(high) >= 0.3
+    assert len(high) < len(floored) < len(everything)
+
+
 def test_search_can_be_limited_to_some_vods(client: TestClient, library) -> None:
     friday = library[1]["Friday Stream"]
     hits = client.get("/api/search", params={"q": "a whistle", "vod": friday}).json()["hits"]

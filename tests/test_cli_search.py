@@ -61,6 +61,16 @@ def test_search_json_one_object_per_line(home, capsys) -> None:
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 
+def test_search_leaves_out_moments_below_the_floor(home, capsys) -> None:
+    args = ("search", "a whistle", "--json", "--top", "100", "--device", "cpu")
+    code, out, err = run(capsys, *args, "--min-score", "-1")
+    assert code == 0, err
+    everything = [json.loads(line)["score"] for line in out.splitlines()]
+    code, out, err = run(capsys, *args)  # the default floor: 0
+    floored = [json.loads(line)["score"] for line in out.splitlines()]
+    assert min(everything) < 0.0 <= min(floored) and len(floored) < len(everything)
+
+
 def test_search_table_has_clock_times(home, capsys) -> None:
     _, ids = home
     code, out, _ = run(

@@ -73,6 +73,21 @@ def test_a_text_search_ranks_moments_and_plays_one(home) -> None:
     assert audio.proto.start_time == h * 3600 + m * 60 + s
 
 
+def test_the_floor_is_shown_and_leaves_out_weak_moments(home) -> None:
+    at = page("search")
+    assert at.number_input(key="search_min").value == 0.0  # the default, in sight
+    at.text_input(key="search_text").input("a whistle")
+    at.slider(key="search_top").set_value(100)
+    at.button(key="search_go_text").click()
+    at.run()
+    floored = results(at)
+    assert floored and all(float(line.rsplit(" · ", 1)[1]) >= 0.0 for line in floored)
+    at.number_input(key="search_min").set_value(-1.0)
+    at.button(key="search_go_text").click()
+    at.run()
+    assert not at.exception and len(results(at)) > len(floored)
+
+
 def test_add_to_highlights_keeps_the_moment_for_exports(home, tmp_path: Path) -> None:
     path, ids = home
     at = page("search")

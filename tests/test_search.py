@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,38 @@ def test_collapse_reports_the_best_window_and_the_span(tmp_path: Path) -> None:
         (one.id, 45.0, 55.0, 45.0, 0.5),
         (two.id, 25.0, 35.0, 25.0, 0.4),
     ]
+
+
+def test_a_long_chain_becomes_moments_of_bounded_length_around_its_peaks(tmp_path: Path) -> None:
+    from emotion.media.source import Source
+    from emotion.search import MAX_MOMENT_S, _collapse
+
+    store = Store(tmp_path)
+    source = Source(path=tmp_path / "a.wav", title="A", duration_s=200.0)
+    record = store.open_analysis(source, "id:a", "m", 10.0, 5.0, 4)
+    # 0:15-1:40 is one chain of good windows (rows 3-18) with two events in it: a peak at
+    # row 4 (0:20) and one at row 13 (1:05). It used to come back as one 0:15-1:40 hit.
+    scores = {r: 0.3 for r in range(3, 19)} | {3: 0.5, 4: 0.9, 5: 0.6, 12: 0.55, 13: 0.8, 14: 0.7}
+    hits = _collapse([(sc, record.id, r) for r, sc in scores.items()], {record.id: record})
+    spans = [(h.start_s, h.end_s, h.best_start_s, h.score) for h in hits]
+    assert spans[:2] == [(15.0, 45.0, 20.0, 0.9), (55.0, 85.0, 65.0, 0.8)]
+    assert all(h.end_s - h.start_s <= MAX_MOMENT_S for h in hits)
+    covered = sorted((h.start_s, h.end_s) for h in hits)
+    assert covered[0][0] == 15.0 and covered[-1][1] == 100.0  # every window in one moment
+    assert all(a[1] - 10.0 < b[0] + 1e-9 for a, b in itertools.pairwise(covered))
+
+
+def test_hits_below_the_floor_are_left_out(clap, library) -> None:
+    home, _ = library
+    store = Store(home)
+    query = text_query(clap, "a whistle")
+    everything = search(store, query, [clap.name], top=200, min_score=-1.0)
+    assert min(h.score for h in everything) < 0.0  # the library has windows unlike a whistle
+    floored = search(store, query, [clap.name], top=200)  # DEFAULT_MIN_SCORE = 0.0
+    assert floored and all(h.score >= 0.0 for h in floored)
+    assert len(floored) < len(everything)
+    high = search(store, query, [clap.name], top=200, min_score=0.3)
+    assert all(h.score >= 0.3 for h in high) and len(high) <= len(floored)
 
 
 def test_vod_and_date_filters(clap, library) -> None:
