@@ -76,6 +76,7 @@ class Analysis:
     audio_track: int = 1
     nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
     precision: str = "fp32"  # what the embeddings were computed in (emotion.model.clap)
+    rules: HighlightSettings | None = None  # what found the highlights (scale, thresholds)
 
     @property
     def prompts(self) -> list[str]:
@@ -249,6 +250,7 @@ def score(
         scores=window_scores,
         duration_s=duration_s,
         highlights=highlights,
+        rules=settings,
         analysis_id=record.id,
         audio_track=record.audio_track,
         nonfinite_s=record.nonfinite_s,

@@ -56,7 +56,7 @@ class Settings:
     def check(self) -> Settings:
         """These settings, once the grid and the highlight rules are known to be sound."""
         check_grid(self.window_s, self.hop_s)
-        self.highlights.check()
+        self.highlights.check(self.prompts.labels)
         return self
 
 

@@ -13,7 +13,12 @@ from emotion.library.store import Store
 from emotion.media.source import Source
 from emotion.media.sources import open_source
 from emotion.pipeline import ExportSettings, Settings, run
-from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.highlights import (
+    RELATIVE_THRESHOLD,
+    SCALES,
+    HighlightSettings,
+    parse_thresholds,
+)
 from emotion.scoring.packs import load_pack
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
 from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
@@ -77,10 +82,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     found = analyze.add_argument_group("highlights")
     defaults = HighlightSettings()
     found.add_argument(
+        "--scale",
+        choices=SCALES,
+        help="what thresholds measure: the probability (absolute), or how far above this "
+        f"VOD's usual level for the prompt, in spreads (relative) (default {defaults.scale}, "
+        "or the pack's)",
+    )
+    found.add_argument(
         "--threshold",
-        type=float,
-        default=defaults.threshold,
-        help="probability to start a highlight (default %(default)s)",
+        metavar="VALUE[,PROMPT=VALUE…]",
+        help=f"where a highlight starts, in the scale's units (default {defaults.threshold:g} "
+        f'absolute, {RELATIVE_THRESHOLD:g} relative); per prompt: "laughter=0.4,jump scare '
+        'scream=0.7", or both: "0.5,laughter=0.4"',
     )
     found.add_argument(
         "--min-duration",
@@ -144,8 +157,12 @@ def settings_of(args: argparse.Namespace) -> Settings:
         raise HypelineError(
             'Say which moments to find with --labels, e.g. --labels "win celebration, laughter".'
         )
-    highlights = HighlightSettings(
-        threshold=args.threshold,
+    default, per_prompt = parse_thresholds(args.threshold or "")
+    rules = {"threshold": default} if default is not None else {}
+    highlights = HighlightSettings.on_scale(
+        args.scale or HighlightSettings.scale,
+        **rules,
+        per_prompt=per_prompt,
         min_duration_s=args.min_duration,
         merge_gap_s=args.merge_gap,
         top_k=args.top_k,
@@ -224,8 +241,13 @@ def _use_pack(args: argparse.Namespace):
         args.background = ", ".join(pack.background)
     if args.template == DEFAULT_TEMPLATE:
         args.template = pack.template
+    args.scale = args.scale or pack.settings.scale
+    if args.threshold is None and args.scale == pack.settings.scale:
+        rules = pack.settings.per_prompt
+        args.threshold = ",".join(
+            [f"{pack.settings.threshold:g}", *(f"{k}={v:g}" for k, v in rules)]
+        )
     for arg, name in (
-        ("threshold", "threshold"),
         ("min_duration", "min_duration_s"),
         ("merge_gap", "merge_gap_s"),
         ("smoothing", "smoothing_s"),

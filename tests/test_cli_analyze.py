@@ -64,6 +64,34 @@ def test_analyze_writes_every_export_and_a_summary(vod: Path, tmp_path: Path) ->
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.decoder
+def test_per_prompt_thresholds_and_the_relative_scale_are_exported_by_name(
+    vod: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    out = analyze(str(vod), *ARGS, "--threshold", "0.5, a whistle=0.999", "--out",
+                  str(tmp_path / "a"), home=home)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    doc = json.loads((tmp_path / "a" / "highlights.json").read_text())
+    assert (doc["scale"], doc["threshold"], doc["thresholds"]) == (
+        "absolute",
+        0.5,
+        {"a whistle": 0.999},
+    )
+    assert [h["label"] for h in doc["highlights"]] == ["clicking"]  # the whistle's bar is too high
+    (clicks,) = doc["highlights"]
+    assert clicks["why"].startswith(f"clicking {clicks['score']:.2f} (×")
+    assert clicks["relative"] > 4.0 and 0 <= clicks["usual"] < 0.5
+    out = analyze(str(vod), *ARGS, "--scale", "relative", "--out", str(tmp_path / "b"), home=home)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads((tmp_path / "b" / "highlights.json").read_text())
+    assert (doc["scale"], doc["threshold"], doc["thresholds"]) == ("relative", 4.0, {})
+    found = {h["label"]: (h["start_s"], h["end_s"]) for h in doc["highlights"]}
+    assert set(found) == {"a whistle", "clicking"}  # quiet bed: the same two events
+    for label, start_s, end_s in EVENTS:
+        assert abs(found[label][0] - start_s) <= 5 and abs(found[label][1] - end_s) <= 5
+
+
 def test_reanalysis_with_other_labels_rescores_without_decoding(vod: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert analyze(str(vod), *ARGS, "--out", str(tmp_path / "a"), home=home).returncode == 0
@@ -157,6 +185,18 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
             "no audio track 2",
         ),
         "no labels at all": ([str(ok)], "--labels"),
+        "threshold for an unknown prompt": (
+            [str(ok), *ARGS, "--threshold", "a wistle=0.4"],
+            'No prompt is called "a wistle"',
+        ),
+        "threshold out of 0-1": (
+            [str(ok), *ARGS, "--threshold", "clicking=1.5"],
+            "between 0 and 1",
+        ),
+        "threshold not a number": (
+            [str(ok), *ARGS, "--threshold", "loud"],
+            '"loud" is not a threshold',
+        ),
     }
 
 
@@ -172,7 +212,8 @@ DECODED = ["text named .mp4", "truncated media", "video without audio", "zero-le
     "duplicate label", "unknown format", "label too long for the text tower",
     "more than 200 labels", "labels equal but for case and spacing",
     "control character in a label", "template without {}", "template with two {}",
-    "audio track that is not there", "no labels at all",
+    "audio track that is not there", "no labels at all", "threshold for an unknown prompt",
+    "threshold out of 0-1", "threshold not a number",
 ]])  # fmt: skip
 def test_bad_input_is_one_sentence_and_no_files(case: str, tmp_path: Path) -> None:
     args, message = bad_inputs(tmp_path)[case]

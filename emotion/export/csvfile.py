@@ -9,7 +9,18 @@ from emotion.analysis import Analysis
 from emotion.clock import clock_ms
 from emotion.export.timefmt import by_start
 
-HEADER = ("label", "start_s", "end_s", "peak_s", "score", "start", "end")
+HEADER = (
+    "label",
+    "start_s",
+    "end_s",
+    "peak_s",
+    "score",
+    "start",
+    "end",
+    "usual",
+    "relative",
+    "why",
+)
 
 
 def write(analysis: Analysis, path: Path) -> list[str]:
@@ -27,6 +38,9 @@ def write(analysis: Analysis, path: Path) -> list[str]:
                     f"{h.score:.4f}",
                     clock_ms(h.start_s),
                     clock_ms(h.end_s),
+                    "" if h.usual is None else f"{h.usual:.4f}",
+                    "" if h.relative is None else f"{h.relative:.2f}",
+                    h.why(),
                 ]
             )
     return []

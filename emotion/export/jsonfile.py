@@ -8,6 +8,7 @@ from typing import Any
 
 from emotion.analysis import Analysis
 from emotion.export.timefmt import by_start, media_duration_s
+from emotion.scoring.highlights import Highlight
 
 TIME_DECIMALS = 3  # milliseconds
 SCORE_DECIMALS = 4
@@ -45,16 +46,8 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
         "template": analysis.template,
         # Audio that decoded to NaN/Inf (a damaged float file), analysed as silence.
         "nonfinite_audio_s": _t(analysis.nonfinite_s),
-        "highlights": [
-            {
-                "label": h.label,
-                "start_s": _t(h.start_s),
-                "end_s": _t(h.end_s),
-                "peak_s": _t(h.peak_s),
-                "score": _p(h.score),
-            }
-            for h in by_start(analysis.highlights)
-        ],
+        **_rules(analysis),
+        "highlights": [_highlight(h) for h in by_start(analysis.highlights)],
         "timeline": {
             "start_s": [_t(s) for s in analysis.window_starts_s],
             "scores": {
@@ -62,6 +55,31 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
             },
         },
     }
+
+
+def _rules(analysis: Analysis) -> dict[str, Any]:
+    """The scale the thresholds are in, and the thresholds (when the analysis says)."""
+    rules = analysis.rules
+    if rules is None:
+        return {}
+    return {
+        "scale": rules.scale,
+        "threshold": rules.threshold,
+        "thresholds": {label: value for label, value in rules.per_prompt},
+    }
+
+
+def _highlight(h: Highlight) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "label": h.label,
+        "start_s": _t(h.start_s),
+        "end_s": _t(h.end_s),
+        "peak_s": _t(h.peak_s),
+        "score": _p(h.score),
+    }
+    if h.usual is not None and h.relative is not None:  # found on a timeline (not by hand)
+        row |= {"usual": _p(h.usual), "relative": round(h.relative, 2), "why": h.why()}
+    return row
 
 
 def dumps(doc: dict[str, Any]) -> str:

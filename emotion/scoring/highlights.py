@@ -1,13 +1,21 @@
-"""From per-window probabilities to highlights: smoothing, hysteresis, min length, merge gap."""
+"""From per-window probabilities to highlights: smoothing, hysteresis, min length, merge gap.
+
+Two scales to judge a prompt's timeline on. ``absolute``: its probability. ``relative``:
+how far above this VOD's usual level for that prompt it is, in units of the VOD's usual
+spread (a robust z-score: (p − median) / (1.4826 · MAD)), so a stream whose game music
+always sounds half like "crowd cheering" is judged against itself. Thresholds (one, and
+per prompt) are in the scale's own units; each highlight carries its probability, the
+prompt's usual level on this VOD and the relative score, whichever scale found it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from emotion.errors import HypelineError
+from emotion.errors import HypelineError, LabelError
 from emotion.scoring.windows import TAIL_MIN_S
 
 
@@ -20,6 +28,29 @@ class Highlight:
     end_s: float
     peak_s: float
     score: float
+    # Why it is one (not what it is: left out of ==): the label's median probability over
+    # this VOD, and the peak in spreads above it (the relative scale's units).
+    usual: float | None = field(default=None, compare=False)
+    relative: float | None = field(default=None, compare=False)
+
+    def why(self) -> str:
+        """One line on why it is a highlight: "crowd cheering 0.82 (×3.1 this stream's usual)"."""
+        line = f"{self.label} {self.score:.2f}"
+        if self.usual is not None and self.usual > 0 and self.score > self.usual:
+            line += f" (×{self.score / self.usual:.1f} this stream's usual)"
+        return line
+
+
+ABSOLUTE, RELATIVE = "absolute", "relative"
+SCALES = (ABSOLUTE, RELATIVE)
+# The relative scale's defaults, in spreads above the VOD's usual level (see the README's
+# evidence: a bed at 0.4-0.6 throughout and three events).
+RELATIVE_THRESHOLD = 4.0
+RELATIVE_HYSTERESIS = 1.0
+# The smallest spread a prompt is measured in: a prompt that is flat on a VOD (always
+# about 0) must not turn a 0.03 blip into dozens of spreads.
+MIN_SPREAD = 0.05
+MAX_RELATIVE_THRESHOLD = 100.0
 
 
 @dataclass(frozen=True)
@@ -34,10 +65,32 @@ class HighlightSettings:
     merge_gap_s: float = 5.0
     top_k: int | None = None  # the k best highlights over all labels, or all of them
     smoothing_s: float = 0.0  # moving average over the timeline, 0 = none
+    scale: str = ABSOLUTE  # what thresholds measure: ABSOLUTE probability, or RELATIVE
+    per_prompt: tuple[tuple[str, float], ...] = ()  # (label, threshold) beside ``threshold``
 
-    def check(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise HypelineError("The threshold is a probability; give a number between 0 and 1.")
+    @classmethod
+    def on_scale(cls, scale: str, **rules: object) -> HighlightSettings:
+        """The settings of ``scale`` with its own default threshold and hysteresis."""
+        if scale == RELATIVE:
+            rules = {"threshold": RELATIVE_THRESHOLD, "hysteresis": RELATIVE_HYSTERESIS, **rules}
+        return cls(scale=scale, **rules)  # type: ignore[arg-type]
+
+    def threshold_for(self, label: str) -> float:
+        return dict(self.per_prompt).get(label, self.threshold)
+
+    def check(self, labels: Sequence[str] | None = None) -> None:
+        """Sound rules; with ``labels``, every per-prompt threshold names one of them."""
+        if self.scale not in SCALES:
+            raise HypelineError(f"The scale is absolute or relative, not {self.scale!r}.")
+        for label, value in (("", self.threshold), *self.per_prompt):
+            _check_threshold(value, self.scale, label)
+        if labels is not None:
+            for label, _ in self.per_prompt:
+                if label not in labels:
+                    raise LabelError(
+                        f'No prompt is called "{label}"; a threshold names a prompt as given '
+                        f"({', '.join(labels)})."
+                    )
         for name in ("hysteresis", "min_duration_s", "merge_gap_s", "smoothing_s"):
             if getattr(self, name) < 0:
                 raise HypelineError(f"{name} cannot be negative; use 0 to turn it off.")
@@ -45,6 +98,47 @@ class HighlightSettings:
             raise HypelineError(
                 "Keep at least 1 top highlight (or set no limit to keep every highlight)."
             )
+
+
+def _check_threshold(value: float, scale: str, label: str) -> None:
+    of = f' for "{label}"' if label else ""
+    if scale == ABSOLUTE and not 0 < value < 1:
+        raise HypelineError(f"The threshold{of} is a probability; give a number between 0 and 1.")
+    if scale == RELATIVE and not 0 < value <= MAX_RELATIVE_THRESHOLD:
+        raise HypelineError(
+            f"The relative threshold{of} counts spreads above the stream's usual level; "
+            f"give a number above 0 (e.g. {RELATIVE_THRESHOLD:g})."
+        )
+
+
+def parse_thresholds(text: str) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+    """``"0.5"``, ``"laughter=0.4, jump scare scream=0.7"`` or both (``"0.5, laughter=0.4"``)
+    → (the default or None, the per-prompt values); prompts are named as given."""
+    default: float | None = None
+    per_prompt: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, value = part.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise HypelineError(
+                f'"{part}" is not a threshold; give a number, or prompt=number '
+                '(e.g. "0.5, laughter=0.4").'
+            ) from None
+        if not name:
+            default = number
+        else:
+            per_prompt[" ".join(name.split())] = number
+    return default, tuple(per_prompt.items())
+
+
+def relative_scores(scores: np.ndarray) -> tuple[np.ndarray, float]:
+    """One prompt's timeline in spreads above its usual level, and that level (the median)."""
+    usual = float(np.median(scores))
+    spread = max(1.4826 * float(np.median(np.abs(scores - usual))), MIN_SPREAD)
+    return (scores - usual) / spread, usual
 
 
 def cell_timeline(
@@ -80,11 +174,14 @@ def find_highlights(
     settings: HighlightSettings,
 ) -> list[Highlight]:
     """Highlights for ``labels`` (the first columns of ``cell_scores``), by start time."""
-    settings.check()
+    settings.check(labels)
     found: list[Highlight] = []
     for j, label in enumerate(labels):
         scores = smooth(cell_scores[:, j], settings.smoothing_s, hop_s)
-        for first, last in _runs(scores, settings, hop_s):
+        relative, usual = relative_scores(scores)
+        judged = relative if settings.scale == RELATIVE else scores
+        threshold = settings.threshold_for(label)
+        for first, last in _runs(judged, threshold, settings, hop_s):
             start_s = float(cell_starts_s[first])
             end_s = float(min(cell_starts_s[last] + hop_s, duration_s))
             if end_s - start_s < settings.min_duration_s:
@@ -97,10 +194,15 @@ def find_highlights(
                     end_s=end_s,
                     peak_s=float(min(cell_starts_s[peak] + hop_s / 2, duration_s)),
                     score=float(scores[peak]),
+                    usual=usual,
+                    relative=float(relative[peak]),
                 )
             )
     if settings.top_k is not None:
-        found = sorted(found, key=lambda h: -h.score)[: settings.top_k]
+        rank = (
+            (lambda h: -(h.relative or 0.0)) if settings.scale == RELATIVE else (lambda h: -h.score)
+        )
+        found = sorted(found, key=rank)[: settings.top_k]
     return sorted(found, key=lambda h: (h.start_s, h.label))
 
 
@@ -114,13 +216,15 @@ def smooth(scores: np.ndarray, smoothing_s: float, hop_s: float) -> np.ndarray:
     return np.convolve(scores, kernel, "same") / np.convolve(np.ones_like(scores), kernel, "same")
 
 
-def _runs(scores: np.ndarray, settings: HighlightSettings, hop_s: float) -> list[tuple[int, int]]:
+def _runs(
+    scores: np.ndarray, threshold: float, settings: HighlightSettings, hop_s: float
+) -> list[tuple[int, int]]:
     """Cell index ranges ``[first, last]`` above threshold, with hysteresis and merging."""
-    low = settings.threshold - settings.hysteresis
+    low = threshold - settings.hysteresis
     runs: list[tuple[int, int]] = []
     start: int | None = None
     for k, p in enumerate(scores):
-        if start is None and p >= settings.threshold:
+        if start is None and p >= threshold:
             start = k
         elif start is not None and p < low:
             runs.append((start, k - 1))

@@ -23,7 +23,9 @@ from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_templ
 
 PACK_FORMAT = "hypeline-pack"
 PACK_VERSION = 1
-_SETTINGS = ("threshold", "hysteresis", "min_duration_s", "merge_gap_s", "top_k", "smoothing_s")
+_SETTINGS = (
+    "threshold", "hysteresis", "min_duration_s", "merge_gap_s", "top_k", "smoothing_s", "scale"
+)  # fmt: skip
 
 
 @dataclass
@@ -46,7 +48,8 @@ class Pack:
             "background": self.background,
             "colors": self.colors,
             "template": self.template,
-            "thresholds": asdict(self.settings),
+            # per_prompt as {prompt: threshold}, the way people write it
+            "thresholds": asdict(self.settings) | {"per_prompt": dict(self.settings.per_prompt)},
             "model": self.model,
             "examples": [
                 {
@@ -111,8 +114,13 @@ def parse_pack(text: str | bytes, name: str = "the pack") -> Pack:
         labels, background = check_prompts(data["labels"], data.get("background") or [])
         template = check_template(data.get("template") or DEFAULT_TEMPLATE)
         thresholds = data.get("thresholds") or {}
-        settings = HighlightSettings(**{k: thresholds[k] for k in _SETTINGS if k in thresholds})
-        settings.check()
+        per_prompt = tuple(
+            (str(k), float(v)) for k, v in (thresholds.get("per_prompt") or {}).items()
+        )
+        settings = HighlightSettings(
+            **{k: thresholds[k] for k in _SETTINGS if k in thresholds}, per_prompt=per_prompt
+        )
+        settings.check([*labels])
         colors = {str(k): str(v) for k, v in (data.get("colors") or {}).items()}
         examples = [_example(e) for e in data.get("examples") or []]
     except HypelineError as e:
