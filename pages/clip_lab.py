@@ -55,6 +55,7 @@ st.caption(clip_lab.reading(clap, seconds))
 wave_col, mel_col = st.columns(2)
 with wave_col:
     st.plotly_chart(clip_lab.waveform_figure(clip.waveform, clap.sampling_rate), key="lab_wave")
+    st.audio(clip_lab.sound(clip, clap.sampling_rate), format="audio/wav")
 with mel_col:
     st.plotly_chart(
         clip_lab.mel_figure(clf.model_input(clip.waveform), clf.mel_hop_s), key="lab_mel"
@@ -64,7 +65,8 @@ bars_col, side_col = st.columns([3, 2])
 with bars_col:
     st.markdown(f"**The sidebar's prompts** · best: **{result.top_label}**")
     figure = clip_lab.bars_figure(result.scores, settings.colors, settings.background)
-    st.plotly_chart(figure, key="lab_bars")
+    # No toolbar: at the top right it covers the best bar's label ("100.0%").
+    st.plotly_chart(figure, key="lab_bars", config={"displayModeBar": False})
 with side_col:
     text = st.text_input("Match a text", key="lab_text", placeholder="e.g. crowd screaming")
     if text.strip():

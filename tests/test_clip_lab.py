@@ -56,7 +56,15 @@ def bars(at: AppTest) -> dict[str, float]:
     return dict(zip(trace["y"], trace["x"], strict=True))
 
 
-def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path) -> None:
+def player(at: AppTest) -> str:
+    """The one audio player's URL (the media file's id is a hash of what it plays)."""
+    (audio,) = at.get("audio")
+    return str(audio.proto.url)
+
+
+def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path, clap) -> None:
+    from emotion.classify import Classifier
+
     at = lab()
     assert [t.value for t in at.title] == ["Clip Lab"]
     at.file_uploader(key="lab_upload").upload(whistle.name, whistle.read_bytes(), "audio/ogg")
@@ -77,6 +85,16 @@ def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path) -> None:
         in captions
     )
     assert sum(drawn.values()) == pytest.approx(1.0)
+    # No toolbar over the best bar's label.
+    (chart,) = [c for c in at.get("plotly_chart") if "lab_bars" in c.proto.id]
+    assert json.loads(chart.proto.config)["displayModeBar"] is False
+    # A player of the clip as decoded: a WAV of the model's rate, the clip's length.
+    assert player(at).endswith(".wav")
+    sound = at.session_state["lab_sound"][1]
+    with wave.open(io.BytesIO(sound)) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (1, SR, 6 * SR)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32767
+    np.testing.assert_allclose(pcm, Classifier(clap).waveform(whistle), rtol=0, atol=1 / 32767)
 
     at.text_input(key="lab_text").input("a whistle").run()
     cli = run_cli("match", str(whistle), "--text", "a whistle")
@@ -88,6 +106,7 @@ def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path) -> None:
 
     card = at.table[0].value
     assert card.loc["Checkpoint"].iloc[0] == str(dashboard.TINY_CLAP)
+    assert card.loc["Parameters"].iloc[0] == "0.4 M (426,067)"
     assert card.loc["Sampling rate"].iloc[0] == "48,000 Hz"
     assert card.loc["Precision"].iloc[0] == "fp32" and card.loc["Device"].iloc[0] == "cpu"
 
@@ -123,6 +142,9 @@ def test_a_recording_from_the_microphone_is_classified(home: Path) -> None:
     assert not at.exception, at.exception
     drawn = bars(at)
     assert next(iter(drawn)) == "clicking", drawn
+    with wave.open(io.BytesIO(at.session_state["lab_sound"][1])) as w:
+        assert (w.getframerate(), w.getnframes()) == (SR, 4 * SR)
+    assert player(at).endswith(".wav")
 
 
 def test_a_moment_of_the_library_is_cut_from_its_vod(home: Path, clap, tmp_path: Path) -> None:
@@ -137,8 +159,12 @@ def test_a_moment_of_the_library_is_cut_from_its_vod(home: Path, clap, tmp_path:
     assert not at.exception, at.exception
     assert next(iter(bars(at))) == "clicking"
     assert "vod @ 0:40" in [s.value for s in at.subheader]
+    at_40 = player(at)
+    with wave.open(io.BytesIO(at.session_state["lab_sound"][1])) as w:
+        assert w.getnframes() == round(clap.max_length_s * SR)  # the analysis's window
     at.text_input(key="lab_at").input("0:20").run()
     assert next(iter(bars(at))) == "a whistle"
+    assert player(at) != at_40  # the player follows the moment
     at.text_input(key="lab_at").input("soon").run()
     assert [e.value for e in at.error] == [
         "'soon' is not a time; give it as h:mm:ss, m:ss or seconds, e.g. 1:02:03."

@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import embed_source
-from emotion.analytics import library_stats, parse_date
+from emotion.analytics import HEAT_BINS, library_stats, parse_date
+from emotion.clock import parse_clock
 from emotion.library.store import Store
 from emotion.media.sources import open_source, source_identity
 from emotion.scoring.highlights import HighlightSettings
@@ -85,12 +86,31 @@ def test_charts_best_of_and_learning_from_picks(library: Store, clap) -> None:
     assert len(at.get("plotly_chart")) == 3
     best = at.dataframe[0].value
     expected = library_stats(library, clap, ["a tone"], ["silence", "clicking"])
-    assert best["start_s"].tolist() == [m.start_s for m in expected.best]
+    # Times as clocks and the VOD by its title: no seconds, no server path.
+    assert list(best.columns) == ["date", "title", "label", "start", "end", "score"]
+    assert best["start"].tolist() == [
+        f"0:{int(m.start_s // 60):02d}:{round(m.start_s % 60):02d}" for m in expected.best
+    ]
+    assert [parse_clock(t) for t in best["end"]] == [round(m.end_s) for m in expected.best]
     assert best["title"].tolist() == [m.title for m in expected.best]
+    assert set(best["title"]) == {"stream-2026-03-01", "stream-2026-03-03"}
+    assert not any(str(library.home.parent) in str(v) for v in best.to_numpy().ravel())
     # zero-shot, "a tone" finds sirens and whistles alike
-    kinds = [_kind(row.title, row.start_s, row.end_s) for row in best.itertuples()]
+    kinds = [_kind(row.title, row.start, row.end) for row in best.itertuples()]
     assert len(kinds) >= 6 and kinds.count("a whistle") >= 3 and kinds.count("a siren") >= 3
     assert [b.label for b in at.get("download_button")] == ["CSV", "JSON", "Save as prompt pack"]
+    heat = _heatmap(at)
+    # Time into the stream on the axis: each VOD's bins at their times, labelled as clocks.
+    assert heat["layout"]["xaxis"]["title"]["text"] == "time into the stream"
+    assert heat["layout"]["xaxis"]["ticktext"] == ["0:00", "0:30", "1:00", "1:30", "2:00", "2:30"]
+    assert heat["layout"]["xaxis"]["tickvals"] == [0, 30, 60, 90, 120, 150]
+    assert [t["y"] for t in heat["data"]] == [[0], [1]]
+    assert heat["layout"]["yaxis"]["ticktext"] == ["2026-03-01 · stream-2026-03-01",
+                                                   "2026-03-03 · stream-2026-03-03"]  # fmt: skip
+    for trace in heat["data"]:
+        assert len(trace["x"]) == HEAT_BINS + 1  # the bins' edges, in seconds
+        assert trace["x"][0] == 0 and trace["x"][-1] == pytest.approx(150.0, abs=0.5)
+        assert [span for _, span in trace["customdata"][0][:2]] == ["0:00–0:08", "0:08–0:15"]
 
     at.toggle(key="learn").set_value(True).run()
     assert not at.exception, at.exception
@@ -99,13 +119,19 @@ def test_charts_best_of_and_learning_from_picks(library: Store, clap) -> None:
         {"label": "a tone", "kept": 4, "rejected": 4, "before": 0.0, "after": 1.0}
     ]
     best = at.dataframe[1].value
-    kinds = [_kind(row.title, row.start_s, row.end_s) for row in best.itertuples()]
+    kinds = [_kind(row.title, row.start, row.end) for row in best.itertuples()]
     assert kinds.count("a siren") == 4, best  # every siren, and …
     assert kinds.count("a whistle") <= 1, best  # … the whistles (nearly all) gone
 
 
-def _kind(title: str, start_s: float, end_s: float) -> str | None:
-    """The event a highlight overlaps most."""
+def _heatmap(at: AppTest) -> dict:
+    (chart,) = [c for c in at.get("plotly_chart") if "heatmap" in c.proto.id]
+    return json.loads(chart.proto.spec)
+
+
+def _kind(title: str, start: str, end: str) -> str | None:
+    """The event a highlight (its clock times, as the table shows them) overlaps most."""
+    start_s, end_s = parse_clock(start), parse_clock(end)
     (events,) = [e for d, e in VODS if title == f"stream-{d}"]
     overlap, kind = max((min(end_s, e) - max(start_s, s), c) for c, s, e in events)
     return kind if overlap > 0 else None

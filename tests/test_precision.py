@@ -55,6 +55,12 @@ def test_int8_is_what_the_model_reports(int8_clap, clap) -> None:
     np.testing.assert_array_equal(int8_clap.embed_text(prompts), clap.embed_text(prompts))
 
 
+def test_int8_counts_the_same_parameters_as_fp32(int8_clap, clap) -> None:
+    # Quantized layers pack their weights outside parameters(): the count is the checkpoint's.
+    assert sum(p.numel() for p in int8_clap.model.parameters()) < clap.n_parameters
+    assert int8_clap.n_parameters == clap.n_parameters == 426_067
+
+
 def test_int8_matches_fp32_on_every_window_and_finds_the_same_highlights(
     int8_clap, clap, vods: list[Path], tmp_path: Path
 ) -> None:

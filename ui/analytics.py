@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from emotion.analytics import HEAT_BINS, LibraryStats, best_row
+from emotion.clock import clock
 from emotion.scoring.adapt import LabelReport
 from emotion.scoring.presets import BACKGROUND_PALETTE
 
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "height": 320}
+TICK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+MAX_TICKS = 8
 
 
 def _names(stats: LibraryStats) -> list[str]:
@@ -53,22 +59,38 @@ def per_hour(stats: LibraryStats) -> go.Figure:
     return fig
 
 
+def clock_ticks(longest_s: float) -> list[float]:
+    """Round times from 0 to ``longest_s``, at most ``MAX_TICKS`` of them, for a time axis."""
+    step = next((t for t in TICK_STEPS_S if longest_s / t < MAX_TICKS), TICK_STEPS_S[-1])
+    return [float(t) for t in np.arange(0.0, longest_s + 1e-9, step)]
+
+
 def heatmap(stats: LibraryStats) -> go.Figure:
-    """VOD × position in the stream: how strong the strongest moment is."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=stats.heatmap,
-            y=_names(stats),
-            x=[f"{100 * (b + 0.5) / HEAT_BINS:.0f}%" for b in range(HEAT_BINS)],
-            colorscale=[[0.0, "#1b1b2f"], [0.5, "#AB63FA"], [1.0, "#FECB52"]],
-            zmin=0,
-            zmax=1,
-            colorbar={"title": "p"},
-            hovertemplate="%{y}<br>at %{x} of the stream: %{z:.2f}<extra></extra>",
-        )
-    )
+    """VOD × time into the stream: how strong the strongest moment is.
+
+    The library bins each VOD in twentieths of its length; each row draws its bins at their
+    times (seconds on the axis, read as clocks), so a shorter VOD's row ends where it ended.
+    """
+    fig = go.Figure()
+    names = _names(stats)
+    # Rows on a numeric axis named by ticks: plotly.js fails on several heatmap traces
+    # sharing a category axis ("Cannot read properties of undefined (reading 'length')").
+    for row, (name, vod) in enumerate(zip(names, stats.vods, strict=True)):
+        edges_s = np.linspace(0.0, vod.duration_s, HEAT_BINS + 1)
+        spans = [[name, f"{clock(a)}–{clock(b)}"] for a, b in pairwise(edges_s)]
+        fig.add_heatmap(
+            z=[vod.heat.tolist()], x=edges_s.tolist(), y=[row], customdata=[spans],
+            coloraxis="coloraxis", name=name,
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}: %{z:.2f}<extra></extra>",
+        )  # fmt: skip
+    ticks_s = clock_ticks(max((v.duration_s for v in stats.vods), default=0.0))
+    fig.update_xaxes(title="time into the stream", tickvals=ticks_s,
+                     ticktext=[clock(t) for t in ticks_s], showgrid=False)  # fmt: skip
+    fig.update_yaxes(tickvals=list(range(len(names))), ticktext=names, showgrid=False)
     fig.update_layout(
-        title="Where the moments are", xaxis_title="position in the stream",
+        title="Where the moments are",
+        coloraxis={"colorscale": [[0.0, "#1b1b2f"], [0.5, "#AB63FA"], [1.0, "#FECB52"]],
+                   "cmin": 0, "cmax": 1, "colorbar": {"title": "p"}},
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         **LAYOUT,
     )  # fmt: skip
@@ -76,9 +98,21 @@ def heatmap(stats: LibraryStats) -> go.Figure:
 
 
 def best_table(stats: LibraryStats) -> pd.DataFrame:
-    rows = [best_row(m) for m in stats.best]
-    columns = ["date", "title", "label", "start_s", "end_s", "score", "source"]
-    return pd.DataFrame(rows, columns=columns)
+    """The best moments for people: times as clocks, the VOD by its title (never its path).
+
+    The CSV and JSON downloads keep the seconds and the source (``emotion.analytics``).
+    """
+    return pd.DataFrame(
+        {
+            "date": [best_row(m)["date"] for m in stats.best],
+            "title": [m.title or Path(m.source).name for m in stats.best],
+            "label": [m.label for m in stats.best],
+            "start": [clock(m.start_s, hours=True) for m in stats.best],
+            "end": [clock(m.end_s, hours=True) for m in stats.best],
+            "score": [round(m.score, 4) for m in stats.best],
+        },
+        columns=["date", "title", "label", "start", "end", "score"],
+    )
 
 
 def learned_table(reports: list[LabelReport]) -> pd.DataFrame:

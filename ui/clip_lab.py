@@ -8,7 +8,9 @@ CLI decodes that file, so both faces give the same probabilities and cosines.
 from __future__ import annotations
 
 import hashlib
+import io
 import tempfile
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,25 @@ def embedding(clip: Clip, clf: Classifier) -> np.ndarray:
     cached = st.session_state.get("lab_embedding")
     if cached is None or cached[0] != key:
         cached = st.session_state.lab_embedding = (key, clf.embed(clip.waveform))
+    return cached[1]
+
+
+def sound(clip: Clip, sampling_rate: int) -> bytes:
+    """The clip as the model hears it (mono, at its rate), a 16-bit WAV for ``st.audio``.
+
+    Written here rather than by ``st.audio`` from the array, which scales every clip to full
+    scale: a quiet clip would sound loud. Made once per clip (typing reruns the page).
+    """
+    cached = st.session_state.get("lab_sound")
+    if cached is None or cached[0] != clip.key:
+        pcm = (np.clip(clip.waveform, -1.0, 1.0) * 32767).round().astype("<i2")
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sampling_rate)
+            w.writeframes(pcm.tobytes())
+        cached = st.session_state.lab_sound = (clip.key, out.getvalue())
     return cached[1]
 
 

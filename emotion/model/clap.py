@@ -111,6 +111,9 @@ class Clap:
         int8: bool = False,
     ):
         """``int8``: quantize the audio tower in place (``emotion.model.int8``; CPU, fp32 dtype)."""
+        # Counted before quantizing: int8 layers pack their weights outside parameters(),
+        # and the fused attention keeps its position bias as a buffer.
+        self._n_parameters = sum(p.numel() for p in model.parameters())
         if int8:
             if device.type != "cpu" or dtype != torch.float32:
                 raise DeviceError("int8 runs on the CPU only, with fp32 for the rest.")
@@ -136,8 +139,8 @@ class Clap:
 
     @property
     def n_parameters(self) -> int:
-        """Weights in the whole checkpoint (both towers and the projections)."""
-        return sum(p.numel() for p in self.model.parameters())
+        """Weights in the whole checkpoint (both towers and the projections), in any precision."""
+        return self._n_parameters
 
     @property
     def precision(self) -> str:
