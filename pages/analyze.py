@@ -28,7 +28,7 @@ with link_tab:
     if policy is not None and policy.media_folders:
         st.caption("Files open from " + ", ".join(f"`{f}`" for f in policy.media_folders) + ".")
     track = job.track_picker(job.audio_tracks(link, policy), key="link_track")
-    if st.button("Analyze", key="analyze_link", type="primary"):
+    if pressed := st.button("Analyze", key="analyze_link", type="primary"):
         job.start(link, settings, track)
 with upload_tab:
     cap_mb = shared.upload_cap_mb(config)
@@ -36,6 +36,7 @@ with upload_tab:
         "A video or audio file", type=job.MEDIA_TYPES, key="upload", max_upload_size=cap_mb
     )
     if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
+        pressed = True
         job.start_upload(upload, settings, cap_mb)
     bigger = ": for a bigger file, give its path in the first tab" if paths else ""
     st.caption(f"Up to {cap_mb} MB (held in the server's memory while it uploads){bigger}.")
@@ -43,10 +44,12 @@ with library_tab:
     if (resume := job.library(store, policy.allows if policy else None)) is not None:
         st.session_state.job = resume
     job.disk_usage(store.home, budget_bytes)
+started = st.session_state.get("job") is not None  # queued now, or carried on from a rerun
 job.run(store, policy, budget_bytes)
 
 if "analysis_id" not in st.session_state:
-    st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip
+    if not (pressed or started):  # else its progress, or why it did not start, says enough
+        st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip
     st.stop()
 try:
     record = store.analysis(st.session_state.analysis_id)
@@ -72,12 +75,14 @@ if settings.problem:
     st.stop()
 clap = model.get(record.model)
 if clap is None:
-    st.info(f"Results need the model this VOD was analysed with. {model.error(record.model)}")
+    # The sidebar's own model: the frame shows its error already, so it is not repeated.
+    why = "It is the sidebar's model: see above." if record.model == settings.model else model.error(record.model)  # fmt: skip
+    st.info(f"Results need the model this VOD was analysed with. {why}")
     st.stop()
 
 # Moments kept from Search are among the highlights: the table, the timeline and the exports.
 analysis = results.scored(record, store, clap, settings)
-st.subheader(record.source.title)
+st.subheader(record.title)  # the library's name for it (renamed there), else the VOD's
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
     st.warning(f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence.")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Library: every analysis with its size and prompts; rename or delete one."""
+"""Library: every analysis with its size and prompts; open, rename or delete one."""
 
 import datetime as dt
 from pathlib import Path
@@ -10,7 +10,7 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
 from emotion.search import aired_s
-from ui import shared, signin
+from ui import job, shared, signin
 
 signin.require_frame()
 config = shared.config()
@@ -35,20 +35,26 @@ st.dataframe(
             ],
             "model": [Path(r.model).name for r in records],
             "date": [dt.date.fromtimestamp(aired_s(r)).isoformat() for r in records],
-            "size (MB)": [round(store.size_bytes(r) / 2**20, 1) for r in records],
+            "size": [job.size_text(store.size_bytes(r)) for r in records],
             "prompts last used": [", ".join(r.last_labels) for r in records],
         }
     ),
     hide_index=True,
     key="library_table",
 )
+
+by_id = {r.id: r for r in records}
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    picked = st.selectbox("Analysis", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="library_pick")  # fmt: skip
+    if st.button("Open", key="library_go", type="primary", icon=":material/open_in_new:",
+                 help="Show it on the Analyze page, with the sidebar's prompts."):  # fmt: skip
+        st.session_state.analysis_id = picked
+        st.session_state.library = picked  # the Analyze page's own library list agrees
+        st.switch_page("pages/analyze.py")  # the sidebar's widgets persist across pages
+record = by_id[picked]
 if config.shared:
     st.caption("Renaming and deleting are for the owner of this server.")
     st.stop()
-
-by_id = {r.id: r for r in records}
-picked = st.selectbox("Analysis", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="library_pick")  # fmt: skip
-record = by_id[picked]
 with st.container(horizontal=True, vertical_alignment="bottom"):
     name = st.text_input("Name", value=record.title, key=f"library_name_{record.id}")
     if st.button("Rename", key="library_rename"):

@@ -535,3 +535,62 @@ def test_a_damaged_analysis_is_not_scored_and_analysing_again_repairs_it(
     assert [s.label for s in at.status] == ["Analyzed synthetic-vod"]
     assert path.read_bytes() == clean
     assert rows(at) == expected_rows(store, clap)
+
+
+# --- what a new user reads ------------------------------------------------------------
+
+
+def test_missing_weights_are_said_once(home: Path, vod: Path) -> None:
+    at = app().run()
+    at.sidebar.text_input(key="model_folder").input("/nonexistent/model").run()
+    sentence = (
+        "Model folder not found: /nonexistent/model; give a folder that holds a CLAP "
+        "checkpoint, or a Hugging Face id such as laion/clap-htsat-fused."
+    )
+    assert [e.value for e in at.error] == [sentence]
+    at.text_input(key="link").input(str(vod))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception and not at.status
+    errors = [e.value for e in at.error]
+    assert errors.count(sentence) == 1, errors
+    assert errors == [
+        sentence,
+        "Analyze needs the model: fix it as the message at the top says, then press Analyze again.",
+    ]
+
+
+def test_the_first_steps_hint_goes_once_analyze_is_pressed(home: Path, vod: Path) -> None:
+    hint = "Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library."  # fmt: skip
+    at = app().run()
+    assert [i.value for i in at.info] == [hint]
+    at.text_input(key="link").input(str(home / "nope.mp4"))
+    at.button(key="analyze_link").click().run()  # a run that stops on an error
+    assert [e.value for e in at.error] == [
+        f"File not found: {home / 'nope.mp4'}. Check the path and try again."
+    ]
+    assert [i.value for i in at.info] == []
+    at.text_input(key="link").input(str(vod))
+    at.button(key="analyze_link").click().run()
+    assert [s.label for s in at.status] == ["Analyzed synthetic-vod"]
+    assert [i.value for i in at.info] == [] and rows(at)
+
+
+def test_the_preset_box_says_custom_once_the_prompts_are_no_presets(home: Path) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S).run()
+    box = at.sidebar.selectbox(key="preset")
+    assert box.value == "Stream emotions" and "Custom" not in box.options
+    for i, pid in enumerate(at.session_state["prompt_ids"]):
+        at.sidebar.text_input(key=f"prompt_text_{pid}").input(f"my sound {i}")
+    at.run()
+    assert not at.exception
+    box = at.sidebar.selectbox(key="preset")
+    assert box.value == "Custom" and box.options[-1] == "Custom"
+    texts = [at.session_state[f"prompt_text_{i}"] for i in at.session_state["prompt_ids"]]
+    assert texts[0] == "my sound 0"  # picking nothing replaced them
+    box.select("Instruments").run()
+    box = at.sidebar.selectbox(key="preset")
+    assert box.value == "Instruments" and "Custom" not in box.options
+    texts = [at.session_state[f"prompt_text_{i}"] for i in at.session_state["prompt_ids"]]
+    assert texts == ["piano", "guitar", "violin"]
+    # Seeded prompts (a test's, a pack's) that match no preset: Custom from the first run.
+    assert app().run().sidebar.selectbox(key="preset").value == "Custom"

@@ -45,9 +45,9 @@ def problems(text: str, duration_s: float) -> list[str]:
     return found
 
 
-def analysis_of(duration_s: float, highlights: list[Highlight]) -> Analysis:
+def analysis_of(duration_s: float, highlights: list[Highlight], title: str = "VOD") -> Analysis:
     return Analysis(
-        source=Source(Path("vod.mp4"), "VOD", duration_s),
+        source=Source(Path("vod.mp4"), title, duration_s),
         model="m",
         window_s=10.0,
         hop_s=5.0,
@@ -60,9 +60,11 @@ def analysis_of(duration_s: float, highlights: list[Highlight]) -> Analysis:
     )
 
 
-def write(tmp_path: Path, duration_s: float, highlights: list[Highlight]) -> tuple[str, list[str]]:
+def write(
+    tmp_path: Path, duration_s: float, highlights: list[Highlight], title: str = "VOD"
+) -> tuple[str, list[str]]:
     path = tmp_path / "chapters.txt"
-    notes = chapters.write(analysis_of(duration_s, highlights), path)
+    notes = chapters.write(analysis_of(duration_s, highlights, title), path)
     return path.read_text(encoding="utf-8"), notes
 
 
@@ -86,25 +88,34 @@ def test_one_chapter_per_highlight_with_quiet_stretches_between(tmp_path: Path) 
     assert parse(text) == [
         (0, "Intro"),
         (12, "win"),  # rounded down: the chapter starts just before the moment
-        (22, "—"),  # the highlight ends at 18 s, but a chapter lasts at least 10 s
+        (22, "VOD"),  # the highlight ends at 18 s, but a chapter lasts at least 10 s
         (35, "win"),
-        (45, "—"),
+        (45, "VOD"),
         (60, "laugh"),
-        (70, "—"),
+        (70, "VOD"),
     ]
     assert problems(text, 120) == [] and notes == []
 
 
+def test_the_stretches_between_are_named_for_the_vod_else_stream(tmp_path: Path) -> None:
+    # YouTube shows every chapter's title: a stretch between highlights carries the VOD's.
+    text, _ = write(tmp_path, 60, [hl("win", 20, 22)], title="Friday  night\nracing")
+    assert parse(text) == [(0, "Intro"), (20, "win"), (30, "Friday night racing")]
+    text, _ = write(tmp_path, 60, [hl("win", 50, 55)], title="  ")
+    assert parse(text) == [(0, "Intro"), (25, "Stream"), (50, "win")]
+    assert problems(text, 60) == []
+
+
 def test_highlights_4_s_apart_are_merged(tmp_path: Path) -> None:
     text, notes = write(tmp_path, 60, [hl("win", 20, 22), hl("laugh", 24, 27)])
-    assert parse(text) == [(0, "Intro"), (20, "win / laugh"), (30, "—")]
+    assert parse(text) == [(0, "Intro"), (20, "win / laugh"), (30, "VOD")]
     assert problems(text, 60) == []
     assert len(notes) == 1 and "merged" in notes[0]
 
 
 def test_a_single_late_highlight_is_padded_to_three_chapters(tmp_path: Path) -> None:
     text, notes = write(tmp_path, 60, [hl("win", 50, 55)])
-    assert parse(text) == [(0, "Intro"), (25, "—"), (50, "win")]
+    assert parse(text) == [(0, "Intro"), (25, "VOD"), (50, "win")]
     assert problems(text, 60) == []
     assert len(notes) == 1 and "Added 1 neutral chapter" in notes[0]
 
@@ -132,7 +143,7 @@ def test_a_25_s_vod_gets_a_file_and_a_clear_note(tmp_path: Path) -> None:
 
 def test_short_vod_where_padding_must_spread_evenly(tmp_path: Path) -> None:
     text, notes = write(tmp_path, 30, [hl("win", 15, 17)])
-    assert parse(text) == [(0, "Intro"), (10, "win"), (20, "—")]
+    assert parse(text) == [(0, "Intro"), (10, "win"), (20, "VOD")]
     assert problems(text, 30) == [] and notes
 
 

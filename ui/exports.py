@@ -6,6 +6,7 @@ Which highlights: the ones ticked Keep; while none is ticked, every one not unti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -15,8 +16,9 @@ from emotion.analysis import Analysis
 from emotion.errors import HypelineError
 from emotion.export import FILENAMES, clipzip
 from emotion.export.clips import slugify
-from emotion.library.store import Store
+from emotion.library.store import Store, review_key
 from emotion.progress import Progress
+from emotion.scoring.highlights import Highlight
 
 BUTTONS = {  # format: (label, help), in the order shown
     "chapters": ("YouTube chapters", "Paste into the VOD's description on YouTube."),
@@ -32,6 +34,8 @@ def panel(analysis: Analysis, store: Store) -> None:
     subset = pipeline.for_export(analysis, store)
     chosen = subset.highlights
     st.markdown(f"**Export {len(chosen)} of {len(analysis.highlights)} highlights**")
+    if (why := which(analysis, chosen, store.reviews(analysis.analysis_id or 0))) is not None:
+        st.caption(f":material/filter_alt: {why}")
     try:
         data, notes = pipeline.export_files(analysis, store, BUTTONS)
     except HypelineError as e:
@@ -48,6 +52,33 @@ def panel(analysis: Analysis, store: Store) -> None:
         _clips(subset, store.home, stem)
     for note in notes:
         st.caption(f":material/info: {note}")
+
+
+def which(
+    analysis: Analysis, chosen: list[Highlight], reviews: Mapping[tuple[str, float], bool]
+) -> str | None:
+    """Why the exports hold fewer than all the highlights, with how to change it (None: all)."""
+    total = len(analysis.highlights)
+    if len(chosen) == total:
+        return None
+    # pipeline.chosen holds the rule; this only tells which of its two cases gave ``chosen``.
+    unticked = [
+        h for h in analysis.highlights if reviews.get(review_key(h.label, h.start_s)) is False
+    ]
+    if chosen == [h for h in analysis.highlights if h not in unticked]:
+        n = len(unticked)
+        return (
+            f"Exporting {len(chosen)} of {_count(total, 'highlight')}: the {n} you unticked "
+            f"{'is' if n == 1 else 'are'} left out."
+        )
+    return (
+        f"Exporting your {_count(len(chosen), 'kept moment')} of {total} — untick Keep to "
+        "export the others."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _clips(subset: Analysis, home: Path, stem: str) -> None:

@@ -75,8 +75,9 @@ def start(spec: str | Path, settings: Settings, audio_track: int | None = None) 
         st.error(settings.problem)
     elif not settings.model:
         st.error("Pick a model in the sidebar first.")
-    elif (why := model.error(settings.model)) is not None:
-        st.error(why)
+    elif model.error(settings.model) is not None:
+        # The frame (dashboard.py) shows why above every page: said once, pointed at here.
+        st.error("Analyze needs the model: fix it as the message at the top says, then press Analyze again.")  # fmt: skip
     else:
         st.session_state.job = Run(spec, settings.model, audio_track=audio_track)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
 import streamlit as st
 
@@ -23,6 +24,11 @@ from ui.prompt_rows import Prompt, append, seed
 
 LOCAL_FOLDER = "Local folder…"
 BLANK = "Blank (write your own)"
+CUSTOM = "Custom"  # shown while the prompts are no preset's
+# Drawn by the frame on every page, yet a page's st.switch_page (the Library's Open) drops
+# every widget's state unless kept for the session (streamlit/runtime/scriptrunner/
+# script_runner.py: "Clear widget state on page change", with no widget states to keep).
+PERSIST: Final = "session"
 BACKGROUND_HELP = (
     "Background: scored so that ordinary audio has somewhere to go, never highlighted."
 )
@@ -87,11 +93,13 @@ def _model_picker(locked: bool = False) -> str:
     wanted = resolve_model_name()  # $HYPELINE_MODEL preselects
     options = [*KNOWN_MODELS, LOCAL_FOLDER]
     initial = options.index(wanted) if wanted in KNOWN_MODELS else len(KNOWN_MODELS)
-    name = st.selectbox("CLAP checkpoint", options, index=initial, key="model_choice")
+    name = st.selectbox(
+        "CLAP checkpoint", options, index=initial, key="model_choice", persist_state=PERSIST
+    )
     if name == LOCAL_FOLDER:
         folder = "" if wanted in KNOWN_MODELS else wanted
         typed = st.text_input(
-            "Folder", folder, key="model_folder", placeholder="/path/to/checkpoint",
+            "Folder", folder, key="model_folder", persist_state=PERSIST, placeholder="/path/to/checkpoint",
             disabled=locked, help="Set by the server (HYPELINE_MODEL)." if locked else None,
         ).strip()  # fmt: skip
         name = folder if locked else typed  # a crafted client can send a disabled value
@@ -117,23 +125,35 @@ def _prompt_editor() -> tuple[Prompt, ...]:
     st.subheader("Moments to find")
     if "prompt_ids" not in st.session_state:
         seed(st.session_state, preset_prompts(presets.DEFAULT_PRESET.name))
+    names = [*(p.name for p in presets.PRESETS), BLANK]
+    current = _preset_of(st.session_state, names)
+    st.session_state.preset = current or CUSTOM  # the box names what the rows hold
     st.selectbox(
         "Start from a preset",
-        [*(p.name for p in presets.PRESETS), BLANK],
+        names if current else [*names, CUSTOM],
         key="preset",
-        on_change=lambda: seed(st.session_state, preset_prompts(st.session_state.preset)),
+        persist_state=PERSIST,
+        on_change=_apply_preset,
     )
     packs.loader()
     prompts = []
     for pid in st.session_state.prompt_ids:
         with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False):
             color = st.color_picker(
-                "Color", key=f"prompt_color_{pid}", label_visibility="collapsed"
+                "Color",
+                key=f"prompt_color_{pid}",
+                persist_state=PERSIST,
+                label_visibility="collapsed",
             )
             label = st.text_input(
-                f"Prompt {pid}", key=f"prompt_text_{pid}", label_visibility="collapsed"
+                f"Prompt {pid}",
+                key=f"prompt_text_{pid}",
+                persist_state=PERSIST,
+                label_visibility="collapsed",
             )
-            background = st.checkbox("bg", key=f"prompt_bg_{pid}", help=BACKGROUND_HELP)
+            background = st.checkbox(
+                "bg", key=f"prompt_bg_{pid}", persist_state=PERSIST, help=BACKGROUND_HELP
+            )
             st.button(
                 ":material/close:", key=f"prompt_del_{pid}", on_click=_remove, args=(pid,),
                 type="tertiary", help="Remove this prompt",
@@ -150,25 +170,44 @@ def _prompt_editor() -> tuple[Prompt, ...]:
     return tuple(prompts)
 
 
+def _preset_of(state: Any, names: Sequence[str]) -> str | None:
+    """The preset whose prompts (texts and bg marks, in order) the rows hold; None: custom."""
+    rows = [
+        (str(state.get(f"prompt_text_{pid}", "")).strip(), bool(state.get(f"prompt_bg_{pid}")))
+        for pid in state.get("prompt_ids", [])
+    ]
+    for name in names:
+        if [(p.text, p.background) for p in preset_prompts(name)] == rows:
+            return name
+    return None
+
+
+def _apply_preset() -> None:
+    if st.session_state.preset != CUSTOM:  # Custom is what the rows already hold
+        seed(st.session_state, preset_prompts(st.session_state.preset))
+
+
 def _highlight_settings() -> tuple[str, HighlightSettings]:
     st.subheader("Highlights")
     defaults = HighlightSettings()
     threshold = st.slider(
-        "Threshold", 0.05, 0.95, defaults.threshold, 0.05, key="threshold",
+        "Threshold", 0.05, 0.95, defaults.threshold, 0.05, key="threshold", persist_state=PERSIST,
         help="How sure the model must be (probability) for a moment to start a highlight.",
     )  # fmt: skip
-    min_duration_s = st.slider("Minimum highlight length (s)", 0, 60, 0, 5, key="min_duration_s")
+    min_duration_s = st.slider(
+        "Minimum highlight length (s)", 0, 60, 0, 5, key="min_duration_s", persist_state=PERSIST
+    )
     merge_gap_s = st.slider(
-        "Merge gap (s)", 0, 60, int(defaults.merge_gap_s), 5, key="merge_gap_s",
+        "Merge gap (s)", 0, 60, int(defaults.merge_gap_s), 5, key="merge_gap_s", persist_state=PERSIST,
         help="Highlights of one moment closer than this become one.",
     )  # fmt: skip
     smoothing_s = st.slider(
-        "Smoothing (s)", 0, 60, 0, 5, key="smoothing_s",
+        "Smoothing (s)", 0, 60, 0, 5, key="smoothing_s", persist_state=PERSIST,
         help="Moving average over the timeline before thresholding; 0 = none.",
     )  # fmt: skip
     with st.expander("Prompt template"):
         template = st.text_input(
-            "Template", DEFAULT_TEMPLATE, key="template",
+            "Template", DEFAULT_TEMPLATE, key="template", persist_state=PERSIST,
             help='What the model reads for each prompt; {} marks the prompt ("{}" alone uses it verbatim).',
         )  # fmt: skip
     settings = HighlightSettings(

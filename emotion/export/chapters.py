@@ -6,14 +6,15 @@ at least 10 s long. We build it in whole seconds, rounded down so a chapter star
 before its moment:
 
 1. ``0:00 Intro``, then one chapter per highlight at its start, titled with its label, and
-   a neutral ``—`` chapter where the highlight ends (at least 10 s after its start), so a
-   label does not claim the quiet stretch up to the next highlight.
+   a neutral chapter where the highlight ends (at least 10 s after its start), so a
+   label does not claim the quiet stretch up to the next highlight. YouTube shows every
+   chapter's title, so a neutral one is named for the VOD (its title, else ``Stream``).
 2. A chapter that would start less than 10 s after the previous one: a neutral one is
    dropped (the previous chapter runs on); a highlight drops a neutral chapter before it,
    else joins the previous chapter's title (``win / laugh``), or takes over ``Intro`` at
    ``0:00``. A highlight in the last 10 s starts its chapter 10 s before the end.
-3. Fewer than 3 chapters: the longest chapter of 20 s or more is split in two with ``—``
-   until there are 3; where no chapter is that long, 3 chapters are spread evenly.
+3. Fewer than 3 chapters: the longest chapter of 20 s or more is split in two with a
+   neutral chapter until there are 3; where no chapter is that long, 3 chapters are spread evenly.
 4. A VOD shorter than 30 s cannot hold a valid list: the file is still written (what the
    rules above give) and the note says YouTube will ignore it. With no highlights the
    file holds only ``0:00 Intro``, with a note.
@@ -34,7 +35,7 @@ from emotion.export.timefmt import by_start, media_duration_s
 MIN_CHAPTER_S = 10
 MIN_CHAPTERS = 3
 INTRO = "Intro"
-BETWEEN = "—"
+STREAM = "Stream"  # a neutral chapter's title when the VOD has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,11 @@ def _title(label: str) -> str:
     return " ".join(label.split()) or "Highlight"
 
 
+def between_title(analysis: Analysis) -> str:
+    """The title of a neutral chapter between highlights: the VOD's own, else ``Stream``."""
+    return " ".join(analysis.source.title.split()) or STREAM
+
+
 def _join(a: str, b: str) -> str:
     parts = a.split(" / ")
     return a if b in parts else f"{a} / {b}"
@@ -57,6 +63,7 @@ def build(analysis: Analysis) -> tuple[list[Chapter], list[str]]:
     """The chapters for ``analysis.highlights`` and the notes on what was adjusted."""
     duration_s = math.floor(media_duration_s(analysis))
     last_start_s = max(0, duration_s - MIN_CHAPTER_S)  # the last chapter runs to the end
+    between = between_title(analysis)
     notes: list[str] = []
     highlights = by_start(analysis.highlights)
     if not highlights:
@@ -74,7 +81,7 @@ def build(analysis: Analysis) -> tuple[list[Chapter], list[str]]:
         marks.append(Chapter(min(start_s, last_start_s), _title(h.label)))
         after_s = max(math.ceil(h.end_s), start_s + MIN_CHAPTER_S)
         if after_s <= last_start_s:
-            marks.append(Chapter(after_s, BETWEEN, neutral=True))
+            marks.append(Chapter(after_s, between, neutral=True))
     marks.sort(key=lambda c: (c.start_s, c.neutral))
     if clamped:
         notes.append(
@@ -116,7 +123,7 @@ def build(analysis: Analysis) -> tuple[list[Chapter], list[str]]:
             )
         else:
             added = MIN_CHAPTERS - len(chapters)
-            chapters = _pad(chapters, duration_s)
+            chapters = _pad(chapters, duration_s, between)
             notes.append(
                 f"Added {added} neutral chapter(s) to reach YouTube's minimum of "
                 f"{MIN_CHAPTERS} chapters."
@@ -124,7 +131,7 @@ def build(analysis: Analysis) -> tuple[list[Chapter], list[str]]:
     return chapters, notes
 
 
-def _pad(chapters: list[Chapter], duration_s: int) -> list[Chapter]:
+def _pad(chapters: list[Chapter], duration_s: int, between: str) -> list[Chapter]:
     """Reach ``MIN_CHAPTERS`` by splitting long chapters, else by spreading them evenly."""
     chapters = list(chapters)
     while len(chapters) < MIN_CHAPTERS:
@@ -134,10 +141,10 @@ def _pad(chapters: list[Chapter], duration_s: int) -> list[Chapter]:
         if lengths[i] < 2 * MIN_CHAPTER_S:
             step = duration_s // MIN_CHAPTERS  # >= 10 s, as duration_s >= 30 s here
             titles = [c.title for c in chapters]
-            titles += [BETWEEN] * (MIN_CHAPTERS - len(titles))
+            titles += [between] * (MIN_CHAPTERS - len(titles))
             return [Chapter(k * step, t) for k, t in enumerate(titles)]
         mid_s = chapters[i].start_s + lengths[i] // 2
-        chapters.insert(i + 1, Chapter(mid_s, BETWEEN, neutral=True))
+        chapters.insert(i + 1, Chapter(mid_s, between, neutral=True))
     return chapters
 
 
