@@ -88,13 +88,18 @@ class HighlightOut(BaseModel):
     start_s: float
     end_s: float
     peak_s: float
-    score: float
+    score: float = Field(description="the peak probability")
+    usual: float | None = Field(description="the label's median probability on this VOD")
+    relative: float | None = Field(description="the peak in spreads above the usual level")
+    why: str = Field(description='one line, e.g. "laughter 0.82 (×3.1 this stream\'s usual)"')
 
 
 class Highlights(BaseModel):
     id: str
     labels: list[str]
+    scale: str = Field(description="what the thresholds measure: absolute or relative")
     threshold: float
+    thresholds: dict[str, float] = Field(description="per prompt, beside the threshold")
     duration_s: float
     highlights: list[HighlightOut]
 

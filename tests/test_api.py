@@ -155,6 +155,35 @@ def test_analysis_finds_the_events_and_rescores(client: TestClient, analysis_id:
     assert [a["id"] for a in listed] == [analysis_id] and listed[0]["title"] == "stream"
 
 
+def test_highlights_take_a_scale_and_per_prompt_thresholds(
+    client: TestClient, analysis_id: str
+) -> None:
+    url = f"/api/analyses/{analysis_id}/highlights"
+    body = client.get(url, params={"threshold": "0.5, a whistle=0.999"}).json()
+    assert (body["scale"], body["threshold"], body["thresholds"]) == (
+        "absolute",
+        0.5,
+        {"a whistle": 0.999},
+    )
+    assert {h["label"] for h in body["highlights"]} == {"clicking"}
+    (clicks,) = body["highlights"]
+    assert clicks["why"].startswith("clicking ") and clicks["relative"] > 4.0
+    relative = client.get(url, params={"scale": "relative"}).json()
+    assert (relative["scale"], relative["threshold"]) == ("relative", 4.0)
+    assert {h["label"] for h in relative["highlights"]} == {"a whistle", "clicking"}
+    csv = client.get(f"/api/analyses/{analysis_id}/exports/csv", params={"scale": "relative"})
+    assert csv.status_code == 200 and csv.text.splitlines()[0].endswith(",usual,relative,why")
+    for params, status, words in [
+        ({"threshold": "a wistle=0.4"}, 422, 'No prompt is called "a wistle"'),  # as labels
+        ({"threshold": "1.5"}, 400, "between 0 and 1"),
+        ({"scale": "relative", "threshold": "-1"}, 400, "spreads above"),
+        ({"threshold": "lots"}, 400, '"lots" is not a threshold'),
+    ]:
+        answer = client.get(url, params=params)
+        assert answer.status_code == status, (params, answer.text)
+        assert words in answer.json()["error"], answer.text
+
+
 def test_every_export_parses(client: TestClient, analysis_id: str) -> None:
     def get(fmt: str) -> str:
         answer = client.get(f"/api/analyses/{analysis_id}/exports/{fmt}")

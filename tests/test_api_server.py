@@ -212,9 +212,11 @@ def test_kill_9_mid_analysis_then_restart_completes_with_the_same_result(
     reference = score(record, ref_store.vectors(record), clap, labels, background)
     assert resumed["highlights"] == [
         {"label": h.label, "start_s": h.start_s, "end_s": h.end_s, "peak_s": h.peak_s,
-         "score": round(h.score, 4)}
-        for h in reference.highlights
+         "score": round(h.score, 4), "usual": round(h.usual, 4), "relative": round(h.relative, 2),
+         "why": h.why()}
+        for h in reference.highlights if h.usual is not None and h.relative is not None
     ]  # fmt: skip
+    assert len(resumed["highlights"]) == len(reference.highlights)
     assert {h["label"] for h in resumed["highlights"]} == set(labels)
 
 

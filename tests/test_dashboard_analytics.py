@@ -175,3 +175,28 @@ def test_a_pack_fills_the_sidebar(tmp_path: Path, monkeypatch) -> None:
     settings = at.session_state["settings"]
     assert settings.labels == ["a tone", "laughter"] and settings.template == "the sound of {}"
     assert json.loads(json.dumps(Pack(labels=["x"]).to_dict()))["version"] == 1
+
+
+def test_a_relative_pack_with_per_prompt_thresholds_fills_the_sidebar(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    rules = HighlightSettings.on_scale("relative", threshold=5.0, per_prompt=(("laughter", 3.0),))
+    pack = Pack(labels=["a tone", "laughter"], background=["silence"], settings=rules)
+    at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S)
+    packs.apply(at.session_state, pack)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.sidebar.slider(key="threshold_relative").value == 5.0
+    ids = at.session_state["prompt_ids"]
+    assert at.sidebar.number_input(key=f"prompt_threshold_relative_{ids[1]}").value == 3.0
+    assert at.sidebar.number_input(key=f"prompt_threshold_relative_{ids[0]}").value is None
+    assert at.session_state["settings"].highlights == rules  # what the pack said, exactly
+    # Back on the absolute scale the probability slider and its own per-prompt values apply.
+    at.session_state["scale"] = "absolute"
+    at.run()
+    at.sidebar.number_input(key=f"prompt_threshold_absolute_{ids[0]}").set_value(0.8).run()
+    highlights = at.session_state["settings"].highlights
+    assert (highlights.scale, highlights.threshold) == ("absolute", 0.5)
+    assert highlights.per_prompt == (("a tone", 0.8),)

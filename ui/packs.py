@@ -13,7 +13,7 @@ import streamlit as st
 from emotion.errors import PackError
 from emotion.scoring import presets
 from emotion.scoring.packs import Pack, parse_pack
-from ui.prompt_rows import Prompt, seed
+from ui.prompt_rows import THRESHOLD_RANGES, Prompt, seed, threshold_key
 
 
 def loader() -> None:
@@ -39,13 +39,24 @@ def apply(state: Any, pack: Pack) -> None:
     seed(state, prompts)
     s = pack.settings
     state["template"] = pack.template
-    state["threshold"] = min(0.95, max(0.05, round(s.threshold / 0.05) * 0.05))
+    low, high, step, _ = THRESHOLD_RANGES[s.scale]
+    state["scale"] = s.scale
+    state[threshold_key(s.scale)] = _on_grid(s.threshold, low, high, step)
+    own = dict(s.per_prompt)
+    for pid in state["prompt_ids"]:  # the rows seed just made, in the pack's order
+        text = state[f"prompt_text_{pid}"]
+        if text in own and not state[f"prompt_bg_{pid}"]:
+            state[threshold_key(s.scale, pid)] = _on_grid(own[text], low, high, step)
     for key, value in (("min_duration_s", s.min_duration_s), ("merge_gap_s", s.merge_gap_s),
                        ("smoothing_s", s.smoothing_s)):  # fmt: skip
         state[key] = int(min(60, max(0, 5 * round(value / 5))))  # the sliders' grid
     state["pack_examples"] = pack.examples
     state["pack_model"] = pack.model
     state["pack_error"] = None
+
+
+def _on_grid(value: float, low: float, high: float, step: float) -> float:
+    return round(min(high, max(low, round(value / step) * step)), 4)
 
 
 def _load() -> None:

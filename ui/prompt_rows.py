@@ -1,8 +1,9 @@
 """The sidebar's prompt rows in session state: what a row holds, and filling them.
 
 ``prompt_ids`` lists the rows in order; each row's widgets are keyed ``prompt_text_<id>``,
-``prompt_color_<id>``, ``prompt_bg_<id>``. The sidebar draws them; a prompt pack, a preset
-or a test fills them with ``seed``.
+``prompt_color_<id>``, ``prompt_bg_<id>``, and a row's own threshold on each scale
+``prompt_threshold_<scale>_<id>`` (``threshold_key``). The sidebar draws them; a prompt
+pack, a preset or a test fills them with ``seed``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from emotion.scoring.highlights import ABSOLUTE, RELATIVE
+
+# The threshold sliders of each scale: (min, max, step, help); the default is the scale's.
+THRESHOLD_RANGES = {
+    ABSOLUTE: (0.05, 0.95, 0.05,
+               "How sure the model must be (probability) for a moment to start a highlight."),
+    RELATIVE: (1.0, 10.0, 0.5,
+               "How far above this stream's usual level for the prompt, in spreads, a moment "
+               "must rise to start a highlight."),
+}  # fmt: skip
+
+
+def threshold_key(scale: str, pid: int | None = None) -> str:
+    """The session key of a scale's threshold (``threshold`` for the absolute one), or of
+    one prompt row's own on that scale."""
+    if pid is not None:
+        return f"prompt_threshold_{scale}_{pid}"
+    return "threshold" if scale == ABSOLUTE else f"threshold_{scale}"
 
 
 @dataclass(frozen=True)

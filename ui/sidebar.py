@@ -17,10 +17,10 @@ from emotion import pipeline
 from emotion.errors import HypelineError
 from emotion.model.names import KNOWN_MODELS, resolve_model_name
 from emotion.scoring import presets
-from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.highlights import ABSOLUTE, RELATIVE, SCALES, HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs
-from ui.prompt_rows import Prompt, append, seed
+from ui.prompt_rows import THRESHOLD_RANGES, Prompt, append, seed, threshold_key
 
 LOCAL_FOLDER = "Local folder…"
 BLANK = "Blank (write your own)"
@@ -187,13 +187,37 @@ def _apply_preset() -> None:
         seed(st.session_state, preset_prompts(st.session_state.preset))
 
 
+SCALE_NAMES = {ABSOLUTE: "Absolute", RELATIVE: "This stream's own"}
+
+
 def _highlight_settings() -> tuple[str, HighlightSettings]:
     st.subheader("Highlights")
     defaults = HighlightSettings()
+    scale = st.segmented_control(
+        "Scale", SCALES, default=defaults.scale, format_func=SCALE_NAMES.__getitem__, key="scale",
+        persist_state=PERSIST, help="Absolute: the probability. This stream's own: how far a "
+        "prompt rises above its usual level on this VOD (for streams whose sound always "
+        "half-matches a prompt, e.g. game music that sounds like cheering).",
+    ) or defaults.scale  # fmt: skip
+    low, high, step, why = THRESHOLD_RANGES[scale]
+    own = HighlightSettings.on_scale(scale).threshold
     threshold = st.slider(
-        "Threshold", 0.05, 0.95, defaults.threshold, 0.05, key="threshold", persist_state=PERSIST,
-        help="How sure the model must be (probability) for a moment to start a highlight.",
+        "Threshold", low, high, own, step, key=threshold_key(scale), persist_state=PERSIST,
+        help=why,
     )  # fmt: skip
+    per_prompt = []
+    with st.expander("Per-prompt thresholds"):
+        st.caption(f"Empty: the threshold above ({threshold:g}).")
+        for pid in st.session_state.prompt_ids:
+            text = str(st.session_state.get(f"prompt_text_{pid}", "")).strip()
+            if not text or st.session_state.get(f"prompt_bg_{pid}"):
+                continue
+            value = st.number_input(
+                text, low, high, None, step, key=threshold_key(scale, pid), persist_state=PERSIST,
+                placeholder=f"{threshold:g}",
+            )  # fmt: skip
+            if value is not None:
+                per_prompt.append((" ".join(text.split()), float(value)))
     min_duration_s = st.slider(
         "Minimum highlight length (s)", 0, 60, 0, 5, key="min_duration_s", persist_state=PERSIST
     )
@@ -210,8 +234,10 @@ def _highlight_settings() -> tuple[str, HighlightSettings]:
             "Template", DEFAULT_TEMPLATE, key="template", persist_state=PERSIST,
             help='What the model reads for each prompt; {} marks the prompt ("{}" alone uses it verbatim).',
         )  # fmt: skip
-    settings = HighlightSettings(
+    settings = HighlightSettings.on_scale(
+        scale,
         threshold=float(threshold),
+        per_prompt=tuple(per_prompt),
         min_duration_s=float(min_duration_s),
         merge_gap_s=float(merge_gap_s),
         smoothing_s=float(smoothing_s),

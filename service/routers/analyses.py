@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from emotion import pipeline
 from emotion.analysis import Analysis
 from emotion.export import FILENAMES, FORMATS
-from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.highlights import HighlightSettings, parse_thresholds
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 Svc = Annotated[Service, Depends(service)]
 
 HIGHLIGHTS = HighlightSettings()  # the defaults, once
+Scale = Literal["absolute", "relative"]
 MEDIA_TYPES = {
     "json": "application/json",
     "csv": "text/csv",
@@ -93,17 +94,35 @@ async def delete(svc: Svc, job_id: str) -> Response:
 
 
 def highlight_settings(
-    threshold: Annotated[float, Query(gt=0, lt=1)] = HIGHLIGHTS.threshold,
+    scale: Annotated[
+        Scale,
+        Query(
+            description="absolute: probabilities; relative: spreads "
+            "above this VOD's usual level per prompt"
+        ),
+    ] = "absolute",
+    threshold: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="in the scale's units (default 0.5 absolute, 4 "
+            'relative); per prompt: "laughter=0.4, jump scare scream=0.7", or both: "0.5, laughter=0.4"',
+        ),
+    ] = None,
     min_duration_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.min_duration_s,
     merge_gap_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.merge_gap_s,
     smoothing_s: Annotated[float, Query(ge=0)] = HIGHLIGHTS.smoothing_s,
     top_k: Annotated[int | None, Query(ge=1)] = HIGHLIGHTS.top_k,
 ) -> HighlightSettings:
     """How probabilities become highlights, from the query (the library's defaults)."""
-    return HighlightSettings(
-        threshold=threshold, min_duration_s=min_duration_s, merge_gap_s=merge_gap_s,
-        smoothing_s=smoothing_s, top_k=top_k,
+    default, per_prompt = parse_thresholds(threshold or "")
+    rules = HighlightSettings.on_scale(
+        scale, **({"threshold": default} if default is not None else {}), per_prompt=per_prompt,
+        min_duration_s=min_duration_s, merge_gap_s=merge_gap_s, smoothing_s=smoothing_s,
+        top_k=top_k,
     )  # fmt: skip
+    rules.check()
+    return rules
 
 
 Labels = Annotated[str | None, Query(description="comma-separated; default: the job's")]
@@ -123,11 +142,16 @@ async def highlights(svc: Svc, job_id: str, rules: Rules, labels: Labels = None)
     return Highlights(
         id=job_id,
         labels=analysis.labels,
+        scale=rules.scale,
         threshold=rules.threshold,
+        thresholds=dict(rules.per_prompt),
         duration_s=round(analysis.duration_s, 3),
         highlights=[
             HighlightOut(label=h.label, start_s=h.start_s, end_s=h.end_s, peak_s=h.peak_s,
-                         score=round(h.score, 4))
+                         score=round(h.score, 4),
+                         usual=None if h.usual is None else round(h.usual, 4),
+                         relative=None if h.relative is None else round(h.relative, 2),
+                         why=h.why())
             for h in analysis.highlights
         ],
     )  # fmt: skip
