@@ -109,6 +109,15 @@ def test_an_upload_shows_the_clis_numbers(home: Path, whistle: Path, clap) -> No
     assert card.loc["Parameters"].iloc[0] == "0.4 M (426,067)"
     assert card.loc["Sampling rate"].iloc[0] == "48,000 Hz"
     assert card.loc["Precision"].iloc[0] == "fp32" and card.loc["Device"].iloc[0] == "cpu"
+    assert card.loc["Published zero-shot"].iloc[0] == "—"  # a local checkpoint: none published
+
+
+def test_the_model_card_gives_the_published_figures_of_known_checkpoints() -> None:
+    from emotion.model.names import KNOWN_MODELS, PUBLISHED_ZERO_SHOT
+
+    assert set(PUBLISHED_ZERO_SHOT) <= set(KNOWN_MODELS)
+    assert PUBLISHED_ZERO_SHOT["laion/larger_clap_general"].startswith("ESC-50 90.5 %")
+    assert PUBLISHED_ZERO_SHOT["laion/clap-htsat-fused"].startswith("ESC-50 74.0 %")
 
 
 def test_the_spectrogram_is_what_the_model_reads(home: Path, whistle: Path, clap) -> None:

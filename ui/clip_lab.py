@@ -25,6 +25,7 @@ from emotion.library.store import Store
 from emotion.media.audio import load_segment
 from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
+from emotion.model.names import PUBLISHED_ZERO_SHOT
 from ui import job
 
 BACKGROUND_GREY = "#6E6E73"
@@ -191,4 +192,5 @@ def model_card(clap: Clap) -> dict[str, str]:
         "Embedding size": str(clap.embedding_dim),
         "Clip length it reads": f"{clap.max_length_s:g} s",
         "Load time": f"{clap.load_s:.1f} s",
+        "Published zero-shot": PUBLISHED_ZERO_SHOT.get(clap.name, "—"),
     }

@@ -207,14 +207,13 @@ def _highlight_settings() -> tuple[str, HighlightSettings]:
     )  # fmt: skip
     per_prompt = []
     with st.expander("Per-prompt thresholds"):
-        st.caption(f"Empty: the threshold above ({threshold:g}).")
         for pid in st.session_state.prompt_ids:
             text = str(st.session_state.get(f"prompt_text_{pid}", "")).strip()
             if not text or st.session_state.get(f"prompt_bg_{pid}"):
                 continue
             value = st.number_input(
                 text, low, high, None, step, key=threshold_key(scale, pid), persist_state=PERSIST,
-                placeholder=f"{threshold:g}",
+                placeholder=f"{threshold:g}", help="Empty: the threshold above.",
             )  # fmt: skip
             if value is not None:
                 per_prompt.append((" ".join(text.split()), float(value)))

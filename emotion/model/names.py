@@ -11,6 +11,11 @@ KNOWN_MODELS = (
     "laion/larger_clap_general",
     "laion/larger_clap_music_and_speech",
 )
+# Published zero-shot accuracy in one harness (MTEB's audio benchmark, MAEB), for choosing.
+PUBLISHED_ZERO_SHOT = {
+    "laion/clap-htsat-fused": "ESC-50 74.0 %, UrbanSound8K 60.2 % (MAEB)",
+    "laion/larger_clap_general": "ESC-50 90.5 %, UrbanSound8K 79.6 % (MAEB)",
+}
 MODEL_ENV = "HYPELINE_MODEL"
 PRECISION_ENV = "HYPELINE_PRECISION"  # what "auto" means for load_clap, when set
 FLOAT_PRECISIONS = ("fp32", "bf16", "fp16")
