@@ -65,3 +65,7 @@ class Cancelled(HypelineError):
     """The user stopped a run; what was embedded is kept and the next run resumes."""
 
     exit_code = 130
+
+
+class ChatError(HypelineError):
+    """A chat replay file cannot be read (not chat, empty, damaged, or with impossible times)."""

@@ -1,0 +1,117 @@
+"""Chat replay speed and memory: a 1 M-message TwitchDownloader file → per-window reactions.
+
+Writes a TwitchDownloader JSON of N messages over an H-hour VOD (comments shaped as
+TwitchDownloader writes them: ids, commenter, badges, fragments with emoticons, ~550
+bytes each) in a temp folder, then parses it and builds the per-window reactions at the
+default 10 s window / 5 s hop, and prints seconds, messages/s and peak RSS. Peak RSS is the
+process's, so it includes Python, numpy and msgspec; it stays flat in the file's size.
+
+    python bench/bench_chat.py                      # 1 M messages, 4 h
+    python bench/bench_chat.py --messages 2000000 --hours 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from emotion.chat.formats import detect_format, read_chat  # noqa: E402
+from emotion.chat.reactions import chat_reactions, chat_spikes  # noqa: E402
+
+BODIES = [
+    ("KEKW", True), ("LUL that was insane", True), ("lol", False), ("Pog", False),
+    ("hello chat", False), ("W", False), ("clip it", False), ("monkaS 😂", False),
+    ("what is he doing", False), ("OMEGALUL OMEGALUL", False), ("gg", False),
+]  # fmt: skip
+
+
+def make_chat(path: Path, n_messages: int, hours: float, seed: int = 0) -> Path:
+    """A TwitchDownloader JSON: n_messages spread over the VOD, with a burst every 10 min."""
+    rng = random.Random(seed)
+    duration_s = hours * 3600
+    with path.open("w", encoding="utf-8") as out:
+        out.write(
+            '{"FileInfo":{"Version":{"Major":1,"Minor":4,"Patch":2},"CreatedAt":'
+            '"2024-05-01T22:00:00Z"},"streamer":{"name":"Streamer","id":12345678},"video":'
+            f'{{"title":"Bench VOD","id":"2100000000","start":0,"end":{duration_s:.0f},'
+            f'"length":{duration_s:.0f}}},"comments":['
+        )
+        for i in range(n_messages):
+            time_s = rng.random() * duration_s
+            if i % 4 == 0:  # a quarter of chat answers a moment every 10 minutes
+                time_s = (time_s // 600) * 600 + 8 + rng.random() * 10
+            time_s = min(time_s, duration_s - 0.001)
+            body, emote = BODIES[rng.randrange(len(BODIES))]
+            user = rng.randrange(60_000)
+            fragments = (
+                f'[{{"text":"{body.split()[0]}","emoticon":{{"emoticon_id":"305954156"}}}}'
+                + (f',{{"text":{json.dumps(body[body.index(" ") :])},"emoticon":null}}]'
+                   if " " in body else "]")
+                if emote
+                else f'[{{"text":{json.dumps(body, ensure_ascii=False)},"emoticon":null}}]'
+            )  # fmt: skip
+            out.write(
+                ("," if i else "") + f'{{"_id":"{i:08x}-1111-4222-8333-444455556666","created_at":'
+                '"2024-05-01T18:00:12.345Z","channel_id":"12345678","content_type":"video",'
+                f'"content_id":"2100000000","content_offset_seconds":{time_s:.3f},'
+                f'"commenter":{{"display_name":"Viewer{user}","_id":"{80_000_000 + user}",'
+                f'"name":"viewer{user}","logo":"https://static-cdn.jtvnw.net/jtv_user_'
+                'pictures/abcdef-profile_image-300x300.png"},"message":{"body":'
+                f'{json.dumps(body, ensure_ascii=False)},"bits_spent":0,"fragments":'
+                f'{fragments},"user_badges":[{{"_id":"subscriber","version":"12"}},'
+                '{"_id":"premium","version":"1"}],"user_color":"#FF4500","emoticons":[]}}'
+            )
+        out.write('],"embeddedData":null}')
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--hours", type=float, default=4.0)
+    parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--hop", type=float, default=5.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "chat.json"
+        t0 = time.perf_counter()
+        make_chat(path, args.messages, args.hours)
+        size_mb = path.stat().st_size / 1e6
+        print(f"{path.name}: {args.messages:,} messages, {size_mb:.0f} MB, {args.hours:g} h, "
+              f"written in {time.perf_counter() - t0:.1f} s; RSS before {peak_rss_mb():.0f} MB")  # fmt: skip
+
+        t0 = time.perf_counter()
+        fmt = detect_format(path)
+        n = sum(1 for _ in read_chat(path, fmt))
+        parse_s = time.perf_counter() - t0
+        print(f"parse only ({fmt}): {n:,} messages in {parse_s:.1f} s = "
+              f"{n / parse_s / 1e3:.0f} k messages/s, {size_mb / parse_s:.0f} MB/s, "
+              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+        t0 = time.perf_counter()
+        result = chat_reactions(read_chat(path, fmt), args.window, args.hop, args.hours * 3600)
+        spikes = chat_spikes(result.series)
+        total_s = time.perf_counter() - t0
+        print(f"parse + reactions: {len(result.windows.messages):,} windows "
+              f"({args.window:g} s / {args.hop:g} s), {len(result.series.messages):,} bins, "
+              f"{len(spikes)} spikes, in {total_s:.1f} s = "
+              f"{result.n_messages / total_s / 1e3:.0f} k messages/s, "
+              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
