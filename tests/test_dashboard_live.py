@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -67,4 +68,40 @@ def test_a_monitor_started_on_the_page_alerts_and_stops_into_the_library(
     assert at.button(key=f"live_play_{monitor_id}_0")  # play from the alert
     at.button(key=f"live_play_{monitor_id}_0").click().run()
     assert at.get("audio"), "no player"
+    live.registry().forget(monitor_id)
+
+
+def test_the_live_timeline_draws_each_prompt_in_the_sidebars_color(
+    home: Path, tmp_path: Path
+) -> None:
+    from ui import live
+
+    live.registry.clear()
+    prompts = [Prompt("clicking", "#FF1493"), Prompt("a whistle", "#2CA02C"),
+               Prompt("silence", "#8C564B", background=True)]  # fmt: skip
+    audio = make_vod([("clicking", 2.0, 8.0)], 12.0, SR, np.random.default_rng(3))
+    media = write_media(tmp_path / "stream.flac", audio, SR)
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    seed(at.session_state, prompts)
+    at.run()
+    at.switch_page("pages/live.py").run()
+    at.text_input(key="live_url").input(str(media))
+    at.checkbox(key="live_realtime").check()
+    at.button(key="live_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ((monitor_id, monitor),) = live.registry().items()
+    assert monitor.join(60) and monitor.timeline
+    at.run()
+    assert not at.exception, at.exception
+    (chart,) = [c for c in at.get("plotly_chart") if f"live_chart_{monitor_id}" in c.proto.id]
+    traces = json.loads(chart.proto.spec)["data"]
+    colors = {t["name"]: t["line"]["color"] for t in traces}
+    assert colors == {
+        "clicking": "#FF1493",
+        "a whistle": "#2CA02C",
+        "silence (background)": "#8C564B",
+    }
+    # on Analyze's clock: each point at its cell's midpoint
+    first = min(traces[0]["x"])
+    assert first.startswith("1970-01-01T00:00:01.25"), first
     live.registry().forget(monitor_id)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.analysis import embed_source
+from emotion.analysis import embed_source, score
+from emotion.clock import clock
 from emotion.export import FILENAMES, write_exports
 from emotion.library.store import Store
 from emotion.live import AlertSettings, LiveSettings, Monitor
@@ -22,6 +23,7 @@ from emotion.live.ingest import ENDED
 from emotion.media.audio import probe
 from emotion.media.sources import open_source
 from emotion.model.batcher import Batcher
+from emotion.scoring.highlights import HighlightSettings, cell_timeline
 from tests.hls import LiveHls
 from tests.media import write_media
 from tests.synth import make_vod
@@ -141,6 +143,33 @@ def test_live_windows_equal_offline_ones_with_two_streams_sharing_the_model(
         assert cosine.min() >= 0.9999, cosine
         assert [a.label for a in m.alerts] == ["clicking"]
         assert m.alerts[0].stream_time_s in (0.0, 2.5, 5.0)
+
+
+def test_a_file_read_live_has_its_moment_where_analyze_puts_it(clap, tmp_path: Path) -> None:
+    # Late in the file, so that the start of the window that first hears it (where an
+    # alert used to be placed) is seconds before where Analyze's highlight starts.
+    audio = make_vod([("clicking", 11.0, 18.0)], 22.0, SR, np.random.default_rng(12))
+    media = write_media(tmp_path / "file.flac", audio, SR)
+    store = Store(tmp_path / "home")
+    monitor = Monitor(str(media), _settings(realtime=True), Batcher(clap), store)
+    monitor.run()
+    assert monitor.error is None and monitor.state == ENDED
+    # Analyze on the same file, with the same prompts and threshold
+    offline_store = Store(tmp_path / "offline")
+    record = embed_source(clap, offline_store, open_source(str(media)), "vod", 10.0, 2.5)
+    vod = score(record, offline_store.vectors(record), clap, LABELS, BACKGROUND,
+                settings=HighlightSettings(threshold=monitor.settings.alerts.threshold))  # fmt: skip
+    (highlight,) = vod.highlights
+    (alert,) = monitor.alerts
+    assert (alert.label, clock(alert.stream_time_s)) == (highlight.label, clock(highlight.start_s))
+    assert 8.0 <= alert.stream_time_s <= 11.0, alert  # at the event, not a window before it
+    # the rolling timeline is Analyze's cell timeline, cell for cell
+    starts, cells = cell_timeline(vod.scores, 2.5, 10.0, vod.duration_s)
+    assert [p.start_s for p in monitor.timeline] == starts.tolist()
+    np.testing.assert_allclose([p.probabilities for p in monitor.timeline], cells, atol=2e-3)
+    assert [(h.label, h.start_s, h.peak_s) for h in monitor.analysis().highlights] == [
+        (highlight.label, highlight.start_s, highlight.peak_s)
+    ]
 
 
 def _wait(condition, timeout_s: float, what: str) -> None:

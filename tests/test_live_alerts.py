@@ -35,6 +35,15 @@ def test_the_cooldown_holds_back_a_label_not_the_others() -> None:
     assert [(label, t) for label, t, _ in fired] == [("a", 0.0), ("b", 7.5), ("a", 32.5)]
 
 
+def test_after_a_restart_an_ongoing_moment_stays_quiet_and_the_next_one_fires() -> None:
+    tracker = AlertTracker(["a"], AlertSettings(threshold=0.5, cooldown_s=30))
+    assert _run(tracker, [[0.9], [0.9]]) == [("a", 0.0, 0.9)]  # the killed run, replayed
+    tracker.forget_cooldowns()
+    # still above the line: the same moment; below, then above within 30 s: a new one
+    fired = [tracker.update(t, np.array([p])) for t, p in [(5.0, 0.9), (7.5, 0.1), (10.0, 0.8)]]
+    assert fired == [[], [], [("a", 0.8)]]
+
+
 def test_background_columns_never_fire() -> None:
     tracker = AlertTracker(["a whistle"], AlertSettings())
     # the second column (a background prompt) is at 0.99 throughout

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion.live.grid import LiveGrid
+from emotion.live.grid import LiveCells, LiveGrid
+from emotion.scoring.highlights import cell_timeline
 from emotion.scoring.windows import iter_windows
 
 SR = 1000  # a small rate keeps the arrays small; the grid is rate-agnostic
@@ -53,3 +54,22 @@ def test_the_grid_resumes_after_a_restart() -> None:
     _, _, settled = grid.gap(12.0)  # what the dead run heard past them, and the downtime
     assert [w.index for w in settled] == [4, 5, 6, 7, 8]
     assert grid.push(np.ones(12 * SR, dtype=np.float32))[0].index == 9
+
+
+@pytest.mark.parametrize("duration_s", [0.6, 4.0, 21.0, 23.7])
+def test_live_cells_are_the_vods_cells_and_a_resume_keeps_them(duration_s: float) -> None:
+    rng = np.random.default_rng(4)
+    n_windows = len(list(iter_windows([np.zeros(round(duration_s * SR))], SR, 10.0, 2.5)))
+    rows = rng.dirichlet(np.ones(3), n_windows)
+    starts, scores = cell_timeline(rows, 2.5, 10.0, duration_s)
+    cells = LiveCells(10.0, 2.5)
+    live = [cells.push(i, row) for i, row in enumerate(rows)] + cells.finish(duration_s)
+    assert [t for t, _ in live] == starts.tolist()
+    np.testing.assert_allclose(np.stack([c for _, c in live]), scores, atol=1e-12)
+    # a monitor resumed at window 3 with the stored windows before it: the same cells
+    if n_windows <= 3:
+        return
+    resumed = LiveCells(10.0, 2.5, 3, earlier=rows[:3])
+    after = [resumed.push(i, rows[i]) for i in range(3, n_windows)] + resumed.finish(duration_s)
+    assert [t for t, _ in after] == starts[3:].tolist()
+    np.testing.assert_allclose(np.stack([c for _, c in after]).reshape(-1, 3), scores[3:].reshape(-1, 3), atol=1e-12)  # fmt: skip

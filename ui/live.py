@@ -3,14 +3,16 @@
 The monitors live in one ``emotion.live.Monitors`` per server process
 (``st.cache_resource``): they keep running when a tab closes or reloads, and every
 session sees the same ones. A panel redraws itself every ``REFRESH_S`` as a fragment,
-without rerunning the page.
+without rerunning the page. Its timeline is the Analyze page's: the analysis's cells
+(``emotion.live.grid.LiveCells``), each prompt in the sidebar's color, on the same clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from emotion.clock import clock
@@ -21,6 +23,8 @@ from emotion.live.registry import MAX_MONITORS
 from emotion.media.netguard import check_public_url
 from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
+from emotion.scoring.presets import color as default_color
+from ui import timeline
 from ui.sidebar import Settings
 
 REFRESH_S = 1.5
@@ -128,18 +132,55 @@ def panel(monitor_id: int) -> None:
         points = list(monitor.timeline)
         if points:
             chart, now = st.columns([3, 1])
-            last_s = points[-1].start_s
-            recent = [p for p in points if p.start_s >= last_s - TIMELINE_SHOWN_S]
-            frame = pd.DataFrame(
-                [p.probabilities for p in recent], columns=monitor.prompts,
-                index=pd.Index([p.start_s + monitor.settings.window_s / 2 for p in recent], name="stream time (s)"),
+            settings = st.session_state.get("settings")
+            colors = settings.colors if isinstance(settings, Settings) else {}
+            chart.plotly_chart(
+                figure(monitor, colors), key=f"live_chart_{monitor_id}",
+                config={"displaylogo": False},
             )  # fmt: skip
-            chart.line_chart(frame[monitor.labels], height=220)
             with now:
-                st.caption("Now")
-                for label, p in zip(monitor.labels, recent[-1].probabilities, strict=False):
+                st.caption(f"Now (from {clock(points[-1].start_s)})")
+                for label, p in zip(monitor.labels, points[-1].probabilities, strict=False):
                     st.progress(float(p), text=f"{label}: {p:.0%}")
+            chart.caption(
+                "Each point is a cell of the analysis, as on Analyze: its time is where its "
+                "moment is, an alert's is where its highlight starts. A cell is settled once "
+                f"the last window over it is heard, {monitor.settings.window_s:g} s after it starts."
+            )
         _alert_feed(monitor_id, monitor)
+
+
+def figure(monitor: Monitor, colors: Mapping[str, str]) -> go.Figure:
+    """The last ``TIMELINE_SHOWN_S`` of cells, drawn as the Analyze page's timeline draws them:
+    at the cell's midpoint, each prompt in ``colors`` (the sidebar's), background dotted."""
+    points = list(monitor.timeline)
+    last_s = points[-1].start_s if points else 0.0
+    recent = [p for p in points if p.start_s >= last_s - TIMELINE_SHOWN_S]
+    hop_s = monitor.settings.hop_s
+    starts = [p.start_s for p in recent]
+    fig = go.Figure()
+    for j, prompt in enumerate(monitor.prompts):
+        background = prompt in monitor.background
+        fig.add_trace(
+            go.Scatter(
+                x=[timeline.at(t + hop_s / 2) for t in starts],
+                y=[float(p.probabilities[j]) for p in recent],
+                name=prompt + (" (background)" if background else ""), mode="lines",
+                customdata=[[t, clock(t)] for t in starts],
+                line={"color": colors.get(prompt) or default_color(j, background),
+                      "width": 1.2 if background else 2.4, "dash": "dot" if background else "solid"},
+                opacity=0.6 if background else 1.0,
+                hovertemplate=f"%{{customdata[1]}} · {prompt}: %{{y:.0%}}<extra></extra>",
+            )
+        )  # fmt: skip
+    threshold = monitor.settings.alerts.threshold
+    fig.add_hline(y=threshold, line_dash="dash", line_width=1, line_color="#888888",
+                  annotation_text=f"alerts at {threshold:.0%}", annotation_position="top left")  # fmt: skip
+    fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0})  # fmt: skip
+    fig.update_xaxes(type="date", tickformat=timeline.TIME_FORMAT, hoverformat=timeline.TIME_FORMAT)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title=None)
+    return fig
 
 
 def _alert_feed(monitor_id: int, monitor: Monitor) -> None:

@@ -1,9 +1,10 @@
 """Alerts from a growing stream: a label fires when it crosses the threshold.
 
 The hysteresis of ``emotion.scoring.highlights``: a label fires when its probability in a new
-window reaches ``threshold`` and is armed again only once it falls below ``threshold -
-hysteresis``, so a score hovering at the line fires once. A label fires at most once per
-``cooldown_s`` of stream time. Background prompts are scored but never fire.
+cell reaches ``threshold`` and is armed again only once it falls below ``threshold -
+hysteresis``, so a score hovering at the line fires once. The monitor feeds it the
+analysis's cells, so a label fires at the start of what becomes its highlight. A label
+fires at most once per ``cooldown_s`` of stream time. Background prompts never fire.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from emotion.scoring.highlights import HighlightSettings
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One moment while live; ``stream_time_s`` is the start of the window that fired."""
+    """One moment while live; ``stream_time_s`` is the start of the cell that fired: where
+    the analysis's highlight starts, as ``analyze`` places it (``emotion.live.grid.LiveCells``)."""
 
     label: str
     score: float
@@ -53,7 +55,7 @@ class AlertSettings:
 
 
 class AlertTracker:
-    """Feed it each window's probabilities in order; it says which labels fire."""
+    """Feed it each cell's probabilities in order; it says which labels fire."""
 
     def __init__(self, labels: Sequence[str], settings: AlertSettings) -> None:
         settings.check()
@@ -63,7 +65,7 @@ class AlertTracker:
         self._last_fired_s: list[float | None] = [None] * len(self.labels)
 
     def update(self, start_s: float, probabilities: np.ndarray) -> list[tuple[str, float]]:
-        """``(label, score)`` for each label that fires in the window starting at ``start_s``."""
+        """``(label, score)`` for each label that fires in the cell starting at ``start_s``."""
         s = self.settings
         fired: list[tuple[str, float]] = []
         for j, label in enumerate(self.labels):
@@ -81,6 +83,12 @@ class AlertTracker:
             self._last_fired_s[j] = start_s
             fired.append((label, p))
         return fired
+
+    def forget_cooldowns(self) -> None:
+        """After a restart: a moment still going on stays quiet (not armed again), but the
+        next one fires even within the cooldown, since the killed run's webhooks may
+        never have left its queue."""
+        self._last_fired_s = [None] * len(self.labels)
 
 
 def utc_now() -> str:

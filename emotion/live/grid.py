@@ -6,14 +6,21 @@ time runs with the audio received, plus the gaps: when the stream drops, the los
 is a gap, and a window that overlaps a gap has no audio (``samples is None``; it is
 stored as a zero vector, which no prompt matches) rather than audio spliced across the
 hole. Memory is one window and one chunk, whatever the length of the stream or a gap.
+
+``LiveCells`` turns the windows' probabilities into the cells a VOD's timeline and
+highlights are cut from (``emotion.scoring.highlights.cell_timeline``), so a file read
+live puts its moments at the times ``analyze`` puts them.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from emotion.scoring.highlights import cell_timeline
 from emotion.scoring.windows import TAIL_MIN_S, check_grid
 
 
@@ -129,3 +136,55 @@ class LiveGrid:
         )
         self.next_index += 1
         return window
+
+
+class LiveCells:
+    """The cell timeline of ``cell_timeline``, computed as the windows come.
+
+    Cell ``k`` covers ``[k·hop_s, (k+1)·hop_s)`` and scores the mean of the windows over
+    its midpoint, the newest of which is window ``k``: once window ``k`` is in, cell ``k``
+    has the VOD's value. The cells past the last window's start wait for ``finish`` and
+    the stream's duration. It keeps only the few windows a cell needs.
+    """
+
+    def __init__(
+        self,
+        window_s: float,
+        hop_s: float,
+        first_index: int = 0,
+        earlier: np.ndarray | None = None,
+    ) -> None:
+        """``earlier``: the probabilities of the windows before ``first_index`` (a resumed
+        analysis's last stored ones), so its first cells average what a VOD's would."""
+        check_grid(window_s, hop_s)
+        self.window_s, self.hop_s = window_s, hop_s
+        keep = math.ceil(window_s / hop_s) + 1  # more than the windows over one midpoint
+        self._rows: deque[np.ndarray] = deque(maxlen=keep)
+        if earlier is not None:
+            self._rows.extend(earlier[-keep:])
+        self._last = first_index - 1  # the newest window's index
+
+    def push(self, index: int, probabilities: np.ndarray) -> tuple[float, np.ndarray]:
+        """Window ``index``'s probabilities (every window, in order); cell ``index``."""
+        if index != self._last + 1:
+            raise ValueError(f"window {index} came after window {self._last}")
+        self._rows.append(probabilities)
+        self._last = index
+        open_end_s = (index + 1) * self.hop_s + self.window_s  # no midpoint clipped yet
+        _, scores = self._cells(open_end_s)
+        return index * self.hop_s, scores[len(self._rows) - 1]
+
+    def finish(self, duration_s: float) -> list[tuple[float, np.ndarray]]:
+        """The cells after the last window's start, for a stream of ``duration_s``."""
+        if not self._rows:
+            return []
+        first, scores = self._cells(duration_s)
+        return [(k * self.hop_s, scores[k - first]) for k in range(self._last + 1, first + len(scores))]  # fmt: skip
+
+    def _cells(self, duration_s: float) -> tuple[int, np.ndarray]:
+        """The index of the first kept window, and the cells from it on (its own grid from 0)."""
+        first = self._last - len(self._rows) + 1
+        _, scores = cell_timeline(
+            np.stack(self._rows), self.hop_s, self.window_s, duration_s - first * self.hop_s
+        )
+        return first, scores

@@ -9,7 +9,9 @@ stopped, the analysis is finished: afterwards it is an ordinary analysis of the 
 (kind ``live``), scored and exported like a VOD's.
 
 Stream time starts at 0 with the first audio the monitor receives and runs with the
-audio received plus the gaps (the wall-clock time without audio after a drop).
+audio received plus the gaps (the wall-clock time without audio after a drop). The
+rolling timeline and the alerts are of the analysis's cells (``LiveCells``), as a VOD's
+timeline and highlights are, so a file read live has its moments at the VOD's times.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from emotion.errors import BusyError, HypelineError
 from emotion.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
-from emotion.live.grid import LiveGrid, LiveWindow
+from emotion.live.grid import LiveCells, LiveGrid, LiveWindow
 from emotion.live.ingest import (
     CONNECTING,
     ENDED,
@@ -119,7 +121,8 @@ class LiveSettings:
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """One window of the rolling timeline: probabilities of the prompts (labels first)."""
+    """One cell of the rolling timeline (``start_s`` to ``start_s + hop_s``): the mean
+    probabilities of the prompts (labels first) of the windows over its midpoint."""
 
     start_s: float
     probabilities: np.ndarray
@@ -171,6 +174,7 @@ class Monitor:
         self._lease: Lease | None = None
         self._recorder: Recorder | None = None
         self._grid: LiveGrid | None = None
+        self._cells: LiveCells | None = None
         self._tracker = AlertTracker(self.labels, settings.alerts)
 
     # --- control ---------------------------------------------------------------------
@@ -309,6 +313,7 @@ class Monitor:
             self.on_note(note)
         self.record = record
         self._grid = LiveGrid(clap.sampling_rate, s.window_s, s.hop_s, first_index=record.n_done)
+        self._cells = self._resume_cells(record)
         self.gaps = [tuple(g) for g in self.store.gaps(record.id)]  # type: ignore[misc]
         resumed_at = 0.0
         if record.n_done > 0 or (record.duration_s or 0) > 0:
@@ -321,6 +326,22 @@ class Monitor:
             self.on_note(f"continuing analysis {record.id} after a gap of {lost_s:.1f} s")
         if s.record:
             self._recorder = Recorder(part_path(folder, resumed_at), clap.sampling_rate)
+
+    def _resume_cells(self, record: AnalysisRecord) -> LiveCells:
+        """The cells from window ``n_done`` on, averaging in the stored windows before it as
+        a VOD's cells do. The alerts are put back where the killed run left them (a moment
+        it alerted and that goes on is not alerted again), from the cells of those windows."""
+        s = self.settings
+        keep = 2 * math.ceil(s.window_s / s.hop_s)  # enough cells to settle the hysteresis
+        earlier = np.asarray(self.store.vectors(record)[-keep:])
+        if not len(earlier):
+            return LiveCells(s.window_s, s.hop_s, record.n_done)
+        probabilities = self.scorer.probabilities(earlier)
+        replay = LiveCells(s.window_s, s.hop_s, record.n_done - len(earlier))
+        for i, p in enumerate(probabilities, start=record.n_done - len(earlier)):
+            self._tracker.update(*replay.push(i, p))  # said by the killed run already
+        self._tracker.forget_cooldowns()
+        return LiveCells(s.window_s, s.hop_s, record.n_done, probabilities)
 
     def _gap(self, seconds: float) -> None:
         assert self._grid is not None and self._lease is not None and self.record is not None
@@ -335,6 +356,7 @@ class Monitor:
 
     def _process(self, windows: list[LiveWindow], webhooks: WebhookSender | None) -> None:
         assert self._lease is not None and self.record is not None and self._grid is not None
+        assert self._cells is not None
         self.stream_s = self._grid.position_s
         if not windows:
             return
@@ -345,28 +367,33 @@ class Monitor:
             vectors[real] = self.embedder.embed([windows[i].samples for i in real])  # type: ignore[misc]
         self.store.append(self._lease, self.record.id, dim, vectors, windows[-1].index + 1)
         self.store.live_position(self._lease, self.record.id, self._grid.position_s)
-        if not real:
-            return
-        probabilities = self.scorer.probabilities(vectors[real])
-        for i, p in zip(real, probabilities, strict=True):
-            w = windows[i]
-            self.timeline.append(Point(w.start_s, p))
-            for label, value in self._tracker.update(w.start_s, p):
-                alert = Alert(
-                    label, round(value, 4), w.start_s, utc_now(), self.record.id, self.source
-                )
-                self.alerts.append(alert)
-                self.n_alerts += 1
-                if self.on_alert is not None:
-                    self.on_alert(alert)
-                if webhooks is not None:
-                    webhooks.send(alert)
+        # Gap windows too (zero vectors: every prompt alike), as the VOD's scores have them.
+        probabilities = self.scorer.probabilities(vectors)
+        for w, p in zip(windows, probabilities, strict=True):
+            self._cell(*self._cells.push(w.index, p), webhooks=webhooks)
             if w.received:
                 self.latencies_s.append(time.monotonic() - w.received)
+
+    def _cell(self, start_s: float, p: np.ndarray, webhooks: WebhookSender | None) -> None:
+        """A settled cell: onto the timeline, and the alerts it fires (where a VOD's
+        highlight starts: the first cell at the threshold)."""
+        assert self.record is not None
+        self.timeline.append(Point(start_s, p))
+        for label, value in self._tracker.update(start_s, p):
+            alert = Alert(label, round(value, 4), start_s, utc_now(), self.record.id, self.source)
+            self.alerts.append(alert)
+            self.n_alerts += 1
+            if self.on_alert is not None:
+                self.on_alert(alert)
+            if webhooks is not None:
+                webhooks.send(alert)
 
     def _finish(self, webhooks: WebhookSender) -> None:
         assert self._grid is not None and self._lease is not None and self.record is not None
         self._process(self._grid.finish(), webhooks)
+        assert self._cells is not None
+        for start_s, p in self._cells.finish(self._grid.position_s):
+            self._cell(start_s, p, webhooks)
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
