@@ -47,6 +47,10 @@ with library_tab:
 started = st.session_state.get("job") is not None  # queued now, or carried on from a rerun
 job.run(store, policy, budget_bytes)
 
+if job.failed() is not None:  # said above; another VOD's results under it would read as its own
+    if "analysis_id" in st.session_state:
+        st.caption("The results shown before are hidden while this error stands: open them again from the Library.")  # fmt: skip
+    st.stop()
 if "analysis_id" not in st.session_state:
     if not (pressed or started):  # else its progress, or why it did not start, says enough
         st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip
@@ -99,8 +103,8 @@ table_col, player_col = st.columns([3, 2])
 with table_col:
     results.highlight_table(analysis, store)
 with player_col:
-    results.player(record.source, store.home, record.audio_track)
+    playing = results.analysis_player(record, store.home)
     if st.button("More like this", key="more_like_this", icon=":material/manage_search:",
                  help="Search the whole library for moments like the one playing"):  # fmt: skip
-        st.session_state.search_like = (record.id, float(st.session_state.get("seek_s", 0)))
+        st.session_state.search_like = (record.id, playing.start_s if playing else 0.0)
         st.switch_page("pages/search.py")

@@ -204,12 +204,13 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     n = int(re.search(r"Export (\d+) of \1 highlights", body).group(1))
     assert len(lines) == 3 + 1 and len(stars) == n > 0, (len(lines), len(stars), n)
     cells = [c.get_attribute("textContent") for c in css('[data-testid="stDataFrame"] td')]
-    assert len(cells) == 6 * n and set(cells[1::6]) <= {"a whistle", "clicking"}, cells
-    assert "a whistle" in cells[1::6], cells
+    w = 7  # play, moment, start, end, score, keep, why
+    assert len(cells) == w * n and set(cells[1::w]) <= {"a whistle", "clicking"}, cells
+    assert "a whistle" in cells[1::w], cells
 
     # Hovering a star tells the highlight in h:mm:ss; a click plays from its start.
-    whistle = cells[1::6].index("a whistle")
-    start, end = cells[6 * whistle + 2], cells[6 * whistle + 3]
+    whistle = cells[1::w].index("a whistle")
+    start, end = cells[w * whistle + 2], cells[w * whistle + 3]
     ActionChains(d).move_to_element(stars[whistle]).perform()
     wait_for("the hover", lambda: f"a whistle · {start}–{end}" in _hover(d))
     ActionChains(d).click().perform()
@@ -218,7 +219,7 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     other = 1 - whistle if n > 1 else whistle
     band = css(".js-plotly-plot .barlayer path")[other]
     ActionChains(d).move_to_element(band).click().perform()  # its middle: no line there
-    wait_for("the player to seek", lambda: f"Playing from {cells[6 * other + 2]}" in _text(d))
+    wait_for("the player to seek", lambda: f"Playing from {cells[w * other + 2]}" in _text(d))
     # Ticking Keep (keyboard: a cell of the row, → to Keep, space) narrows the exports.
     grid = css('[data-testid="stDataFrame"]')[0]
     rect = grid.rect

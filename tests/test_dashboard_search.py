@@ -16,6 +16,7 @@ from emotion.scoring.highlights import Highlight, with_moments
 from tests.conftest import TINY_CLAP
 from tests.library import analysed_library, events_of
 from ui.prompt_rows import Prompt, seed
+from ui.results import PlayPoint
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 TIMEOUT_S = 120
@@ -208,7 +209,7 @@ def test_more_like_this_on_the_analyze_page_searches_the_moment_playing(home) ->
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
     seed(at.session_state, [Prompt("a whistle", "#636EFA"), Prompt("silence", "#9E9E9E", True)])
     at.session_state.analysis_id = monday
-    at.session_state.seek_s = 20.0
+    at.session_state.play_point = PlayPoint(monday, 20.0, 35.0)  # Play pressed on 0:20
     at.run()
     assert not at.exception, at.exception
     at.button(key="more_like_this").click()

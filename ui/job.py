@@ -48,6 +48,15 @@ STAGES = {
     "embed": "Listening (decode + embed)",
     "wait": "Following the other run",
 }
+FAILURE_KEY = "job_failure"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the last run stopped, and the analysis that was current then."""
+
+    message: str
+    hides: int | None  # its results stay hidden under the error (often another VOD's)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def library(store: Store, visible: Callable[[Path], bool] | None = None) -> Run 
     if record.complete or record.kind == "live":
         if st.button("Open", key="library_open", type="primary"):
             st.session_state.analysis_id = record.id
+            st.session_state.pop(FAILURE_KEY, None)  # opened on purpose: shown again
         return None
     if st.button("Resume", key="library_resume", type="primary"):
         return Run.of(record)
@@ -240,11 +250,16 @@ def track_picker(
 def run(store: Store, policy: SourcePolicy | None = None, budget_bytes: int | None = None) -> None:
     """Carry on the queued job, if any, under ``st.status``; its analysis becomes the current one.
 
+    A run stopped by an error says why in an ``st.error`` of its own, below the collapsed
+    status, and keeps saying it on the next reruns while ``failed()`` holds.
     ``policy`` bounds what the job may open; ``budget_bytes`` the media copies on disk.
     """
     job: Run | None = st.session_state.get("job")
     if job is None:
+        if (message := failed()) is not None:
+            st.error(message)
         return
+    st.session_state.pop(FAILURE_KEY, None)  # a new run: the last one's error is history
     stop = st.empty()
     if stop.button(
         "Stop", icon=":material/stop_circle:", key="stop",
@@ -257,25 +272,44 @@ def run(store: Store, policy: SourcePolicy | None = None, budget_bytes: int | No
         )
         return
     notes: list[str] = []
+    error: str | None = None
     with st.status(f"Analyzing {job.spec}…", expanded=True) as status:
         try:
             record = _work(job, store, status, notes, policy, budget_bytes)
         except HypelineError as e:
-            st.session_state.job = None
-            stop.empty()
-            status.update(label="Stopped by an error", state="error")
-            st.error(str(e))
-            return
+            error = str(e)
+            status.update(label="Stopped by an error", state="error", expanded=False)
         except Exception:
             st.session_state.job = None  # a bug: do not retry it on every rerun
             raise
-        # Notes (another run followed, a store repaired) stay in sight.
-        status.update(
-            label=f"Analyzed {record.source.title}", state="complete", expanded=bool(notes)
-        )
+        else:
+            # Notes (another run followed, a store repaired) stay in sight.
+            status.update(
+                label=f"Analyzed {record.source.title}", state="complete", expanded=bool(notes)
+            )
     stop.empty()
     st.session_state.job = None
+    if error is not None:
+        # Outside the status, which folds away: the sentence is the whole story.
+        st.session_state[FAILURE_KEY] = Failure(error, st.session_state.get("analysis_id"))
+        st.error(error)
+        return
     st.session_state.analysis_id = record.id
+
+
+def failed() -> str | None:
+    """Why the last run stopped, while its analysis (or the one before it) is the current one.
+
+    The page shows no results meanwhile: under the error they would read as the failed
+    run's. Opening another analysis (the Library, any page) or a new run ends it.
+    """
+    failure: Failure | None = st.session_state.get(FAILURE_KEY)
+    if failure is None:
+        return None
+    if failure.hides != st.session_state.get("analysis_id"):
+        del st.session_state[FAILURE_KEY]
+        return None
+    return failure.message
 
 
 def _work(

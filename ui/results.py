@@ -2,12 +2,16 @@
 
 Scoring reads the stored embeddings only (cached per analysis), so prompts, template and
 thresholds re-score at once; nothing here touches the audio. A click on the timeline or
-a Play tick in the table puts the time in ``st.session_state.seek_s`` for the player.
+a Play button in the table is a ``PlayPoint`` of that analysis for the player: the only
+things that move its playhead (a sidebar change re-draws the same player, untouched).
 """
 
 from __future__ import annotations
 
+import math
 import mimetypes
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +33,18 @@ from ui.sidebar import Settings
 # Streamlit's player reads a file whole into memory (and hashes it) on every rerun, so a
 # bigger VOD plays through a light audio preview (emotion.media.preview).
 PLAYER_MAX_BYTES = 256 * 1024 * 1024
+PLAY_KEY = "play_point"
+PLAY_LABEL = ":material/play_arrow: Play"
+
+
+@dataclass(frozen=True)
+class PlayPoint:
+    """Where Play was last pressed: the player starts there and autoplays, once per press."""
+
+    analysis_id: int
+    start_s: float
+    end_s: float | None = None  # None: plays on past the highlight's end
+    press: int = 0  # pressing Play on the same moment again seeks there again
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -54,29 +70,47 @@ def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
         analysis, settings.colors, settings.highlights.threshold,
         settings.highlights.smoothing_s, dropped,
     )  # fmt: skip
+    ends = {h.start_s: h.end_s for h in analysis.highlights}  # a band or a star: its span
     st.plotly_chart(
-        fig, key="timeline", on_select=_on_timeline, selection_mode=("points", "box"),
-        config={"displaylogo": False},
+        fig, key="timeline", on_select=partial(_on_timeline, analysis.analysis_id or 0, ends),
+        selection_mode=("points", "box"), config={"displaylogo": False},
     )  # fmt: skip
     st.caption(
         "Click a line, a band or a star to play from there; drag to zoom, double-click to zoom out."
     )
 
 
-def _on_timeline() -> None:
+def _on_timeline(analysis_id: int, ends: dict[float, float]) -> None:
     t = timeline.selected_time(st.session_state.timeline.selection)
     if t is not None:
-        st.session_state.seek_s = t
+        _play(analysis_id, t, ends.get(t))
+
+
+def _play(analysis_id: int, start_s: float, end_s: float | None) -> None:
+    last: PlayPoint | None = st.session_state.get(PLAY_KEY)
+    keep_playing = bool(st.session_state.get("keep_playing"))
+    st.session_state[PLAY_KEY] = PlayPoint(
+        analysis_id, start_s, None if keep_playing else end_s, (last.press + 1) if last else 0
+    )
+
+
+def play_point(analysis_id: int) -> PlayPoint | None:
+    """The last Play of this analysis; one of another analysis is dropped (a new one starts silent)."""
+    point: PlayPoint | None = st.session_state.get(PLAY_KEY)
+    if point is not None and point.analysis_id != analysis_id:
+        del st.session_state[PLAY_KEY]
+        return None
+    return point
 
 
 def highlight_table(analysis: Analysis, store: Store) -> None:
-    """Label, start, end, score, play and keep; ticks are saved in the library at once."""
+    """Play, label, start, end, score, keep and why; ticks are saved in the library at once."""
     aid = analysis.analysis_id or 0
     reviews = store.reviews(aid)
     hs = analysis.highlights
     table = pd.DataFrame(
         {
-            "play": pd.Series([False] * len(hs), dtype=bool),
+            "play": pd.Series([PLAY_LABEL] * len(hs), dtype=object),
             "moment": pd.Series([h.label for h in hs], dtype=object),
             "start": pd.Series([clock(h.start_s) for h in hs], dtype=object),
             "end": pd.Series([clock(h.end_s) for h in hs], dtype=object),
@@ -84,13 +118,18 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
             "keep": pd.Series(
                 [reviews.get(review_key(h.label, h.start_s)) is True for h in hs], dtype=bool
             ),
+            "why": pd.Series([h.why() for h in hs], dtype=object),
         }
     )
     key = f"highlights_{st.session_state.get('table_version', 0)}"
     st.data_editor(
-        table, key=key, hide_index=True, disabled=["moment", "start", "end", "score"],
+        table, key=key, hide_index=True, disabled=["moment", "start", "end", "score", "why"],
         column_config={
-            "play": st.column_config.CheckboxColumn("Play", help="Play from here", width=50),
+            "play": st.column_config.ButtonColumn(
+                "Play", width=80, type="tertiary", key="play_click", on_click=_on_play,
+                args=(aid, [(h.start_s, h.end_s) for h in hs]),
+                help="Play this highlight, from its start to its end",
+            ),
             "moment": st.column_config.TextColumn("Moment"),
             "start": st.column_config.TextColumn("Start", width=65),
             "end": st.column_config.TextColumn("End", width=65),
@@ -98,7 +137,10 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
                 "Score", min_value=0.0, max_value=1.0, format="percent", width=110
             ),
             "keep": st.column_config.CheckboxColumn(
-                "Keep", width=55, help="Tick what to export; with none ticked, all of them."
+                "Keep", width=70, help="Tick what to export; with none ticked, all of them."
+            ),
+            "why": st.column_config.TextColumn(
+                "Why", help="The peak, and how far above this VOD's usual level for the moment"
             ),
         },
         on_change=_on_table, args=(key, aid, [review_key(h.label, h.start_s) for h in hs]),
@@ -107,41 +149,85 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
         st.caption("No highlight at this threshold: lower it in the sidebar.")
 
 
+def _on_play(analysis_id: int, spans: list[tuple[float, float]]) -> None:
+    click = st.session_state.play_click
+    if click is not None and 0 <= click["row"] < len(spans):
+        _play(analysis_id, *spans[click["row"]])
+
+
 def _on_table(key: str, analysis_id: int, keys: list[tuple[str, float]]) -> None:
     store = Store()
     for row, change in st.session_state[key]["edited_rows"].items():
         label, start_s = keys[int(row)]
         if "keep" in change:  # ticked: accepted; unticked again: rejected
             store.set_review(analysis_id, label, start_s, bool(change["keep"]))
-        if change.get("play"):
-            st.session_state.seek_s = start_s
-    # A fresh editor drawn from the store: the Play ticks do not stay ticked.
+    # A fresh editor drawn from the store, which is what it shows.
     st.session_state.table_version = st.session_state.get("table_version", 0) + 1
 
 
-def player(source: Source, home: Path, audio_track: int = 1) -> None:
-    """``st.video`` for video, ``st.audio`` otherwise, at ``st.session_state.seek_s``.
+def analysis_player(record: AnalysisRecord, home: Path) -> PlayPoint | None:
+    """The player of the Analyze page, at the last Play of this analysis; that Play point.
 
+    Before any Play it sits at 0:00, silent. A Play plays its highlight and stops at the
+    end (or plays on, with "Keep playing" on when it was pressed).
+    """
+    point = play_point(record.id)
+    if point is None:
+        _player(record.source, home, record.audio_track, 0)
+    else:
+        _player(record.source, home, record.audio_track, point.start_s, point.end_s,
+                autoplay=True, press=point.press)  # fmt: skip
+    st.toggle(
+        "Keep playing past the end", key="keep_playing",
+        help="For the next Play: play on past the highlight's end instead of stopping there.",
+    )  # fmt: skip
+    return point
+
+
+def player(source: Source, home: Path, audio_track: int = 1) -> None:
+    """``st.video`` for video, ``st.audio`` otherwise, at ``st.session_state.seek_s``."""
+    start = st.session_state.get("seek_s", 0)
+    _player(source, home, audio_track, start, autoplay="seek_s" in st.session_state)
+
+
+def _player(
+    source: Source,
+    home: Path,
+    audio_track: int,
+    start_s: float,
+    end_s: float | None = None,
+    autoplay: bool = False,
+    press: int = 0,
+) -> None:
+    """``st.video`` for video, ``st.audio`` otherwise, from ``start_s`` to ``end_s``.
+
+    Streamlit re-seeks and autoplays a player only when its arguments change (it keeps
+    one "autoplayed" mark per element): the same arguments on every rerun leave the
+    playhead alone, and ``press`` (in ``alt``) makes a repeated Play a new element.
     A browser plays a file's first audio track only, so another track is played from an
     audio preview of that track.
     """
-    start = int(st.session_state.get("seek_s", 0))
-    autoplay = "seek_s" in st.session_state
     path = source.path
     if not path.is_file():
         st.info(f"{path} is gone (moved or deleted), so there is nothing to play; the timeline and exports still work.")  # fmt: skip
         return
-    st.caption(f"Playing from {clock(start)}")
+    start = int(start_s)
+    end = None if end_s is None else max(math.ceil(end_s), start + 1)  # whole seconds, rounded out
+    st.caption(f"Playing from {clock(start)}" + (f" to {clock(end)}" if end is not None else ""))
+    alt = f"{source.title} from {clock(start)}" + (f" (play {press})" if press else "")
     if path.stat().st_size <= PLAYER_MAX_BYTES and audio_track == 1:
         mime = mimetypes.guess_type(path.name)[0]
         if source.has_video:
-            st.video(str(path), format=mime or "video/mp4", start_time=start, autoplay=autoplay)
+            st.video(str(path), format=mime or "video/mp4", start_time=start, end_time=end,
+                     autoplay=autoplay, alt=alt)  # fmt: skip
         else:
-            st.audio(str(path), format=mime or "audio/mpeg", start_time=start, autoplay=autoplay)
+            st.audio(str(path), format=mime or "audio/mpeg", start_time=start, end_time=end,
+                     autoplay=autoplay, alt=alt)  # fmt: skip
         return
     preview = _preview(source, home, audio_track)
     if preview is not None:
-        st.audio(str(preview), format="audio/mp4", start_time=start, autoplay=autoplay)
+        st.audio(str(preview), format="audio/mp4", start_time=start, end_time=end,
+                 autoplay=autoplay, alt=alt)  # fmt: skip
         st.caption("A light audio preview of this long VOD; exports and clips use the original.")
 
 

@@ -1,0 +1,156 @@
+"""What a new user meets on the Analyze page: a run that fails, the player, the table's why.
+
+A failed run says its sentence in sight and hides the previous VOD's results; Play is a
+button per highlight that plays it from its start to its end, and nothing else (a sidebar
+change, a new analysis) moves the player or makes it play.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion.analysis import score
+from emotion.library.store import Store
+from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.prompts import DEFAULT_TEMPLATE
+from tests import test_dashboard as dashboard
+from tests.media import write_media
+from tests.synth import make_vod
+from tests.test_dashboard import BACKGROUND, LABELS, SR, analyzed, app, rows
+
+# The dashboard tests' fixtures: a fresh HYPELINE_HOME, and their synthetic VOD.
+home = dashboard.home
+vod = dashboard.vod
+
+
+@pytest.fixture(scope="module")
+def other_vod(tmp_path_factory) -> Path:
+    """A second, shorter VOD (audio only): another analysis."""
+    audio = make_vod([("clicking", 5.0, 12.0)], 20.0, SR, np.random.default_rng(11))
+    return write_media(tmp_path_factory.mktemp("other") / "other-vod.flac", audio, SR)
+
+
+def player(at: AppTest):
+    """The page's one player (``st.video`` or ``st.audio``) as its proto."""
+    (media,) = at.get("video") or at.get("audio")
+    return media.proto
+
+
+def click_play(at: AppTest, row: int) -> AppTest:
+    """Press the Play button of a row of the highlights table, as the browser does.
+
+    AppTest has no API for a ButtonColumn yet: the click is the table's trigger value,
+    a JSON ``{row, label}``, sent under the widget id the table's proto names.
+    """
+    (editor,) = at.data_editor
+    widget_id = editor.proto.button_click_widgets["play"]
+    states = at._tree.get_widget_states()
+    click = states.widgets.add()
+    click.id = widget_id
+    click.string_trigger_value.data = json.dumps({"row": row, "label": "Play"})
+    return at._run(states)
+
+
+def highlights(home: Path, clap):
+    (record,) = [r for r in Store(home).analyses() if r.source.path.name == "synthetic-vod.mp4"]
+    analysis = score(
+        record, Store(home).vectors(record), clap, LABELS, BACKGROUND, DEFAULT_TEMPLATE,
+        HighlightSettings(),
+    )  # fmt: skip
+    return analysis.highlights
+
+
+def test_a_failed_run_says_why_in_sight_and_hides_the_other_vods_results(
+    home: Path, vod: Path
+) -> None:
+    at = analyzed(app(), vod)
+    assert not at.exception and rows(at)
+    at.text_input(key="link").input(str(home / "nope.mp4"))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception, at.exception
+    sentence = f"File not found: {home / 'nope.mp4'}. Check the path and try again."
+    assert [e.value for e in at.error] == [sentence]
+    (status,) = at.status
+    assert status.label == "Stopped by an error"
+    assert not status.error  # the sentence is not folded away inside the status box
+    assert not at.data_editor and not at.get("plotly_chart") and not at.get("video")
+    hidden = "The results shown before are hidden while this error stands: open them again from the Library."  # fmt: skip
+    assert [c.value for c in at.caption if "hidden" in c.value] == [hidden]
+    # A sidebar change reruns the page: the error still stands, the results stay hidden.
+    at.sidebar.slider(key="smoothing_s").set_value(5).run()
+    assert [e.value for e in at.error] == [sentence] and not at.status
+    assert not at.data_editor and not at.get("video")
+    # Opening the analysis again brings its results back, without the error.
+    at.button(key="library_open").click().run()
+    assert not at.exception and not at.error
+    assert rows(at) and player(at).start_time == 0
+
+
+def test_a_failed_first_run_shows_its_error_without_the_first_steps_hint(home: Path) -> None:
+    at = app().run()
+    at.text_input(key="link").input("https://example.invalid/v/1")
+    at.button(key="analyze_link").click().run()
+    assert not at.exception, at.exception
+    (error,) = at.error
+    assert not at.status[0].error
+    at.run()
+    assert [e.value for e in at.error] == [error.value] and not at.info
+
+
+def test_the_table_says_why_each_highlight_is_one(home: Path, vod: Path, clap) -> None:
+    at = analyzed(app(), vod)
+    (editor,) = at.data_editor
+    table = editor.value
+    expected = highlights(home, clap)
+    assert list(table["why"]) == [h.why() for h in expected]
+    assert all(
+        w.startswith(f"{h.label} {h.score:.2f}")
+        for w, h in zip(table["why"], expected, strict=True)
+    )
+    assert list(table["play"]) == [":material/play_arrow: Play"] * len(expected)
+
+
+def test_play_plays_a_highlight_to_its_end_and_nothing_else_moves_the_player(
+    home: Path, vod: Path, other_vod: Path, clap
+) -> None:
+    at = analyzed(app(), vod)
+    fresh = player(at)
+    assert (fresh.start_time, fresh.end_time, fresh.autoplay) == (0, 0, False)  # 0: no end
+    first, second = highlights(home, clap)[:2]
+
+    click_play(at, 0)
+    assert not at.exception, at.exception
+    played = player(at)
+    assert played.start_time == int(first.start_s) and played.autoplay
+    assert played.end_time == math.ceil(first.end_s)  # stops at the highlight's end
+    assert any(c.value.startswith(f"Playing from {rows(at)[0][1]} to ") for c in at.caption)
+
+    # A sidebar change re-draws the very same player: no re-seek, no second autoplay.
+    at.sidebar.slider(key="smoothing_s").set_value(5).run()
+    assert player(at) == played
+    at.toggle(key="keep_playing").set_value(True).run()
+    assert player(at) == played  # the choice is for the next Play
+
+    # Play again on the same row is a new player element (the browser seeks again)...
+    click_play(at, 0)
+    again = player(at)
+    assert again.id != played.id and again.start_time == played.start_time
+    # ... and with "Keep playing" on, it plays on past the end.
+    click_play(at, 1)
+    on = player(at)
+    assert (on.start_time, on.end_time, on.autoplay) == (int(second.start_s), 0, True)
+
+    # A new analysis starts silent at 0:00: the last VOD's play point is gone.
+    at.text_input(key="link").input(str(other_vod))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception, at.exception
+    assert "play_point" not in at.session_state
+    new = player(at)
+    assert (new.start_time, new.end_time, new.autoplay) == (0, 0, False)
+    assert any(c.value == "Playing from 0:00" for c in at.caption)
