@@ -7,6 +7,9 @@ prompts, highlight settings; left in ``st.session_state.settings``).
 
 import streamlit as st
 
+from emotion.errors import HypelineError
+from ui import model, shared, sidebar, signin  # no torch: the model loads on a thread
+
 # Why this frame needs no rerun and no patch. The cause (Streamlit 1.67): the first session
 # of a process sets `PagesManager.uses_pages_directory` (streamlit/runtime/pages_manager.py)
 # from whether a `pages/` folder lies beside the entry file, and only a call of
@@ -17,8 +20,9 @@ import streamlit as st
 # (and every AppTest run) goes through that router. It runs its main page, this file, unless
 # the address names a file of pages/ (then that file alone; each page's
 # signin.require_frame() sends it back here). So:
-# - st.navigation comes first, before the heavy imports below, so the legacy menu it has
-#   already sent is replaced in the same instant, and the flag is cleared for the process;
+# - st.navigation comes first (the imports above take well under a second: no torch), so
+#   the legacy menu it has already sent is replaced in the same instant, and the flag is
+#   cleared for the process;
 # - that menu is never drawn (.streamlit/config.toml: client.showSidebarNavigation =
 #   false), and ours sits on top, which that setting does not hide;
 # - no page lives at its file's name (url_path below, the default page too: a page's id is
@@ -44,10 +48,6 @@ PAGES = [  # one line a page; url_path: not the file's name (see above)
 # fmt: on
 page = st.navigation(PAGES, position="top")
 
-with st.spinner("Opening Hypeline…"):  # torch and transformers take seconds to import
-    from emotion.errors import HypelineError  # (after the navigation: see above)
-    from ui import model, shared, sidebar, signin
-
 try:
     config = shared.config()
 except HypelineError as e:  # a shared server with a broken table stays closed
@@ -59,7 +59,9 @@ signin.gate(config)  # stops here until signed in, when a sign-in is set up
 
 settings = sidebar.render(locked=config.shared)
 signin.account(config)
-if settings.model and (why := model.error(settings.model)):
+# The model loads in the background (ui/model.py): nothing here waits for it, a page
+# waits only where it needs it, and the app is drawn again once it has loaded or failed.
+if settings.model and model.known(settings.model) and (why := model.error(settings.model)):
     # The library stays browsable without the model; only new work and scoring need it.
     st.error(why)
     st.caption("Here: choose **Local folder…** under Model in the sidebar and give that folder.")

@@ -15,6 +15,17 @@ TINY_CLAP = FIXTURES / "tiny-clap"
 CLASSES = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling", "silence"]
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_model_loaded(request: pytest.FixtureRequest) -> None:
+    """The dashboard loads its model on a thread (ui/model.py) and says "loading…" until
+    then; a module that drives it with AppTest has the fixture model loaded first, so its
+    runs see it ready, as a visitor does once it has loaded."""
+    if hasattr(request.module, "AppTest"):
+        from ui import model
+
+        assert model.start(str(TINY_CLAP)).wait(120), "the fixture model did not load"
+
+
 @pytest.fixture(scope="session")
 def clap():
     """The committed tiny CLAP checkpoint, loaded once (CPU, fp32: the reference numbers)."""

@@ -341,6 +341,7 @@ def test_missing_weights_say_so_and_the_library_stays_browsable(
         store.append(lease, record.id, clap.embedding_dim, np.zeros((1, clap.embedding_dim)), 1)
         store.finish(lease, record.id, 5.0)
     monkeypatch.setenv("HYPELINE_MODEL", str(tmp_path / "no-such-model"))
+    assert model.start(str(tmp_path / "no-such-model")).wait(30)  # failed: drawn on the rerun
 
     at = app().run()
     assert not at.exception
@@ -480,15 +481,18 @@ def test_two_sessions_on_one_vod_share_one_model_and_one_writer(
     home: Path, long_vod: Path, long_reference: np.ndarray, clap, monkeypatch
 ) -> None:
     monkeypatch.setattr("emotion.analysis.default_batch_size", lambda clap: 2)
+    import emotion.model.clap as clap_module
+
     loads: list[str] = []
-    load_clap = model.load_clap
+    load_clap = clap_module.load_clap
 
     def counting_loads(name: str):
         loads.append(name)
         return load_clap(name)
 
-    monkeypatch.setattr(model, "load_clap", counting_loads)
+    monkeypatch.setattr(clap_module, "load_clap", counting_loads)  # ui.model's loader thread
     model._load.clear()  # loaded by earlier tests of this process
+    assert model.start(str(TINY_CLAP)).wait(120)
     embedded = count_embedded(monkeypatch)
     sessions: dict[str, AppTest] = {}
     first = threading.Thread(target=lambda: sessions.update(first=analyzed(app(), long_vod)))
@@ -541,6 +545,7 @@ def test_a_damaged_analysis_is_not_scored_and_analysing_again_repairs_it(
 
 
 def test_missing_weights_are_said_once(home: Path, vod: Path) -> None:
+    assert model.start("/nonexistent/model").wait(30)  # failed: drawn on the rerun
     at = app().run()
     at.sidebar.text_input(key="model_folder").input("/nonexistent/model").run()
     sentence = (
@@ -594,3 +599,31 @@ def test_the_preset_box_says_custom_once_the_prompts_are_no_presets(home: Path) 
     assert texts == ["piano", "guitar", "violin"]
     # Seeded prompts (a test's, a pack's) that match no preset: Custom from the first run.
     assert app().run().sidebar.selectbox(key="preset").value == "Custom"
+
+
+def test_the_first_view_never_waits_for_the_model(home: Path, monkeypatch) -> None:
+    import emotion.model.clap as clap_module
+
+    release = threading.Event()
+    load_clap = clap_module.load_clap
+
+    def slow_load(name: str):
+        assert release.wait(120)  # as importing torch and reading weights on a busy machine
+        return load_clap(name)
+
+    monkeypatch.setattr(clap_module, "load_clap", slow_load)
+    model._load.clear()
+    try:
+        at = app().run()  # returns while the model is still loading
+        assert not at.exception
+        assert not model.known(str(TINY_CLAP))
+        status = " ".join(m.value for m in at.sidebar.markdown)
+        assert "loading…" in status and "ready" not in status
+        assert at.text_input(key="link").label  # the page's input is there to use
+        assert at.button(key="analyze_link").label == "Analyze"
+    finally:
+        release.set()
+    assert model.start(str(TINY_CLAP)).wait(120)
+    at.run()
+    status = " ".join(m.value for m in at.sidebar.markdown)
+    assert re.search(r"ready · cpu · fp32", status), status

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,10 +23,12 @@ from emotion.live.ingest import is_link
 from emotion.live.registry import MAX_MONITORS
 from emotion.media.netguard import check_public_url
 from emotion.media.source import SourcePolicy
-from emotion.model.clap import Clap
 from emotion.scoring.presets import color as default_color
 from ui import timeline
 from ui.sidebar import Settings
+
+if TYPE_CHECKING:  # the model module imports torch (seconds); the first view does not wait for it
+    from emotion.model.clap import Clap
 
 REFRESH_S = 1.5
 TIMELINE_SHOWN_S = 300.0  # the rolling timeline's last minutes

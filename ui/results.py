@@ -13,6 +13,7 @@ import mimetypes
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,10 +26,12 @@ from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store, review_key
 from emotion.media.preview import preview
 from emotion.media.source import Source
-from emotion.model.clap import Clap
 from emotion.progress import Progress
 from ui import timeline
 from ui.sidebar import Settings
+
+if TYPE_CHECKING:  # the model module imports torch (seconds); the first view does not wait for it
+    from emotion.model.clap import Clap
 
 # Streamlit's player reads a file whole into memory (and hashes it) on every rerun, so a
 # bigger VOD plays through a light audio preview (emotion.media.preview).

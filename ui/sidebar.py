@@ -107,7 +107,10 @@ def _model_picker(locked: bool = False) -> str:
     if not name:
         status.warning("Give the folder of a CLAP checkpoint, or pick a model above.")
         return name
-    status.badge("loading…", icon=":material/hourglass_top:", color="gray")
+    if not model.known(name):  # the first view does not wait: drawn again once loaded
+        status.badge("loading…", icon=":material/hourglass_top:", color="gray")
+        model.rerun_when_loaded(name)
+        return name
     clap = model.get(name)
     if clap is not None:
         status.badge(
@@ -265,7 +268,7 @@ def _problem(prompts: Sequence[Prompt], template: str) -> str | None:
 
 def _too_long(name: str, prompts: Sequence[Prompt], template: str) -> str | None:
     """Why a prompt does not fit the model's text tower, once the model is loaded."""
-    clap = model.get(name) if name else None
+    clap = model.get(name, block=False) if name else None  # checked again once it is loaded
     if clap is None:
         return None
     try:
