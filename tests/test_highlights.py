@@ -161,3 +161,17 @@ def test_on_a_quiet_stream_relative_does_not_turn_blips_into_highlights() -> Non
     found = find_highlights(["scream"], np.arange(360) * 5.0, p[:, None], 5.0, 1800.0,
                             HighlightSettings.on_scale("relative"))  # fmt: skip
     assert found == []
+
+
+def test_relative_finds_a_flat_streams_own_outliers_that_absolute_leaves_out() -> None:
+    # The README's reason for the default: 0.25 is no "scream" by the model's word, yet on
+    # a prompt otherwise at 0-0.05 it stands 4.5 spreads above the stream's usual level.
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.0, 0.05, 360)
+    p[[40, 41, 200]] = 0.25
+    starts = np.arange(360) * 5.0
+    relative = find_highlights(["scream"], starts, p[:, None], 5.0, 1800.0,
+                               HighlightSettings.on_scale("relative"))  # fmt: skip
+    assert [(h.start_s, h.end_s) for h in relative] == [(200.0, 210.0), (1000.0, 1005.0)]
+    assert all(h.relative == pytest.approx(4.54, abs=0.01) for h in relative)
+    assert find_highlights(["scream"], starts, p[:, None], 5.0, 1800.0, HighlightSettings()) == []
