@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emotion.chat.judge import ChatSummary
 from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled
 from emotion.lease import Lease
@@ -77,6 +78,7 @@ class Analysis:
     nonfinite_s: float = 0.0  # audio that decoded to NaN/Inf and was analysed as silence
     precision: str = "fp32"  # what the embeddings were computed in (emotion.model.clap)
     rules: HighlightSettings | None = None  # what found the highlights (scale, thresholds)
+    chat: ChatSummary | None = None  # the chat replay beside the sound, when it has one
 
     @property
     def prompts(self) -> list[str]:

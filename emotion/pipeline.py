@@ -6,9 +6,11 @@ and the result into their medium, and nothing between is assembled twice. So a m
 kept from Search, a review, a learned pick reach every face's exports alike.
 
 * ``embed``   a source (link, path or an opened ``Source``) → its analysis in the library
-              (the expensive half, resumable; ``emotion.analysis.embed_source``).
+              (the expensive half, resumable; ``emotion.analysis.embed_source``), with its
+              chat replay parsed once and stored beside it.
 * ``moments`` an analysis → scores and highlights from the stored vectors, with the
-              moments kept by hand added (the cheap half: arithmetic, no audio).
+              moments kept by hand added (the cheap half: arithmetic, no audio), judged by
+              the stored chat when it has one (``emotion.chat.judge``).
 * ``chosen``  the highlights the exports hold: the kept ones, or all but the dropped.
 * ``export`` / ``export_files``  the chosen highlights → files in a folder / as bytes.
 * ``run``     all of it in one call (the CLI's ``analyze``, batch).
@@ -27,6 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis, embed_source, score
+from emotion.chat import stored
+from emotion.chat.formats import detect_format
+from emotion.chat.judge import SOUND, check_rank, default_rank, judge, with_reactions
 from emotion.export import FILENAMES, FORMATS, write_exports
 from emotion.library.store import AnalysisRecord, Store, review_key
 from emotion.media.source import Source, SourcePolicy
@@ -52,11 +57,18 @@ class Settings:
     hop_s: float = DEFAULT_HOP_S
     audio_track: int | None = None  # numbered from 1; None: the file's default track
     learn: bool = False  # adapt the labels to the picks kept and rejected in the library
+    chat: Path | None = None  # a chat replay file to attach (embed, run)
+    rank: str | None = None  # sound | chat | both (emotion.chat.judge); None: both with chat
+    chat_moments: bool = False  # also report chat spikes with no sound behind them
 
     def check(self) -> Settings:
-        """These settings, once the grid and the highlight rules are known to be sound."""
+        """These settings, once the grid, the highlight rules and the rank are known to be
+        sound, and a chat file to be chat (its first bytes: the whole is read by ``embed``)."""
         check_grid(self.window_s, self.hop_s)
         self.highlights.check(self.prompts.labels)
+        check_rank(self.rank)
+        if self.chat is not None:
+            detect_format(self.chat)
         return self
 
 
@@ -96,15 +108,28 @@ def embed(
     on_note: Note | None = None,
     on_open: Callable[[AnalysisRecord], None] | None = None,
     embed_audio: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+    chat: Path | None = None,
 ) -> AnalysisRecord:
     """The expensive half: every window of ``source`` embedded into the library (resumed,
     or followed when another caller is at it). ``embed_audio`` stands in for
-    ``clap.embed_audio`` (a server's ``Batcher``); the numbers are the same."""
-    return embed_source(
+    ``clap.embed_audio`` (a server's ``Batcher``); the numbers are the same.
+
+    A ``chat`` replay file is read first (a bad one fails before any window is embedded)
+    and attached once the analysis exists, replacing the chat it had.
+    """
+    parsed = None
+    if chat is not None:
+        parsed = stored.read_file(chat, window_s, hop_s, source.duration_s, progress=progress)
+        if (note := stored.beyond_note(parsed)) is not None and on_note is not None:
+            on_note(note)
+    record = embed_source(
         clap, store, source, source_identity(source), window_s, hop_s, batch_size=batch_size,
         progress=progress, cancel=cancel, audio_track=audio_track, wait=wait, on_note=on_note,
         on_open=on_open, embed=embed_audio,
     )  # fmt: skip
+    if parsed is not None:
+        stored.attach(store, record.id, parsed)
+    return record
 
 
 def moments(
@@ -122,7 +147,9 @@ def moments(
 
     ``vectors`` saves reading them again (a page caches them); ``examples`` are a prompt
     pack's learned picks, used with ``settings.learn``. The labels are remembered as the
-    analysis's last ones (the library lists them).
+    analysis's last ones (the library lists them). When the analysis has a stored chat,
+    each highlight carries chat's reaction and ``top_k`` keeps by ``settings.rank``
+    (``emotion.chat.judge``); without one, a rank by chat is noted and sound ranks.
     """
     prompts = settings.prompts
     adapter = None
@@ -138,11 +165,30 @@ def moments(
                 on_note(f"learned {describe(report)}")
     if vectors is None:
         vectors = store.vectors(record)
+    chat = stored.load(store, record.id)
+    rules = settings.highlights
+    if chat is not None:  # chat ranks: top_k keeps by that rank, below
+        rules = dataclasses.replace(rules, top_k=None)
+    elif settings.rank not in (None, SOUND) and on_note is not None:
+        on_note("This analysis has no chat replay; its highlights are ranked by sound.")
     analysis = score(
         record, vectors, clap, list(prompts.labels), list(prompts.background), prompts.template,
-        settings.highlights, adapter=adapter,
+        rules, adapter=adapter,
     )  # fmt: skip
-    analysis.highlights = with_moments(analysis.highlights, store.kept_moments(record.id))
+    analysis.rules = settings.highlights
+    kept = store.kept_moments(record.id)
+    if chat is not None:
+        rank = default_rank(settings.rank, has_chat=True)
+        judged, analysis.chat = judge(
+            analysis.highlights, analysis.scores, len(prompts.labels), record.hop_s,
+            analysis.duration_s, rules.scale, chat, rank, settings.highlights.top_k,
+            settings.chat_moments,
+        )  # fmt: skip
+        analysis.highlights = with_reactions(
+            with_moments(judged, kept), chat.reactions.series, analysis.chat.lag_s
+        )
+    else:
+        analysis.highlights = with_moments(analysis.highlights, kept)
     if record.last_labels != prompts.labels:
         store.set_last_labels(record.id, list(prompts.labels))
     return analysis
@@ -241,7 +287,7 @@ def run(
     record = embed(
         source, clap, store, window_s=settings.window_s, hop_s=settings.hop_s,
         audio_track=settings.audio_track, batch_size=batch_size, progress=progress,
-        cancel=cancel, wait=wait, on_note=on_note,
+        cancel=cancel, wait=wait, on_note=on_note, chat=settings.chat,
     )  # fmt: skip
     analysis = moments(record, store, clap, settings, examples=examples, on_note=on_note)
     folder = out_dir(source) if callable(out_dir) else out_dir

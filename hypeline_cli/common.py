@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from emotion.errors import DeviceError, HypelineError, ModelNotFoundError
+from emotion.errors import ChatError, DeviceError, HypelineError, ModelNotFoundError
 from emotion.model.names import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
 from emotion.progress import Progress
 
@@ -79,4 +79,6 @@ def flag_hint(e: HypelineError) -> str:
         return " (--model PATH_OR_ID)"
     if isinstance(e, DeviceError):
         return " (--device cpu)"
+    if isinstance(e, ChatError):
+        return " (--chat FILE)"
     return ""

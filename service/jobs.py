@@ -45,9 +45,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     analysis_id INTEGER,          -- the library's analysis, once the source is open
     title TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    chat TEXT,                    -- the chat replay's real path, under the media folders
+    rank TEXT                     -- sound | chat | both; NULL: the default
 );
 """
+# Columns added since the first jobs table (added in place to an older file).
+_ADDED_COLUMNS = (("chat", "TEXT"), ("rank", "TEXT"))
 ACTIVE = ("queued", "running")
 
 
@@ -66,6 +70,8 @@ class Job:
     analysis_id: int | None = None
     title: str | None = None
     created: float = 0.0
+    chat: str | None = None
+    rank: str | None = None
 
 
 class JobStore:
@@ -75,6 +81,10 @@ class JobStore:
         self.path = home / "api-jobs.sqlite"
         with self._db() as db:
             db.executescript(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED_COLUMNS:
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -91,10 +101,11 @@ class JobStore:
         with self._db() as db:
             db.execute(
                 "INSERT INTO jobs (id, source, labels, background, template, window_s, hop_s, "
-                "audio_track, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "audio_track, status, created, chat, rank) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.id, job.source, json.dumps(job.labels), json.dumps(job.background),
                  job.template, job.window_s, job.hop_s, job.audio_track, job.status,
-                 job.created),
+                 job.created, job.chat, job.rank),
             )  # fmt: skip
         return job
 
@@ -127,7 +138,7 @@ def _job(row: sqlite3.Row) -> Job:
         background=json.loads(row["background"]), template=row["template"],
         window_s=row["window_s"], hop_s=row["hop_s"], audio_track=row["audio_track"],
         status=row["status"], error=row["error"], analysis_id=row["analysis_id"],
-        title=row["title"], created=row["created"],
+        title=row["title"], created=row["created"], chat=row["chat"], rank=row["rank"],
     )  # fmt: skip
 
 
@@ -196,6 +207,7 @@ class JobRunner:
                 progress=lambda p: self.progress.__setitem__(job.id, p),
                 on_open=lambda record: self.jobs.update(job.id, analysis_id=record.id),
                 embed_audio=self.batcher.embed,
+                chat=None if job.chat is None else self.sources.chat_file(job.chat),
             )  # fmt: skip
         except Cancelled:
             if self._stop.is_set():  # shutting down: the next start resumes it

@@ -11,6 +11,8 @@ from emotion.live.alerts import AlertSettings
 from emotion.live.monitor import LiveSettings
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
+Rank = Literal["sound", "chat", "both"]  # emotion.chat.judge.RANKS
+
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
@@ -60,6 +62,18 @@ class AnalysisRequest(BaseModel):
     window_s: float = Field(default=DEFAULT_WINDOW_S, gt=0, le=60)
     hop_s: float = Field(default=DEFAULT_HOP_S, gt=0, le=60)
     audio_track: int | None = Field(default=None, ge=1, description="numbered from 1")
+    chat: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="the VOD's chat replay: a path under the server's --media-root "
+        "(TwitchDownloader, yt-dlp rechat or live_chat, chat-downloader JSON, or CSV), parsed "
+        "once and stored with the analysis",
+    )
+    rank: Rank | None = Field(
+        default=None,
+        description="what orders highlights and what top_k keeps: sound, chat, or both "
+        "(sound × a chat factor within ×0.5…×2); default both with chat, else sound",
+    )
 
 
 class AnalysisCreated(BaseModel):
@@ -83,6 +97,19 @@ class AnalysisStatus(BaseModel):
     created: float = Field(description="Unix time")
 
 
+class ChatReactionOut(BaseModel):
+    messages: int = Field(description="messages in the lag window after the moment")
+    rate_vs_baseline: float = Field(description="their rate over the chat's usual (1: ordinary)")
+    top: list[str] = Field(description="the most used emotes and keywords, most first")
+
+
+class ChatOut(BaseModel):
+    messages: int = Field(description="messages in the chat replay")
+    lag_s: float = Field(description="how long after the sound chat reacts (estimated, 3–20 s)")
+    format: str
+    rank: str = Field(description="what ordered the highlights: sound, chat or both")
+
+
 class HighlightOut(BaseModel):
     label: str
     start_s: float
@@ -92,6 +119,11 @@ class HighlightOut(BaseModel):
     usual: float | None = Field(description="the label's median probability on this VOD")
     relative: float | None = Field(description="the peak in spreads above the usual level")
     why: str = Field(description='one line, e.g. "laughter 0.82 (×3.1 this stream\'s usual)"')
+    chat: ChatReactionOut | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # absent without chat: responses as they always were
+        description="chat's reaction, when the analysis has a chat replay",
+    )
 
 
 class Highlights(BaseModel):
@@ -102,6 +134,9 @@ class Highlights(BaseModel):
     thresholds: dict[str, float] = Field(description="per prompt, beside the threshold")
     duration_s: float
     highlights: list[HighlightOut]
+    chat: ChatOut | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="the chat replay, when it has one"
+    )
 
 
 class SearchHit(BaseModel):

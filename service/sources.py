@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from emotion.errors import SourceError
+from emotion.chat.formats import detect_format
+from emotion.errors import ChatError, SourceError
 from emotion.media.media_roots import resolve_under
 from emotion.media.netguard import check_public_url
 from emotion.media.source import Source, SourcePolicy
@@ -54,6 +55,26 @@ class ClientSources:
             raise SourceError(
                 f"{Path(text).name} is not a file in the media folder; check the path."
             )
+
+    def chat_file(self, spec: str) -> Path:
+        """The real path of a chat replay file a client named, once its first bytes are chat:
+        like a source's path, only inside the media folders (links are not fetched for chat)."""
+        text = spec.strip()
+        try:
+            if _is_link(text):
+                raise SourceError(
+                    "A chat replay is read from a file; put it in the server's media folder "
+                    "and give its path there."
+                )
+            path = resolve_under(text, self.media_roots)
+            if not path.is_file():
+                raise SourceError(
+                    f"{Path(text).name} is not a file in the media folder; check the chat's path."
+                )
+            detect_format(path)
+        except (SourceError, ChatError) as e:  # no server folders in what a client reads
+            raise type(e)(without_folders(str(e), self.media_roots)) from None
+        return path
 
     def resolve(self, spec: str) -> str:
         """What the server itself opens for ``spec``: the link as given, or the real path of a

@@ -8,6 +8,7 @@ from pathlib import Path
 from emotion.analysis import Analysis
 from emotion.clock import clock_ms
 from emotion.export.timefmt import by_start
+from emotion.scoring.highlights import Highlight
 
 HEADER = (
     "label",
@@ -21,14 +22,19 @@ HEADER = (
     "relative",
     "why",
 )
+# Added when the analysis has a chat replay (without one the file is as it always was).
+CHAT_HEADER = ("chat_messages", "chat_rate_vs_baseline", "chat_top")
 
 
 def write(analysis: Analysis, path: Path) -> list[str]:
-    """Write ``highlights.csv``: seconds to the millisecond, plus ``h:mm:ss.mmm`` for people."""
+    """Write ``highlights.csv``: seconds to the millisecond, plus ``h:mm:ss.mmm`` for people;
+    with chat, its reaction to each (``chat_top``: the top emotes and keywords, by spaces)."""
+    has_chat = analysis.chat is not None
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)
-        out.writerow(HEADER)
+        out.writerow(HEADER + CHAT_HEADER if has_chat else HEADER)
         for h in by_start(analysis.highlights):
+            chat = _chat_cells(h) if has_chat else []
             out.writerow(
                 [
                     h.label,
@@ -41,6 +47,13 @@ def write(analysis: Analysis, path: Path) -> list[str]:
                     "" if h.usual is None else f"{h.usual:.4f}",
                     "" if h.relative is None else f"{h.relative:.2f}",
                     h.why(),
+                    *chat,
                 ]
             )
     return []
+
+
+def _chat_cells(h: Highlight) -> list[str]:
+    if h.chat is None:
+        return ["", "", ""]
+    return [str(h.chat.messages), f"{h.chat.rate_vs_baseline:.2f}", " ".join(h.chat.top)]

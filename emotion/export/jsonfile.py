@@ -12,6 +12,7 @@ from emotion.scoring.highlights import Highlight
 
 TIME_DECIMALS = 3  # milliseconds
 SCORE_DECIMALS = 4
+RATE_DECIMALS = 2  # chat's rate vs its baseline
 
 
 def _t(seconds: float) -> float:
@@ -47,6 +48,7 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
         # Audio that decoded to NaN/Inf (a damaged float file), analysed as silence.
         "nonfinite_audio_s": _t(analysis.nonfinite_s),
         **_rules(analysis),
+        **_chat(analysis),
         "highlights": [_highlight(h) for h in by_start(analysis.highlights)],
         "timeline": {
             "start_s": [_t(s) for s in analysis.window_starts_s],
@@ -69,6 +71,21 @@ def _rules(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def _chat(analysis: Analysis) -> dict[str, Any]:
+    """The chat replay beside the sound: its messages, the lag, its format, the rank."""
+    chat = analysis.chat
+    if chat is None:
+        return {}
+    return {
+        "chat": {
+            "messages": chat.messages,
+            "lag_s": _t(chat.lag_s),
+            "format": chat.format,
+            "rank": chat.rank,
+        }
+    }
+
+
 def _highlight(h: Highlight) -> dict[str, Any]:
     row: dict[str, Any] = {
         "label": h.label,
@@ -79,6 +96,12 @@ def _highlight(h: Highlight) -> dict[str, Any]:
     }
     if h.usual is not None and h.relative is not None:  # found on a timeline (not by hand)
         row |= {"usual": _p(h.usual), "relative": round(h.relative, 2), "why": h.why()}
+    if h.chat is not None:
+        row["chat"] = {
+            "messages": h.chat.messages,
+            "rate_vs_baseline": round(h.chat.rate_vs_baseline, RATE_DECIMALS),
+            "top": list(h.chat.top),
+        }
     return row
 
 

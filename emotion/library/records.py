@@ -53,3 +53,14 @@ class Review:
     start_s: float
     end_s: float | None
     kept: bool
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    """A chat replay attached to an analysis; ``data`` is ``emotion.chat.stored``'s to read."""
+
+    analysis_id: int
+    format: str
+    n_messages: int
+    attached: float
+    data: bytes = field(repr=False)

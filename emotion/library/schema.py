@@ -14,7 +14,7 @@ from pathlib import Path
 from emotion.library.records import AnalysisRecord
 from emotion.media.source import Source
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Each table's columns and constraints, in one place, so a rebuild makes exactly the table a
 # new library has. Analysis ids are AUTOINCREMENT (v4): an id is never given twice, so a page
 # or a client holding the id of a deleted analysis cannot open a later, different one.
@@ -66,6 +66,15 @@ TABLES = {
     accepted INTEGER NOT NULL,       -- kept (1) or rejected (0)
     end_s REAL,                      -- the reviewed moment's end, when known
     PRIMARY KEY (analysis_id, label, start_s)
+""",
+    # v5: an analysis's chat replay, parsed once (emotion.chat.stored encodes ``data``); one
+    # row per analysis, so attaching another chat replaces it in one statement.
+    "chats": """
+    analysis_id INTEGER PRIMARY KEY REFERENCES analyses(id),
+    format TEXT NOT NULL,            -- emotion.chat.formats.FORMATS
+    n_messages INTEGER NOT NULL,     -- messages in the file
+    attached REAL NOT NULL,
+    data BLOB NOT NULL               -- per-window reactions and the 10 s series
 """,
 }
 SCHEMA = "".join(f"CREATE TABLE IF NOT EXISTS {t} ({cols});\n" for t, cols in TABLES.items())

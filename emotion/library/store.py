@@ -35,13 +35,13 @@ import numpy as np
 
 from emotion.errors import BusyError, StoreError
 from emotion.lease import Lease, try_acquire
-from emotion.library.records import AnalysisRecord, Review, review_key
+from emotion.library.records import AnalysisRecord, ChatRecord, Review, review_key
 from emotion.library.schema import SCHEMA_VERSION, SELECT_RECORD, migrate, to_record, use_wal
 from emotion.media.source import Source
 from emotion.paths import hypeline_home
 
 # The library's names, importable from here as they always were.
-__all__ = ["SCHEMA_VERSION", "AnalysisRecord", "Review", "Store", "review_key"]
+__all__ = ["SCHEMA_VERSION", "AnalysisRecord", "ChatRecord", "Review", "Store", "review_key"]
 
 # How long a call waits for another process's transaction; ours last milliseconds.
 BUSY_TIMEOUT_S = 30.0
@@ -278,6 +278,31 @@ class Store:
                 for r in rows.fetchall()
             ]
 
+    # --- an analysis's chat replay (emotion.chat.stored encodes and reads it) -------------
+
+    def set_chat(self, analysis_id: int, fmt: str, n_messages: int, data: bytes) -> None:
+        """Attach a parsed chat to an analysis, replacing the one it had (one statement)."""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO chats (analysis_id, format, n_messages, attached, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (analysis_id, fmt, n_messages, time.time(), sqlite3.Binary(data)),
+            )
+
+    def chat(self, analysis_id: int) -> ChatRecord | None:
+        """The chat attached to an analysis, or None."""
+        with self._db() as db:
+            row = db.execute("SELECT * FROM chats WHERE analysis_id = ?", (analysis_id,)).fetchone()
+        if row is None:
+            return None
+        return ChatRecord(
+            row["analysis_id"],
+            row["format"],
+            row["n_messages"],
+            row["attached"],
+            bytes(row["data"]),
+        )
+
     # --- library management and search (issue 9) -------------------------------------
 
     def vector_rows(self, record: AnalysisRecord, first: int, stop: int) -> np.ndarray:
@@ -341,6 +366,7 @@ class Store:
             with self._db() as db:
                 db.execute("DELETE FROM reviews WHERE analysis_id = ?", (analysis_id,))
                 db.execute("DELETE FROM gaps WHERE analysis_id = ?", (analysis_id,))
+                db.execute("DELETE FROM chats WHERE analysis_id = ?", (analysis_id,))
                 db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
                 (others,) = db.execute(
                     "SELECT COUNT(*) FROM analyses a JOIN sources s ON s.id = a.source_id "

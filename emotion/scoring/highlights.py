@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emotion.errors import HypelineError, LabelError
 from emotion.scoring.windows import TAIL_MIN_S
+
+if TYPE_CHECKING:  # chat/ is this stage's neighbour: its reactions import the window grid
+    from emotion.chat.reactions import Reaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +36,18 @@ class Highlight:
     # this VOD, and the peak in spreads above it (the relative scale's units).
     usual: float | None = field(default=None, compare=False)
     relative: float | None = field(default=None, compare=False)
+    # How chat answered it (emotion.chat.judge), when the analysis has a chat replay.
+    chat: Reaction | None = field(default=None, compare=False)
 
     def why(self) -> str:
-        """One line on why it is a highlight: "crowd cheering 0.82 (×3.1 this stream's usual)"."""
+        """One line on why it is a highlight: "crowd cheering 0.82 (×3.1 this stream's usual)",
+        with chat: "… · chat ×4.1, 37 messages, KEKW"."""
         line = f"{self.label} {self.score:.2f}"
         if self.usual is not None and self.usual > 0 and self.score > self.usual:
             line += f" (×{self.score / self.usual:.1f} this stream's usual)"
+        if self.chat is not None:
+            top = f", {', '.join(self.chat.top)}" if self.chat.top else ""
+            line += f" · chat ×{self.chat.rate_vs_baseline:.1f}, {self.chat.messages} messages{top}"
         return line
 
 

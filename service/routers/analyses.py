@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from emotion import pipeline
 from emotion.analysis import Analysis
 from emotion.export import FILENAMES, FORMATS
-from emotion.scoring.highlights import HighlightSettings, parse_thresholds
+from emotion.scoring.highlights import Highlight, HighlightSettings, parse_thresholds
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service
@@ -21,8 +22,11 @@ from service.schemas import (
     AnalysisCreated,
     AnalysisRequest,
     AnalysisStatus,
+    ChatOut,
+    ChatReactionOut,
     HighlightOut,
     Highlights,
+    Rank,
 )
 
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
@@ -54,6 +58,9 @@ async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
     check_grid(request.window_s, request.hop_s)
     await run_in_threadpool(prompts.fit, svc.clap)
     await run_in_threadpool(svc.sources.check, request.source)  # resolves the host: off the loop
+    chat = None
+    if request.chat is not None:
+        chat = await run_in_threadpool(svc.sources.chat_file, request.chat)  # not chat: refused
     if len(await run_in_threadpool(svc.runner.jobs.active)) >= svc.config.max_jobs:
         raise ApiError(
             429,
@@ -65,7 +72,8 @@ async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
         Job(id="", source=request.source.strip(), labels=list(prompts.labels),
             background=list(prompts.background),
             template=request.template, window_s=request.window_s, hop_s=request.hop_s,
-            audio_track=request.audio_track),
+            audio_track=request.audio_track, chat=None if chat is None else str(chat),
+            rank=request.rank),
     )  # fmt: skip
     return AnalysisCreated(id=job.id)
 
@@ -129,6 +137,29 @@ Labels = Annotated[str | None, Query(description="comma-separated; default: the 
 Rules = Annotated[HighlightSettings, Depends(highlight_settings)]
 
 
+@dataclass(frozen=True)
+class ChatRules:
+    """How a chat replay judges the highlights, from the query."""
+
+    rank: str | None = None
+    chat_moments: bool = False
+
+
+def chat_rules(
+    rank: Annotated[
+        Rank | None,
+        Query(description="sound, chat or both; default: the job's (both with chat, else sound)"),
+    ] = None,
+    chat_moments: Annotated[
+        bool, Query(description="also report chat spikes with no sound behind them")
+    ] = False,
+) -> ChatRules:
+    return ChatRules(rank, chat_moments)
+
+
+Chat = Annotated[ChatRules, Depends(chat_rules)]
+
+
 @router.get(
     "/{job_id}/highlights",
     response_model=Highlights,
@@ -137,8 +168,11 @@ Rules = Annotated[HighlightSettings, Depends(highlight_settings)]
     "with: only the stored window embeddings are read, never the audio. Moments kept by hand "
     "(a search hit added to the highlights) are among them, as in every export.",
 )
-async def highlights(svc: Svc, job_id: str, rules: Rules, labels: Labels = None) -> Highlights:
-    analysis = await _scored(svc, job_id, labels, rules)
+async def highlights(
+    svc: Svc, job_id: str, rules: Rules, chat: Chat, labels: Labels = None
+) -> Highlights:
+    analysis = await _scored(svc, job_id, labels, rules, chat)
+    summary = analysis.chat
     return Highlights(
         id=job_id,
         labels=analysis.labels,
@@ -151,10 +185,23 @@ async def highlights(svc: Svc, job_id: str, rules: Rules, labels: Labels = None)
                          score=round(h.score, 4),
                          usual=None if h.usual is None else round(h.usual, 4),
                          relative=None if h.relative is None else round(h.relative, 2),
-                         why=h.why())
+                         why=h.why(), chat=_reaction(h))
             for h in analysis.highlights
         ],
+        chat=None if summary is None else ChatOut(
+            messages=summary.messages, lag_s=round(summary.lag_s, 3), format=summary.format,
+            rank=summary.rank),
     )  # fmt: skip
+
+
+def _reaction(h: Highlight) -> ChatReactionOut | None:
+    if h.chat is None:
+        return None
+    return ChatReactionOut(
+        messages=h.chat.messages,
+        rate_vs_baseline=round(h.chat.rate_vs_baseline, 2),
+        top=list(h.chat.top),
+    )
 
 
 @router.get(
@@ -164,10 +211,12 @@ async def highlights(svc: Svc, job_id: str, rules: Rules, labels: Labels = None)
     "but the rejected ones, as the CLI and the dashboard export them.",
     responses={200: {"content": {t: {} for t in set(MEDIA_TYPES.values())}}},
 )
-async def export(svc: Svc, job_id: str, fmt: str, rules: Rules, labels: Labels = None) -> Response:
+async def export(
+    svc: Svc, job_id: str, fmt: str, rules: Rules, chat: Chat, labels: Labels = None
+) -> Response:
     if fmt not in FORMATS:
         raise ApiError(404, f"Unknown export format {fmt!r}; choose from {', '.join(FORMATS)}.")
-    analysis = await _scored(svc, job_id, labels, rules)
+    analysis = await _scored(svc, job_id, labels, rules, chat)
     files, _ = await run_in_threadpool(pipeline.export_files, analysis, svc.store, [fmt])
     return Response(
         files[fmt],
@@ -184,7 +233,7 @@ async def _job(svc: Service, job_id: str) -> Job:
 
 
 async def _scored(
-    svc: Service, job_id: str, labels: str | None, rules: HighlightSettings
+    svc: Service, job_id: str, labels: str | None, rules: HighlightSettings, chat: ChatRules
 ) -> Analysis:
     job = await _job(svc, job_id)
     if job.status != "complete" or job.analysis_id is None:
@@ -198,7 +247,9 @@ async def _scored(
         prompts = prompts.with_labels(labels)
         check_labels(svc, list(prompts.labels))
         await run_in_threadpool(prompts.fit, svc.clap)
-    settings = pipeline.Settings(prompts, rules).check()
+    settings = pipeline.Settings(
+        prompts, rules, rank=chat.rank or job.rank, chat_moments=chat.chat_moments
+    ).check()
 
     def rescore() -> Analysis:
         record = svc.store.analysis(job.analysis_id)  # type: ignore[arg-type]
