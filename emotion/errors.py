@@ -69,3 +69,11 @@ class Cancelled(HypelineError):
 
 class ChatError(HypelineError):
     """A chat replay file cannot be read (not chat, empty, damaged, or with impossible times)."""
+
+
+class ShortsError(ExportError):
+    """A vertical short cannot be made as asked; ``setting`` names the setting to change."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting  # a ShortSettings field, so a face can name its own control

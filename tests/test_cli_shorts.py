@@ -1,0 +1,64 @@
+"""`python -m emotion shorts ID` on an analysis in the library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion.analysis import embed_source
+from emotion.library.store import Store
+from emotion.media.sources import open_source, source_identity
+from hypeline_cli.main import main
+from tests.conftest import TINY_CLAP
+from tests.media import write_media
+from tests.synth import make_vod
+
+SR = 48_000
+EVENTS = [("a whistle", 10.0, 17.0)]
+ARGS = ["--labels", "a whistle, clicking", "--background", "silence", "--device", "cpu"]
+
+
+@pytest.fixture
+def analysed(clap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """A 30 s video VOD with one whistle, analysed into a fresh $HYPELINE_HOME; its id."""
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
+    audio = make_vod(EVENTS, 30.0, SR, np.random.default_rng(7))
+    path = write_media(tmp_path / "Stream Night.mp4", audio, SR, video=True,
+                       audio_args=("-c:a", "aac"))  # fmt: skip
+    source = open_source(path)
+    return embed_source(clap, Store(), source, source_identity(source)).id
+
+
+@pytest.mark.decoder
+def test_shorts_writes_the_highlights_as_vertical_clips(
+    analysed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(["shorts", str(analysed), *ARGS, "--out", str(out), "--short-max", "4"])
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    written = [Path(line) for line in stdout.splitlines()]
+    assert written and all(p.parent == out / "shorts" and p.is_file() for p in written)
+    assert any(p.name.startswith("01-a-whistle-0-00-") for p in written)
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is not None:
+        info = json.loads(subprocess.run(
+            [ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json",
+             str(written[0])], capture_output=True, text=True, check=True,
+        ).stdout)  # fmt: skip
+        video = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert (video["width"], video["height"]) == (1080, 1920)
+        assert 3.0 - 0.15 <= float(info["format"]["duration"]) <= 4.0 + 0.15
+
+
+def test_shorts_refusals_name_the_flag(analysed: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shorts", str(analysed), *ARGS, "--layout", "split"]) == 2
+    assert "(--facecam X,Y,W,H)" in capsys.readouterr().err
+    assert main(["shorts", "999", *ARGS]) == 2
+    assert "no analysis 999" in capsys.readouterr().err
