@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
+from emotion.chat.judge import RANKS, ranked
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -32,6 +33,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     analyze.add_argument("source", help="VOD file path or http(s) URL (anything yt-dlp opens)")
     analyze.add_argument(
+        "--list-tracks",
+        action="store_true",
+        help="print the audio tracks of the source (number, codec, channels, language, title) "
+        "and exit",
+    )
+    add_options(analyze)
+    analyze.set_defaults(func=run_analyze)
+
+
+OUT_HELP = "output folder (default: hypeline-out/<name>/ beside a local file, in the current folder for a link)"
+
+
+def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> None:
+    """What to find and what to write: shared by ``analyze`` and ``batch``."""
+    analyze.add_argument(
         "--labels", help='moments to find, e.g. "win celebration, fail frustration" (required)'
     )
     analyze.add_argument(
@@ -50,12 +66,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="which audio track to analyse, numbered from 1 as OBS does "
         "(default: the file's default track)",
-    )
-    tracks.add_argument(
-        "--list-tracks",
-        action="store_true",
-        help="print the audio tracks of the source (number, codec, channels, language, title) "
-        "and exit",
     )
     grid = analyze.add_argument_group("windows")
     grid.add_argument(
@@ -114,11 +124,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="moving average over the timeline, s (default %(default)s: none)",
     )
     found.add_argument("--top-k", type=int, help="keep the N best highlights over all labels")
+    chat = analyze.add_argument_group("chat replay")
+    chat.add_argument(
+        "--chat",
+        type=Path,
+        metavar="FILE",
+        help="the VOD's chat replay (TwitchDownloader JSON, yt-dlp rechat or live_chat JSON, "
+        "chat-downloader JSON, or CSV time_s,author,text): each highlight gets chat's "
+        "reaction, and highlights are ranked by it; stored with the analysis",
+    )
+    chat.add_argument(
+        "--rank",
+        choices=RANKS,
+        help="what orders highlights and what --top-k keeps: sound, chat (its rate vs the "
+        "usual), or both (sound × a chat factor within ×0.5…×2) (default both with chat, "
+        "else sound)",
+    )
+    chat.add_argument(
+        "--chat-moments",
+        action="store_true",
+        help='also report chat spikes with no sound behind them, as "chat spike" moments',
+    )
     out = analyze.add_argument_group("exports")
     out.add_argument(
         "--out",
         type=Path,
-        help="output folder (default: hypeline-out/<name>/ beside a local file, in the current folder for a link)",
+        help=out_help,
     )
     out.add_argument(
         "--formats",
@@ -148,7 +179,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="adapt labels to the moments kept and rejected in the library (review) and pack",
     )
     add_model_args(analyze)
-    analyze.set_defaults(func=run_analyze)
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -175,7 +205,19 @@ def settings_of(args: argparse.Namespace) -> Settings:
         hop_s=args.hop,
         audio_track=args.audio_track,
         learn=args.learn,
+        chat=args.chat,
+        rank=args.rank,
+        chat_moments=args.chat_moments,
     ).check()
+
+
+def exports_of(args: argparse.Namespace) -> ExportSettings:
+    return ExportSettings(
+        formats=tuple(parse_formats(args.formats)),
+        clips=args.clips,
+        clip_padding_s=args.clip_padding,
+        fps=args.fps,
+    )
 
 
 def default_out(source: Source) -> Path:
@@ -189,14 +231,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.list_tracks:
         return _list_tracks(args.source)
     # Everything the user typed is checked before any download or model load.
-    pack = _use_pack(args) if args.pack is not None else None
+    pack = use_pack(args) if args.pack is not None else None
     settings = settings_of(args)
-    exports = ExportSettings(
-        formats=tuple(parse_formats(args.formats)),
-        clips=args.clips,
-        clip_padding_s=args.clip_padding,
-        fps=args.fps,
-    )
+    exports = exports_of(args)
 
     def out_dir(source: Source) -> Path:
         return args.out or default_out(source)
@@ -219,8 +256,19 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
         f"{analysis.source.title} ({clock(analysis.duration_s)}{track}): "
         f"{len(analysis.highlights)} highlight(s) for {', '.join(analysis.labels)}"
     ]
-    for h in analysis.highlights:
-        lines.append(f"  {clock(h.start_s):>8}–{clock(h.end_s):<8} {h.label}  ({h.score:.2f})")
+    chat = analysis.chat
+    if chat is not None:  # best first, by the rank that chose them
+        lines.append(
+            f"Chat: {chat.messages:,} messages ({chat.format}), reacting {chat.lag_s:.1f} s "
+            f"after the sound; ranked by {chat.rank}."
+        )
+    scale = analysis.rules.scale if analysis.rules is not None else HighlightSettings.scale
+    shown = ranked(analysis.highlights, chat.rank, scale) if chat else analysis.highlights
+    for h in shown:
+        said = f"  chat ×{h.chat.rate_vs_baseline:.1f}, {h.chat.messages}" if h.chat else ""
+        lines.append(
+            f"  {clock(h.start_s):>8}–{clock(h.end_s):<8} {h.label}  ({h.score:.2f}){said}"
+        )
     if analysis.nonfinite_s > 0:
         lines.append(
             f"Note: {analysis.nonfinite_s:.2f} s of the audio decoded as invalid numbers "
@@ -231,7 +279,7 @@ def summary(analysis: Analysis, out_dir: Path, written: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def _use_pack(args: argparse.Namespace):
+def use_pack(args: argparse.Namespace):
     """Fill what the command line left at its defaults from ``--pack``; the pack."""
     pack = load_pack(args.pack)
     defaults = HighlightSettings()

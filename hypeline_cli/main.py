@@ -15,6 +15,7 @@ from pathlib import Path
 from emotion.errors import HypelineError
 from hypeline_cli import (
     analyze,
+    batch,
     classify,
     dashboard,
     evaluate,
@@ -23,12 +24,26 @@ from hypeline_cli import (
     review,
     search,
     serve,
+    shorts,
     stats,
 )
 from hypeline_cli.common import flag_hint
 
 # In the order ``--help`` lists them.
-COMMANDS = (classify, analyze, dashboard, serve, search, library, live, evaluate, review, stats)
+COMMANDS = (
+    classify,
+    analyze,
+    batch,
+    dashboard,
+    serve,
+    search,
+    library,
+    live,
+    evaluate,
+    review,
+    stats,
+    shorts,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Library: every analysis with its size and prompts; open, rename or delete one."""
+"""Library: every analysis with its size and prompts; open, rename or delete one; analyse many."""
 
 import datetime as dt
 from pathlib import Path
@@ -10,7 +10,7 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
 from emotion.search import aired_s
-from ui import job, shared, signin
+from ui import batch, job, shared, signin
 
 signin.require_frame()
 config = shared.config()
@@ -21,6 +21,9 @@ records = store.analyses()
 if config.shared:  # visitors see what they may open, and change nothing
     policy = shared.policy(config)
     records = [r for r in records if policy is None or policy.allows(r.source.path)]
+else:  # a whole folder or channel at once is for the owner of the machine
+    batch.panel(store, st.session_state.settings)
+    records = store.analyses()  # with what the batch added
 if not records:
     st.info("Nothing analysed yet: analyse a VOD on the **Analyze** page first.")
     st.stop()

@@ -99,3 +99,32 @@ def test_a_rename_reaches_the_analyze_pages_heading(home) -> None:
     Store(path).rename(tuesday, None)  # back to the VOD's own title
     at.run()
     assert at.main.subheader[0].value == "Tuesday Stream"
+
+
+def test_a_folder_analysed_from_the_library_page_with_a_broken_file_said(
+    home, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from tests.media import write_media
+    from tests.synth import make_vod
+
+    path, ids = home
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    write_media(folder / "Sunday.flac", make_vod([("a whistle", 5.0, 12.0)], 30.0, 48_000,
+                                                 np.random.default_rng(5)), 48_000)  # fmt: skip
+    (folder / "broken.mp4").write_text("not a video")
+    at = library_page()
+    at.text_area(key="batch_inputs").input(str(folder))
+    at.button(key="batch_start").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value  # the batch's, above the library's
+    assert list(table["VOD"]) == ["Sunday", str(folder / "broken.mp4")]  # in path order
+    assert list(table["highlights"]) == [1, 0] and table["windows"][0] == 5
+    assert not table["error"][0] and "broken.mp4" in table["error"][1]
+    assert at.status[0].label == "Analyzed 1 of 2 VOD(s), 1 failed"
+    titles = list(at.dataframe[1].value["title"])
+    assert "Sunday" in titles and len(titles) == len(ids) + 1
+    (csv_file,) = (path / "exports").glob("batch-*/batch.csv")
+    assert csv_file.read_text().count("\n") == 3
