@@ -256,6 +256,10 @@ def set_prompts(d, moments: list[str], background: list[str]) -> None:
     def sidebar_values() -> list[str]:
         return [e.get_attribute("value") for e in css('[data-testid="stSidebar"] input')]
 
+    # The model loads in the background and the app is drawn again once it is ready: type
+    # after that, as a visitor who sees "loading…" does (a redraw mid-typing can submit a
+    # new prompt twice, which the sidebar then refuses as given twice).
+    wait_for("the model", lambda: "ready ·" in _text(d), timeout_s=120)
     preset = 'input[aria-label="Start from a preset"]'
     wait_for("the preset picker", lambda: css(preset))[0].click()
     wait_for("the Blank option", lambda: _option(d, "Blank")).click()
