@@ -39,6 +39,8 @@ def _search(url: str, d, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
 
     d.get(url)
+    # The model loads in the background and the app is redrawn once it is ready.
+    tb.wait_for("the model", lambda: "ready ·" in tb._text(d), 120)
 
     # Through the navigation, as a visitor goes (and as the frame's first run settles).
     def link():
