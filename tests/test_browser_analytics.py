@@ -44,6 +44,8 @@ def test_analytics_page_in_the_browser(clap, browser, tmp_path: Path) -> None:  
     with _streamlit(tmp_path) as url:
         try:
             d.get(url)
+            # The model loads in the background; the app is redrawn once it is ready.
+            wait_for("the model", lambda: "ready ·" in _text(d), timeout_s=120)
             # The prompts come from a prompt pack, through the sidebar's uploader.
             pack = save_pack(Pack(["a tone"], ["silence", "clicking"], name="tones"),
                              tmp_path / "tones.json")  # fmt: skip
