@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
@@ -11,6 +12,8 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.library.store import Store
+from emotion.live.ingest import is_link
+from emotion.media.chat_download import fetch_chat
 from emotion.media.source import Source
 from emotion.media.sources import open_source
 from emotion.pipeline import ExportSettings, Settings, run
@@ -128,10 +131,11 @@ def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> N
     chat.add_argument(
         "--chat",
         type=Path,
-        metavar="FILE",
+        metavar="FILE|auto",
         help="the VOD's chat replay (TwitchDownloader JSON, yt-dlp rechat or live_chat JSON, "
-        "chat-downloader JSON, or CSV time_s,author,text): each highlight gets chat's "
-        "reaction, and highlights are ranked by it; stored with the analysis",
+        "chat-downloader JSON, or CSV time_s,author,text), or auto: a link's own chat replay "
+        "as its site offers it (Twitch VODs, YouTube live replays); each highlight gets "
+        "chat's reaction, and highlights are ranked by it; stored with the analysis",
     )
     chat.add_argument(
         "--rank",
@@ -181,6 +185,9 @@ def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> N
     add_model_args(analyze)
 
 
+AUTO = Path("auto")  # --chat auto
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     """The pipeline's settings from the command line (a pack fills what was left at defaults)."""
     if args.labels is None:
@@ -205,10 +212,24 @@ def settings_of(args: argparse.Namespace) -> Settings:
         hop_s=args.hop,
         audio_track=args.audio_track,
         learn=args.learn,
-        chat=args.chat,
+        chat=None if args.chat == AUTO else args.chat,  # per VOD: chat_for
         rank=args.rank,
         chat_moments=args.chat_moments,
     ).check()
+
+
+def chat_for(settings: Settings, chat: Path | None, spec: str) -> Settings:
+    """``settings`` for one VOD: with ``--chat auto``, its link's chat replay when the site
+    offers one (fetched once, kept beside the downloads), else a note and sound alone."""
+    if chat != AUTO:
+        return settings
+    if not is_link(spec):
+        note(f"--chat auto reads a link's chat; for {spec} give its chat file: --chat FILE.")
+        return settings
+    if (path := fetch_chat(spec)) is None:
+        note(f"{spec} offers no chat replay: its highlights are judged by sound alone.")
+        return settings
+    return dataclasses.replace(settings, chat=path).check()
 
 
 def exports_of(args: argparse.Namespace) -> ExportSettings:
@@ -242,7 +263,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         clap = load_model(args)
         examples = pack.examples if pack is not None and pack.model == clap.name else []
         result = run(
-            args.source, clap, Store(), settings, out_dir, exports, batch_size=args.batch_size,
+            args.source, clap, Store(), chat_for(settings, args.chat, args.source), out_dir, exports, batch_size=args.batch_size,
             examples=examples, progress=bars.update, wait=not args.no_wait, on_note=note,
         )  # fmt: skip
     print(summary(result.analysis, result.out_dir, result.written))

@@ -57,7 +57,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
 
         def one(spec: str) -> Done:
             result = run(
-                spec, clap, store, settings, folder, exports, batch_size=args.batch_size,
+                spec, clap, store, analyze.chat_for(settings, args.chat, spec), folder, exports, batch_size=args.batch_size,
                 examples=examples, progress=bars.update, wait=not args.no_wait, on_note=note,
             )  # fmt: skip
             a = result.analysis

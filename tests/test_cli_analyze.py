@@ -239,3 +239,35 @@ def test_nan_and_inf_samples_are_silence_counted_in_the_summary(tmp_path: Path) 
     doc = json.loads((tmp_path / "out" / "highlights.json").read_text())
     assert doc["nonfinite_audio_s"] == pytest.approx(2.0, abs=0.001)
     assert sorted(h["label"] for h in doc["highlights"]) == ["a whistle", "clicking"]
+
+
+@pytest.mark.decoder
+def test_chat_auto_on_a_link_without_chat_is_a_note_and_sound_alone(
+    vod: Path, tmp_path: Path
+) -> None:
+    from tests.httpserver import serve_folder
+
+    with serve_folder(vod.parent) as server:
+        link = server.url("Stream%20Night.mp4")
+        done = analyze(link, *ARGS, "--chat", "auto", "--formats", "json",
+                       "--out", str(tmp_path / "out"), home=tmp_path / "home")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"note: {link} offers no chat replay" in done.stderr
+    doc = json.loads((tmp_path / "out" / "highlights.json").read_text())
+    assert "chat" not in doc
+    assert [
+        (h["label"], round(h["start_s"])) for h in doc["highlights"] if h["label"] == "a whistle"
+    ] == [("a whistle", 65)]
+
+
+def test_chat_auto_on_a_file_says_to_give_its_chat_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from emotion.pipeline import Settings
+    from emotion.scoring.prompts import Prompts
+    from hypeline_cli.analyze import AUTO, chat_for
+
+    settings = Settings(Prompts.parse(["a whistle"]))
+    assert chat_for(settings, AUTO, "stream.mp4") is settings
+    assert chat_for(settings, None, "https://example.com/v") is settings  # no fetch at all
+    assert "for stream.mp4 give its chat file: --chat FILE" in capsys.readouterr().err

@@ -135,7 +135,7 @@ def probe(url: str, **options: Any) -> dict[str, Any]:
     are one ``SourceError`` sentence. The live monitor resolves streams with it."""
     import yt_dlp  # ~0.5 s: only when a link is opened (see fetch)
 
-    settings = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": _YtdlpLog(),
+    settings = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": YtdlpLog(),
                 **NETWORK_OPTIONS, **options}  # fmt: skip
     with yt_dlp.YoutubeDL(settings) as ydl:
         try:
@@ -173,7 +173,7 @@ def _ydl_options(
         "no_warnings": True,
         "noprogress": True,
         "no_color": True,
-        "logger": _YtdlpLog(),
+        "logger": YtdlpLog(),
         "progress_hooks": [_ProgressHook(progress)] if progress else [],
         "match_filter": _match_filter,
         # HLS fix-ups and merges need ffmpeg; this finds the imageio-ffmpeg one too.
@@ -186,7 +186,7 @@ def _ydl_options(
     }
 
 
-class _YtdlpLog:
+class YtdlpLog:
     """Takes yt-dlp's messages off the console; they go to our logger at debug level."""
 
     def debug(self, msg: str) -> None:
