@@ -430,6 +430,31 @@ def test_timeline_figure_has_a_line_per_prompt_bands_and_threshold(clap, home, v
     assert next(t for t in fig.data if t.name == "highlights").marker.symbol[0] == "star-open"
 
 
+def test_a_chat_replay_adds_a_lane_with_its_spikes_under_the_prompts(clap, home, vod) -> None:
+    from emotion.chat.reactions import ChatSeries
+
+    store = Store(home)
+    source = open_source(str(vod))
+    record = embed_source(clap, store, source, source_identity(source))
+    analysis = score(record, store.vectors(record), clap, LABELS, BACKGROUND)
+    messages = np.full(9, 2)
+    messages[7] = 30  # 1:10–1:20: chat goes wild after the whistle
+    tokens = tuple({"KEKW": 12, "Pog": 20} if i == 7 else {} for i in range(9))
+    chat = ChatSeries(10.0, messages, messages, tokens, baseline=2.0)
+    fig = timeline.figure(analysis, {p.text: p.color for p in PROMPTS}, 0.5, chat=chat)
+    lane = next(t for t in fig.data if t.name == "chat")
+    assert lane.yaxis == "y2" and list(lane.y) == list(messages)
+    assert [c[0] for c in lane.customdata] == [10.0 * i for i in range(9)]  # a click plays there
+    spike = lane.customdata[7]
+    assert spike[1:] == ["1:10", "Pog, KEKW", "spike · "] and lane.customdata[6][3] == ""
+    assert lane.marker.color[7] == timeline.SPIKE_COLOR != lane.marker.color[6]
+    # the prompts' lines and threshold stay on the first row; the lane has the usual rate
+    assert {t.yaxis for t in fig.data if t.name != "chat"} == {"y"}
+    assert sorted(s.y0 for s in fig.layout.shapes if s.type == "line") == [0.5, 2.0]
+    # no chat: the figure is as it was, one row
+    assert "yaxis2" not in timeline.figure(analysis, {}, 0.5).layout
+
+
 def test_a_click_or_a_box_on_the_timeline_gives_a_time() -> None:
     assert timeline.selected_time(None) is None
     assert timeline.selected_time({"points": [], "box": []}) is None

@@ -21,6 +21,7 @@ import streamlit as st
 
 from emotion import pipeline
 from emotion.analysis import Analysis
+from emotion.chat import stored as stored_chat
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store, review_key
@@ -69,17 +70,19 @@ def scored(record: AnalysisRecord, store: Store, clap: Clap, settings: Settings)
 def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
     reviews = store.reviews(analysis.analysis_id or 0)
     dropped = {k for k, accepted in reviews.items() if not accepted}
+    chat = stored_chat.load(store, analysis.analysis_id) if analysis.analysis_id else None
     fig = timeline.figure(
         analysis, settings.colors, settings.highlights.threshold,
-        settings.highlights.smoothing_s, dropped,
+        settings.highlights.smoothing_s, dropped, chat.reactions.series if chat else None,
     )  # fmt: skip
     ends = {h.start_s: h.end_s for h in analysis.highlights}  # a band or a star: its span
     st.plotly_chart(
         fig, key="timeline", on_select=partial(_on_timeline, analysis.analysis_id or 0, ends),
         selection_mode=("points", "box"), config={"displaylogo": False},
     )  # fmt: skip
+    lane = " (or a bar of the chat lane: messages per 10 s, spikes in orange)" if chat else ""
     st.caption(
-        "Click a line, a band or a star to play from there; drag to zoom, double-click to zoom out."
+        f"Click a line, a band or a star{lane} to play from there; drag to zoom, double-click to zoom out."
     )
 
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from emotion.analysis import Analysis
+from emotion.chat.reactions import ChatSeries, chat_spikes
 from emotion.clock import clock
 from emotion.library.store import review_key
 from emotion.scoring.highlights import cell_timeline, smooth
@@ -25,6 +27,8 @@ TIME_FORMAT = "%-H:%M:%S"
 BAND_OPACITY = 0.18
 STAR_Y = 1.05  # the highlights' stars ride above the lines, so a click finds them
 TOP_Y = 1.09
+CHAT_COLOR = "#6C6C7A"
+SPIKE_COLOR = "#F5A623"
 
 
 def at(seconds: float | np.ndarray) -> Any:
@@ -49,13 +53,22 @@ def figure(
     threshold: float,
     smoothing_s: float = 0.0,
     dropped: Collection[tuple[str, float]] = (),
+    chat: ChatSeries | None = None,
 ) -> go.Figure:
     """One line per prompt in its color (background dotted), highlight bands, threshold line.
 
     ``dropped`` holds ``(label, start_s)`` of highlights the user rejected: drawn hollow.
+    With a ``chat`` replay, a lane under the prompts: its messages per bin, spikes marked.
     """
     starts, scores = timeline_scores(analysis, smoothing_s)
-    fig = go.Figure()
+    fig = (
+        go.Figure()
+        if chat is None
+        else make_subplots(
+            rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.04
+        )
+    )
+    row = {} if chat is None else {"row": 1, "col": 1}
     hs = analysis.highlights
     about = [[h.start_s, f"{clock(h.start_s)}–{clock(h.end_s)}", h.label, h.score] for h in hs]
     hover = "%{customdata[2]} · %{customdata[1]} · peak %{customdata[3]:.0%}<br>click to play"
@@ -68,7 +81,8 @@ def figure(
             marker={"color": [colors.get(h.label, "#888888") for h in hs], "line_width": 0},
             opacity=BAND_OPACITY, customdata=about, hovertemplate=hover + "<extra></extra>",
             selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
-        )
+        ),
+        **row,
     )  # fmt: skip
     for j, prompt in enumerate(analysis.prompts):
         background = prompt in analysis.background
@@ -83,7 +97,8 @@ def figure(
                       "dash": "dot" if background else "solid"},
                 opacity=0.6 if background else 1.0, unselected={"marker": {"opacity": 1}},
                 hovertemplate=f"%{{customdata[1]}} · {prompt}: %{{y:.0%}}<extra></extra>",
-            )
+            ),
+            **row,
         )  # fmt: skip
     fig.add_trace(
         go.Scatter(
@@ -94,11 +109,12 @@ def figure(
                     "size": 14, "color": [colors.get(h.label, "#888888") for h in hs],
                     "line": {"width": 1, "color": "white"}},
             unselected={"marker": {"opacity": 1}}, hovertemplate=hover + "<extra></extra>",
-        )
+        ),
+        **row,
     )  # fmt: skip
     fig.add_hline(
         y=threshold, line_dash="dash", line_width=1, line_color="#888888",
-        annotation_text=f"threshold {threshold:.0%}", annotation_position="top left",
+        annotation_text=f"threshold {threshold:.0%}", annotation_position="top left", **row,
     )  # fmt: skip
     fig.update_layout(
         height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
@@ -109,8 +125,40 @@ def figure(
         type="date", tickformat=TIME_FORMAT, hoverformat=TIME_FORMAT,
         range=[at(0), at(max(analysis.duration_s, analysis.hop_s))],
     )  # fmt: skip
-    fig.update_yaxes(range=[0, TOP_Y], tickformat=".0%", title=None)
+    fig.update_yaxes(range=[0, TOP_Y], tickformat=".0%", title=None, **row)
+    if chat is not None:
+        _chat_lane(fig, chat)
+        fig.update_layout(height=520)
     return fig
+
+
+def _chat_lane(fig: go.Figure, chat: ChatSeries) -> None:
+    """Messages per bin as bars under the prompts, a spike's bins in their own color; a
+    hover tells the bin's top emotes and keywords, a click plays from the bin."""
+    starts = np.arange(chat.messages.size) * chat.bin_s
+    hot = np.zeros(chat.messages.size, dtype=bool)
+    for spike in chat_spikes(chat):
+        hot[round(spike.start_s / chat.bin_s) : round(spike.end_s / chat.bin_s)] = True
+    about = [
+        [float(t), clock(t), ", ".join(chat.top(i)) or "—", "spike · " if hot[i] else ""]
+        for i, t in enumerate(starts)
+    ]
+    fig.add_trace(
+        go.Bar(
+            x=at(starts + chat.bin_s / 2), y=chat.messages, width=chat.bin_s * 1000, name="chat",
+            showlegend=False, marker={"color": [SPIKE_COLOR if h else CHAT_COLOR for h in hot],
+                                      "line_width": 0},
+            customdata=about, selected={"marker": {"opacity": 1}},
+            unselected={"marker": {"opacity": 1}},
+            hovertemplate="%{customdata[3]}%{customdata[1]} · chat: %{y} messages"
+            "<br>%{customdata[2]}<extra></extra>",
+        ),
+        row=2, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title="chat", rangemode="tozero", row=2, col=1)
+    usual = f"usual {chat.baseline:.0f} / {chat.bin_s:.0f} s"
+    fig.add_hline(y=chat.baseline, line_dash="dot", line_width=1, line_color="#888888",
+                  annotation_text=usual, annotation_position="top left", row=2, col=1)  # fmt: skip
 
 
 def selected_time(selection: Mapping[str, Any] | None) -> float | None:
