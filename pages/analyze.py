@@ -28,16 +28,18 @@ with link_tab:
     if policy is not None and policy.media_folders:
         st.caption("Files open from " + ", ".join(f"`{f}`" for f in policy.media_folders) + ".")
     track = job.track_picker(job.audio_tracks(link, policy), key="link_track")
+    link_chat = job.chat_picker(key="link_chat")
     if pressed := st.button("Analyze", key="analyze_link", type="primary"):
-        job.start(link, settings, track)
+        job.start(link, settings, track, link_chat)
 with upload_tab:
     cap_mb = shared.upload_cap_mb(config)
     upload = st.file_uploader(
         "A video or audio file", type=job.MEDIA_TYPES, key="upload", max_upload_size=cap_mb
     )
+    upload_chat = job.chat_picker(key="upload_chat")
     if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
         pressed = True
-        job.start_upload(upload, settings, cap_mb)
+        job.start_upload(upload, settings, cap_mb, upload_chat)
     bigger = ": for a bigger file, give its path in the first tab" if paths else ""
     st.caption(f"Up to {cap_mb} MB (held in the server's memory while it uploads){bigger}.")
 with library_tab:

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion.analysis import score
+from emotion.chat import stored as stored_chat
 from emotion.library.store import Store
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE
@@ -154,3 +155,45 @@ def test_play_plays_a_highlight_to_its_end_and_nothing_else_moves_the_player(
     new = player(at)
     assert (new.start_time, new.end_time, new.autoplay) == (0, 0, False)
     assert any(c.value == "Playing from 0:00" for c in at.caption)
+
+
+def _chat_csv(bursts: dict[float, int]) -> bytes:
+    """A chat replay (CSV): a message every 5 s, and bursts of many after some moments."""
+    rows = ["time_s,author,text"]
+    rows += [f"{t:.1f},viewer{t:.0f},hi" for t in np.arange(0.0, 90.0, 5.0)]
+    for at_s, n in bursts.items():
+        rows += [f"{at_s + i * 0.2:.1f},fan{i},Pog W" for i in range(n)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_a_chat_replay_uploaded_beside_a_vod_judges_its_highlights(
+    home: Path, vod: Path, clap
+) -> None:
+    at = dashboard.app().run()
+    at.text_input(key="link").input(str(vod))
+    at.file_uploader(key="link_chat").upload("chat.csv", _chat_csv({21.0: 40}), "text/csv")
+    at.run()
+    at.button(key="analyze_link").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    (record,) = Store(home).analyses()
+    attached = stored_chat.load(Store(home), record.id)  # stored with the analysis, once
+    assert attached is not None and attached.format == "csv" and attached.n_messages == 18 + 40
+    (chart,) = at.get("plotly_chart")
+    lanes = [t for t in json.loads(chart.proto.spec)["data"] if t.get("name") == "chat"]
+    assert len(lanes) == 1
+    # the burst (0:21–0:29, after the whistle), in its 10 s bin: a spike, its emotes told
+    hot = [c for c in lanes[0]["customdata"] if c[3]]
+    assert [(c[1], c[2]) for c in hot] == [("0:20", "Pog, W")], lanes[0]["customdata"]
+    why = [w for w in at.data_editor[0].value["why"]]
+    assert any("chat ×" in w for w in why), why
+
+
+def test_a_file_that_is_not_a_chat_replay_is_said_before_any_run(home: Path, vod: Path) -> None:
+    at = dashboard.app().run()
+    at.text_input(key="link").input(str(vod))
+    at.file_uploader(key="link_chat").upload("notes.txt", b"just some notes\n", "text/plain")
+    at.run()
+    at.button(key="analyze_link").click().run()
+    assert not at.exception
+    (error,) = at.error
+    assert "chat" in error.value.lower() and not Store(home).analyses()

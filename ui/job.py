@@ -27,6 +27,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from emotion import pipeline
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
+from emotion.chat.formats import detect_format
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store
@@ -38,6 +39,7 @@ from emotion.progress import Progress
 from ui import model
 from ui.sidebar import Settings
 
+CHAT_TYPES = ["json", "jsonl", "csv", "txt"]
 MEDIA_TYPES = [
     "mp4", "mkv", "mov", "webm", "flv", "ts", "m4v", "avi", "wmv", "mpg", "mpeg",
     "m4a", "mp3", "wav", "ogg", "opus", "flac", "aac", "wma",
@@ -66,6 +68,7 @@ class Run:
     window_s: float = DEFAULT_WINDOW_S
     hop_s: float = DEFAULT_HOP_S
     audio_track: int | None = None  # None: the file's default track
+    chat: Path | None = None  # a chat replay to attach (saved from an upload)
 
     @classmethod
     def of(cls, record: AnalysisRecord) -> Run:
@@ -76,7 +79,21 @@ class Run:
         )  # fmt: skip
 
 
-def start(spec: str | Path, settings: Settings, audio_track: int | None = None) -> None:
+def chat_picker(key: str) -> UploadedFile | None:
+    """An optional chat replay to judge the VOD's moments by as well."""
+    return st.file_uploader(
+        "Chat replay (optional)", type=CHAT_TYPES, key=key,
+        help="TwitchDownloader JSON, yt-dlp's rechat or live_chat JSON, chat-downloader JSON, "
+        "or a CSV time_s,author,text: each highlight gets chat's reaction and is ranked by it.",
+    )  # fmt: skip
+
+
+def start(
+    spec: str | Path,
+    settings: Settings,
+    audio_track: int | None = None,
+    chat: UploadedFile | None = None,
+) -> None:
     """Queue a run of ``spec`` with the sidebar's model, if everything it needs is there."""
     if not str(spec).strip():
         st.warning("Paste the link of a VOD (or the path of a file) first, then press Analyze.")
@@ -87,11 +104,21 @@ def start(spec: str | Path, settings: Settings, audio_track: int | None = None) 
     elif model.error(settings.model) is not None:
         # The frame (dashboard.py) shows why above every page: said once, pointed at here.
         st.error("Analyze needs the model: fix it as the message at the top says, then press Analyze again.")  # fmt: skip
-    else:
+    elif chat is None:
         st.session_state.job = Run(spec, settings.model, audio_track=audio_track)
+    else:
+        try:  # saved and recognised before any decoding: a wrong file is said at once
+            path = uploads.save_upload(chat, chat.name, chat.size)
+            detect_format(path)
+        except HypelineError as e:
+            st.error(str(e))
+            return
+        st.session_state.job = Run(spec, settings.model, audio_track=audio_track, chat=path)
 
 
-def start_upload(upload: UploadedFile, settings: Settings, cap_mb: int) -> None:
+def start_upload(
+    upload: UploadedFile, settings: Settings, cap_mb: int, chat: UploadedFile | None = None
+) -> None:
     """Save an upload to disk and queue its run, unless it is over ``cap_mb`` megabytes."""
     if upload.size > cap_mb * MB:
         st.error(
@@ -104,7 +131,7 @@ def start_upload(upload: UploadedFile, settings: Settings, cap_mb: int) -> None:
     except HypelineError as e:
         st.error(str(e))
         return
-    start(path, settings)
+    start(path, settings, chat=chat)
 
 
 def save_upload(upload: UploadedFile) -> Path:
@@ -354,5 +381,5 @@ def _work(
 
     return pipeline.embed(
         source, clap, store, window_s=job.window_s, hop_s=job.hop_s, audio_track=job.audio_track,
-        progress=show, on_note=note, on_open=opened,
+        progress=show, on_note=note, on_open=opened, chat=job.chat,
     )  # fmt: skip
