@@ -3,7 +3,8 @@
 ``prompt_ids`` lists the rows in order; each row's widgets are keyed ``prompt_text_<id>``,
 ``prompt_color_<id>``, ``prompt_bg_<id>``, and a row's own threshold on each scale
 ``prompt_threshold_<scale>_<id>`` (``threshold_key``). The sidebar draws them; a prompt
-pack, a preset or a test fills them with ``seed``.
+pack, a preset or a test fills them with ``seed``; the sidebar's add boxes add to them
+only the prompts not there yet (``unlisted``).
 """
 
 from __future__ import annotations
@@ -54,3 +55,33 @@ def append(state: Any, prompts: Sequence[Prompt]) -> None:
         state[f"prompt_bg_{pid}"] = p.background
     state["prompt_ids"] = [*state.get("prompt_ids", []), *ids]
     state["prompt_next"] = first + len(prompts)
+
+
+def fold(text: str) -> str:
+    """A prompt as the label checks compare it: spacing tidied, case folded."""
+    return " ".join(text.split()).casefold()
+
+
+def unlisted(state: Any, texts: Sequence[str], background: bool) -> tuple[list[str], list[str]]:
+    """Of ``texts`` (typed into an add box), those not among the rows of that list yet (the
+    moments, or with ``background`` the background sounds), each once, and those already
+    there. Adding is so a no-op for a prompt already listed: the same submission may reach
+    the sidebar twice (see ``ui.sidebar._add``), and a duplicate row would only be refused
+    as given twice."""
+    listed = {
+        fold(str(state.get(f"prompt_text_{pid}", "")))
+        for pid in state.get("prompt_ids", [])
+        if bool(state.get(f"prompt_bg_{pid}")) == background
+    }
+    new: list[str] = []
+    already: list[str] = []
+    seen = set(listed)
+    for text in texts:
+        if not (key := fold(text)):
+            continue
+        if key not in seen:
+            new.append(text)
+        elif key in listed and text not in already:
+            already.append(text)
+        seen.add(key)
+    return new, already

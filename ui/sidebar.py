@@ -20,7 +20,7 @@ from emotion.scoring import presets
 from emotion.scoring.highlights import ABSOLUTE, RELATIVE, SCALES, HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs
-from ui.prompt_rows import THRESHOLD_RANGES, Prompt, append, seed, threshold_key
+from ui.prompt_rows import THRESHOLD_RANGES, Prompt, append, seed, threshold_key, unlisted
 
 LOCAL_FOLDER = "Local folder…"
 BLANK = "Blank (write your own)"
@@ -283,12 +283,28 @@ def _remove(pid: int) -> None:
 
 
 def _add(background: bool) -> None:
+    """The add box's Enter: its prompts become rows, and the box is emptied.
+
+    The one place a submission is read (its ``on_change``), yet a submission can arrive
+    twice: the callback runs whenever the browser reports a value other than the one the
+    server holds, and until the browser has drawn the emptied box it keeps reporting the
+    typed text with every request it sends, such as the model poll's (``model.
+    rerun_when_loaded``) fragment runs every half second, which never draw the sidebar.
+    So a prompt already in the list is skipped rather than added again (which the checks
+    would refuse as given twice), and one typed twice is added once.
+    """
     state = st.session_state
     key = "add_background" if background else "add_moments"
-    texts = [t.strip() for t in str(state[key]).split(",") if t.strip()]
+    typed = str(state[key])
+    state[key] = ""
+    texts, already = unlisted(state, [t.strip() for t in typed.split(",")], background)
     start = sum(1 for pid in state.prompt_ids if bool(state[f"prompt_bg_{pid}"]) == background)
     append(
         state,
         [Prompt(t, presets.color(start + i, background), background) for i, t in enumerate(texts)],
     )
-    state[key] = ""
+    echo = typed == state.get(f"{key}_added")  # the same submission again: nothing to say
+    state[f"{key}_added"] = typed
+    if already and not echo:
+        listed = ", ".join(repr(t) for t in already)
+        st.toast(f"{listed} {'is' if len(already) == 1 else 'are'} already there.")
