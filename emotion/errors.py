@@ -77,3 +77,7 @@ class ShortsError(ExportError):
     def __init__(self, message: str, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting  # a ShortSettings field, so a face can name its own control
+
+
+class ReelError(ShortsError):
+    """A highlight reel cannot be made as asked; ``setting`` names the ReelSettings field."""

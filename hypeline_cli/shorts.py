@@ -3,7 +3,9 @@
 The analysis is scored from its stored vectors (``emotion.pipeline.moments``) and the
 highlights its exports hold (the kept ones when there are keeps) become
 ``shorts/NN-<label>-<h-mm-ss>.mp4`` (``emotion.export.shorts``). A short already there is
-kept, so running it again makes only the missing ones.
+kept, so running it again makes only the missing ones. ``--reel`` also writes ``reel.mp4``,
+the best highlights joined into one 16:9 video (``emotion.export.reel``); ``--no-shorts``
+makes only the reel.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from emotion.clock import clock
 from emotion.errors import HypelineError, SearchError, ShortsError
+from emotion.export.reel import ReelSettings, parse_length_s, write_reel
 from emotion.export.shorts import DEFAULT_MAX_S, LAYOUTS, ShortSettings, write_shorts
 from emotion.library.store import Store
 from emotion.pipeline import Settings, for_export, moments
@@ -29,6 +33,8 @@ FLAGS = {
     "crop_x": "--crop-x F",
     "facecam": "--facecam X,Y,W,H",
     "title": "--title T",
+    "length_s": "--reel-length L",
+    "spacing_s": "--reel-spacing L",
 }
 
 
@@ -89,8 +95,37 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         type=float,
         help=f"highlight threshold (default {HighlightSettings.threshold})",
     )
+    parser.add_argument(
+        "--reel",
+        action="store_true",
+        help="also write OUT/reel.mp4: the best highlights joined by crossfades (16:9), with "
+        "its own YouTube chapters in reel-chapters.txt",
+    )
+    parser.add_argument(
+        "--reel-length",
+        type=parse_length,
+        default=ReelSettings.length_s,
+        metavar="L",
+        help="the reel's longest length: 180, 3m or 2m30s (default 3m)",
+    )
+    parser.add_argument(
+        "--reel-spacing",
+        type=parse_length,
+        default=ReelSettings.spacing_s,
+        metavar="L",
+        help="at most one reel moment per this much of the VOD (default 5m)",
+    )
+    parser.add_argument("--no-shorts", action="store_true", help="with --reel: write only the reel")
     add_model_args(parser)
     parser.set_defaults(func=run_shorts)
+
+
+def parse_length(text: str) -> float:
+    """``"3m"``, ``"180"``, ``"2m30s"`` → seconds, for argparse."""
+    try:
+        return parse_length_s(text)
+    except HypelineError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_rect(text: str) -> tuple[int, int, int, int]:
@@ -121,6 +156,9 @@ def _shorts(args: argparse.Namespace) -> int:
         facecam=args.facecam,
         title=args.title,
     ).check()
+    reel = ReelSettings(length_s=args.reel_length, spacing_s=args.reel_spacing).check()
+    if args.no_shorts and not args.reel:
+        raise ShortsError("--no-shorts leaves nothing to make; add --reel to make only the reel.")
     store = Store()
     try:
         record = store.analysis(args.analysis_id)
@@ -145,11 +183,22 @@ def _shorts(args: argparse.Namespace) -> int:
     with ProgressBars() as bars:
         clap = load_model(args)
         analysis = for_export(moments(record, store, clap, settings, on_note=note), store)
-        written = write_shorts(
+        written = [] if args.no_shorts else write_shorts(
             record.source, analysis.highlights, out, shorts, bars.update,
             audio_track=record.audio_track, on_note=note,
         )  # fmt: skip
-    print(f"{record.title}: {len(written)} short(s) in {out / 'shorts'}/", file=sys.stderr)
+        made = None
+        if args.reel:
+            made = write_reel(
+                record.source.path, analysis.highlights, out, reel, bars.update,
+                audio_track=record.audio_track, has_video=record.source.has_video, on_note=note,
+            )  # fmt: skip
+    if not args.no_shorts:
+        print(f"{record.title}: {len(written)} short(s) in {out / 'shorts'}/", file=sys.stderr)
+    if made is not None:
+        print(f"{record.title}: a {clock(made.duration_s)} reel of {len(made.parts)} "
+              f"moment(s) in {out}/", file=sys.stderr)  # fmt: skip
+        written += [made.path, *([made.chapters] if made.chapters else [])]
     for path in written:
         print(path)
     return 0

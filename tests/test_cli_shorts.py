@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,3 +63,27 @@ def test_shorts_refusals_name_the_flag(analysed: int, capsys: pytest.CaptureFixt
     assert "(--facecam X,Y,W,H)" in capsys.readouterr().err
     assert main(["shorts", "999", *ARGS]) == 2
     assert "no analysis 999" in capsys.readouterr().err
+
+
+@pytest.mark.decoder
+def test_shorts_reel_with_no_shorts_writes_only_the_reel(
+    analysed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(["shorts", str(analysed), *ARGS, "--out", str(out), "--reel", "--no-shorts",
+                 "--reel-length", "1m", "--reel-spacing", "5s"])  # fmt: skip
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    assert [Path(line) for line in stdout.splitlines()][:1] == [out / "reel.mp4"]
+    assert (out / "reel.mp4").stat().st_size > 0 and not (out / "shorts").exists()
+    assert re.search(r"Stream Night: a 0:\d\d reel of \d+ moment\(s\)", stderr)
+
+
+def test_reel_refusals_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shorts", "1", *ARGS, "--no-shorts"]) == 2
+    assert "add --reel" in capsys.readouterr().err
+    assert main(["shorts", "1", *ARGS, "--reel-length", "2s"]) == 2
+    assert "(--reel-length L)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["shorts", "1", *ARGS, "--reel-length", "three minutes"])
+    assert "e.g. 180, 3m or 2m30s" in capsys.readouterr().err
