@@ -80,6 +80,7 @@ class ExportSettings:
     clips: bool = False
     clip_padding_s: float = 1.0
     fps: float | None = None  # the EDL's and FCPXML's frame rate; None: the video's, else 30
+    thumbnails: bool = False  # also a JPEG still per highlight in thumbnails/ (at its peak)
 
 
 def open_spec(
@@ -230,13 +231,30 @@ def export(
     progress: ProgressFn | None = None,
     on_note: Note | None = None,
 ) -> list[Path]:
-    """Write the chosen highlights' files into ``out_dir`` (all or nothing); the paths."""
+    """Write the chosen highlights' files into ``out_dir`` (all or nothing); the paths.
+
+    With ``exports.thumbnails``, ``thumbnails/`` follows: each still is written whole and
+    one already there is kept (``emotion.export.thumbnails``); an audio-only source gets
+    none, and a note.
+    """
     exports = exports or ExportSettings()
-    return write_exports(
-        for_export(analysis, store), out_dir, exports.formats, clips=exports.clips,
+    analysis = for_export(analysis, store)
+    written = write_exports(
+        analysis, out_dir, exports.formats, clips=exports.clips,
         clip_padding_s=exports.clip_padding_s, fps=exports.fps, progress=progress,
         on_note=on_note,
     )  # fmt: skip
+    if exports.thumbnails:
+        from emotion.export.thumbnails import write_thumbnails
+
+        source = analysis.source
+        stills = write_thumbnails(source.path, analysis.highlights, out_dir, progress,
+                                  has_video=source.has_video)  # fmt: skip
+        written += stills.paths
+        for note in stills.notes:
+            if on_note is not None:
+                on_note(note)
+    return written
 
 
 def export_files(

@@ -170,6 +170,12 @@ def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> N
     out.add_argument(
         "--fps", type=float, help="frame rate for EDL/FCPXML (default: the video's, else 30)"
     )
+    out.add_argument(
+        "--thumbnails",
+        action="store_true",
+        help="also write thumbnails/: one JPEG still per highlight, picked at its peak "
+        "(none for an audio-only source)",
+    )
     learned = analyze.add_argument_group("prompt packs and picks")
     learned.add_argument(
         "--pack",
@@ -238,6 +244,7 @@ def exports_of(args: argparse.Namespace) -> ExportSettings:
         clips=args.clips,
         clip_padding_s=args.clip_padding,
         fps=args.fps,
+        thumbnails=args.thumbnails,
     )
 
 
