@@ -42,6 +42,8 @@ from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); faces import this first
+    from emotion.export.reel import ReelSettings
+    from emotion.export.shorts import ShortSettings
     from emotion.model.clap import Clap
 
 Note = Callable[[str], None]
@@ -81,6 +83,8 @@ class ExportSettings:
     clip_padding_s: float = 1.0
     fps: float | None = None  # the EDL's and FCPXML's frame rate; None: the video's, else 30
     thumbnails: bool = False  # also a JPEG still per highlight in thumbnails/ (at its peak)
+    shorts: ShortSettings | None = None  # also a vertical short per highlight in shorts/
+    reel: ReelSettings | None = None  # also reel.mp4 (and reel-chapters.txt) of the best ones
 
 
 def open_spec(
@@ -235,7 +239,10 @@ def export(
 
     With ``exports.thumbnails``, ``thumbnails/`` follows: each still is written whole and
     one already there is kept (``emotion.export.thumbnails``); an audio-only source gets
-    none, and a note.
+    none, and a note. Then, with ``exports.shorts``, ``shorts/`` (one vertical short per
+    highlight, one already there kept: ``emotion.export.shorts``) and, with
+    ``exports.reel``, ``reel.mp4`` and its chapters (``emotion.export.reel``), of the same
+    highlights; with no highlights there is nothing to render, and a note says so.
     """
     exports = exports or ExportSettings()
     analysis = for_export(analysis, store)
@@ -254,6 +261,41 @@ def export(
         for note in stills.notes:
             if on_note is not None:
                 on_note(note)
+    if exports.shorts is not None or exports.reel is not None:
+        written += _posts(analysis, out_dir, exports, progress, on_note)
+    return written
+
+
+def _posts(
+    analysis: Analysis,
+    out_dir: Path,
+    exports: ExportSettings,
+    progress: ProgressFn | None,
+    on_note: Note | None,
+) -> list[Path]:
+    """The shorts and the reel of ``analysis``'s highlights, as ``hypeline shorts`` makes them."""
+    if not analysis.highlights:
+        if on_note is not None:
+            asked = (("shorts", exports.shorts), ("a reel", exports.reel))
+            what = " or ".join(name for name, on in asked if on is not None)
+            on_note(f"There are no highlights to make {what} of; lower the threshold or keep a "
+                    "moment by hand first.")  # fmt: skip
+        return []
+    source = analysis.source
+    written: list[Path] = []
+    if exports.shorts is not None:  # ffmpeg renders; imported only when asked
+        from emotion.export.shorts import write_shorts
+
+        written += write_shorts(source, analysis.highlights, out_dir, exports.shorts, progress,
+                                audio_track=analysis.audio_track, on_note=on_note)  # fmt: skip
+    if exports.reel is not None:
+        from emotion.export.reel import write_reel
+
+        made = write_reel(
+            source.path, analysis.highlights, out_dir, exports.reel, progress,
+            audio_track=analysis.audio_track, has_video=source.has_video, on_note=on_note,
+        )  # fmt: skip
+        written += [made.path, *([made.chapters] if made.chapters else [])]
     return written
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.chat.judge import RANKS, ranked
 from emotion.clock import clock
-from emotion.errors import HypelineError
+from emotion.errors import HypelineError, ShortsError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.library.store import Store
 from emotion.live.ingest import is_link
@@ -25,6 +25,7 @@ from emotion.scoring.highlights import (
 )
 from emotion.scoring.packs import load_pack
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
+from hypeline_cli import shorts as posts
 from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
 
 
@@ -176,6 +177,13 @@ def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> N
         help="also write thumbnails/: one JPEG still per highlight, picked at its peak "
         "(none for an audio-only source)",
     )
+    made = analyze.add_argument_group("shorts and reel", "as `hypeline shorts ID` makes them")
+    made.add_argument(
+        "--shorts",
+        action="store_true",
+        help="also write shorts/: one vertical short (1080×1920) per exported highlight",
+    )
+    posts.add_post_options(made)
     learned = analyze.add_argument_group("prompt packs and picks")
     learned.add_argument(
         "--pack",
@@ -239,12 +247,26 @@ def chat_for(settings: Settings, chat: Path | None, spec: str) -> Settings:
 
 
 def exports_of(args: argparse.Namespace) -> ExportSettings:
+    """What to write, checked. A shorts option without ``--shorts`` (or a reel option without
+    ``--reel``) is refused, not ignored: it says the user expects what would not be made."""
+    shorts, reel = posts.settings_of(args, check=False)
+    for asked, given, what, flag in ((args.shorts, shorts, "the shorts", "--shorts"),
+                                     (args.reel, reel, "the reel", "--reel")):  # fmt: skip
+        changed = [f.name for f in dataclasses.fields(given)
+                   if getattr(given, f.name) != getattr(type(given)(), f.name)]  # fmt: skip
+        if changed and not asked:
+            option = posts.FLAGS[changed[0]].split()[0]
+            raise ShortsError(f"{option} shapes {what}, which only {flag} makes; add {flag}, "
+                              f"or leave {option} out.")  # fmt: skip
+    shorts, reel = posts.settings_of(args)
     return ExportSettings(
         formats=tuple(parse_formats(args.formats)),
         clips=args.clips,
         clip_padding_s=args.clip_padding,
         fps=args.fps,
         thumbnails=args.thumbnails,
+        shorts=shorts if args.shorts else None,
+        reel=reel if args.reel else None,
     )
 
 
@@ -256,6 +278,13 @@ def default_out(source: Source) -> Path:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    try:
+        return _analyze(args)
+    except ShortsError as e:  # a short or the reel refused once the picture is known
+        raise posts.flagged(e) from None
+
+
+def _analyze(args: argparse.Namespace) -> int:
     if args.list_tracks:
         return _list_tracks(args.source)
     # Everything the user typed is checked before any download or model load.

@@ -23,7 +23,6 @@ from emotion.pipeline import Settings, for_export, moments
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.presets import DEFAULT_PRESET
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, Prompts
-from hypeline_cli.analyze import default_out
 from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
 
 # The flag behind each setting the library may refuse (its sentences name none).
@@ -53,8 +52,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="folder to write shorts/ into (default: hypeline-out/<name>/ as analyze writes)",
     )
     parser.add_argument(
+        "--labels",
+        help="moments to find (default: the labels the analysis was last scored with, else "
+        "the stream-emotions preset)",
+    )
+    parser.add_argument(
+        "--background",
+        default=", ".join(DEFAULT_BACKGROUND),
+        help='scored, never highlighted ("" for none)',
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help=f"highlight threshold (default {HighlightSettings.threshold})",
+    )
+    add_post_options(parser)
+    parser.add_argument("--no-shorts", action="store_true", help="with --reel: write only the reel")
+    add_model_args(parser)
+    parser.set_defaults(func=run_shorts)
+
+
+def add_post_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """How shorts look and what goes in the reel: shared by ``shorts`` and ``analyze`` (and
+    so ``batch``); ``settings_of`` reads them."""
+    parser.add_argument(
         "--layout",
-        default="blur",
+        default=ShortSettings.layout,
         help=f"{', '.join(LAYOUTS)}: the frame over a blurred copy (default), a 9:16 crop, or "
         "the face cam on top of the gameplay",
     )
@@ -71,7 +94,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="split: the face cam's rectangle in the video's pixels",
     )
     parser.add_argument(
-        "--title", default="{label}", help='title line, with {label} and {time} ("" for none)'
+        "--title",
+        default=ShortSettings.title,
+        help='title line, with {label} and {time} ("" for none)',
     )
     parser.add_argument(
         "--short-max",
@@ -79,21 +104,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_S,
         metavar="S",
         help=f"longest short in seconds (default {DEFAULT_MAX_S:g}, at most 180)",
-    )
-    parser.add_argument(
-        "--labels",
-        help="moments to find (default: the labels the analysis was last scored with, else "
-        "the stream-emotions preset)",
-    )
-    parser.add_argument(
-        "--background",
-        default=", ".join(DEFAULT_BACKGROUND),
-        help='scored, never highlighted ("" for none)',
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        help=f"highlight threshold (default {HighlightSettings.threshold})",
     )
     parser.add_argument(
         "--reel",
@@ -115,9 +125,34 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="L",
         help="at most one reel moment per this much of the VOD (default 5m)",
     )
-    parser.add_argument("--no-shorts", action="store_true", help="with --reel: write only the reel")
-    add_model_args(parser)
-    parser.set_defaults(func=run_shorts)
+
+
+# The options of each, by argparse's name and ShortSettings' / ReelSettings' field.
+SHORT_ARGS = {"layout": "layout", "short_max": "max_s", "crop_x": "crop_x",
+              "facecam": "facecam", "title": "title"}  # fmt: skip
+REEL_ARGS = {"reel_length": "length_s", "reel_spacing": "spacing_s"}
+
+
+def settings_of(
+    args: argparse.Namespace, *, check: bool = True
+) -> tuple[ShortSettings, ReelSettings]:
+    """The shorts' and the reel's settings from the command line, checked unless told not
+    to; a refusal names its flag."""
+    shorts = ShortSettings(**{f: getattr(args, a) for a, f in SHORT_ARGS.items()})
+    reel = ReelSettings(**{f: getattr(args, a) for a, f in REEL_ARGS.items()})
+    if check:
+        try:
+            shorts.check()
+            reel.check()
+        except ShortsError as e:
+            raise flagged(e) from None
+    return shorts, reel
+
+
+def flagged(e: ShortsError) -> ShortsError:
+    """``e`` with the flag behind its setting named (once: the result names no setting)."""
+    flag = FLAGS.get(e.setting or "")
+    return type(e)(f"{e} ({flag})", None) if flag else e
 
 
 def parse_length(text: str) -> float:
@@ -143,20 +178,12 @@ def run_shorts(args: argparse.Namespace) -> int:
     try:
         return _shorts(args)
     except ShortsError as e:
-        flag = FLAGS.get(e.setting or "")
-        raise ShortsError(f"{e} ({flag})" if flag else str(e), e.setting) from None
+        raise flagged(e) from None
 
 
 def _shorts(args: argparse.Namespace) -> int:
     # Everything typed is checked before the model loads.
-    shorts = ShortSettings(
-        layout=args.layout,
-        max_s=args.short_max,
-        crop_x=args.crop_x,
-        facecam=args.facecam,
-        title=args.title,
-    ).check()
-    reel = ReelSettings(length_s=args.reel_length, spacing_s=args.reel_spacing).check()
+    shorts, reel = settings_of(args)
     if args.no_shorts and not args.reel:
         raise ShortsError("--no-shorts leaves nothing to make; add --reel to make only the reel.")
     store = Store()
@@ -179,6 +206,8 @@ def _shorts(args: argparse.Namespace) -> int:
         window_s=record.window_s,
         hop_s=record.hop_s,
     ).check()
+    from hypeline_cli.analyze import default_out  # analyze imports this module's options
+
     out = args.out or default_out(record.source)
     with ProgressBars() as bars:
         clap = load_model(args)
