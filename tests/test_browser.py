@@ -187,8 +187,12 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
 
     # Upload the file, then Analyze.
     select_tab(d, "Upload")
-    # the page's uploader, not the sidebar's prompt-pack loader
-    css('[data-testid="stMain"] input[type="file"]')[0].send_keys(str(path))
+    # the VOD's uploader: not the sidebar's prompt-pack loader, nor a chat replay's
+    uploader = next(
+        u for u in css('[data-testid="stMain"] [data-testid="stFileUploader"]')
+        if "A video or audio file" in u.get_attribute("textContent")
+    )  # fmt: skip
+    uploader.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(path))
     wait_for("the upload", lambda: "synthetic-vod.mp4" in d.page_source, timeout_s=60)
     select_tab(d, "Upload")  # a rerun that lands as the tab is clicked can show the first tab
     analyze = wait_for("an enabled Analyze button", lambda: _enabled_button(d, "Analyze"))
@@ -205,13 +209,14 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     n = int(re.search(r"Export (\d+) of \1 highlights", body).group(1))
     assert len(lines) == 3 + 1 and len(stars) == n > 0, (len(lines), len(stars), n)
     cells = [c.get_attribute("textContent") for c in css('[data-testid="stDataFrame"] td')]
-    w = 7  # play, moment, start, end, score, keep, why
-    assert len(cells) == w * n and set(cells[1::w]) <= {"a whistle", "clicking"}, cells
-    assert "a whistle" in cells[1::w], cells
+    w = 8  # play, still (a video), moment, start, end, score, keep, why
+    assert len(cells) == w * n and set(cells[2::w]) <= {"a whistle", "clicking"}, cells
+    assert "a whistle" in cells[2::w], cells
+    assert all(c.startswith("data:image/jpeg;base64,") for c in cells[1::w]), cells
 
     # Hovering a star tells the highlight in h:mm:ss; a click plays from its start.
-    whistle = cells[1::w].index("a whistle")
-    start, end = cells[w * whistle + 2], cells[w * whistle + 3]
+    whistle = cells[2::w].index("a whistle")
+    start, end = cells[w * whistle + 3], cells[w * whistle + 4]
     ActionChains(d).move_to_element(stars[whistle]).perform()
     wait_for("the hover", lambda: f"a whistle · {start}–{end}" in _hover(d))
     ActionChains(d).click().perform()
@@ -220,7 +225,7 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     other = 1 - whistle if n > 1 else whistle
     band = css(".js-plotly-plot .barlayer path")[other]
     ActionChains(d).move_to_element(band).click().perform()  # its middle: no line there
-    wait_for("the player to seek", lambda: f"Playing from {cells[w * other + 2]}" in _text(d))
+    wait_for("the player to seek", lambda: f"Playing from {cells[w * other + 3]}" in _text(d))
     # Ticking Keep (keyboard: a cell of the row, → to Keep, space) narrows the exports.
     grid = css('[data-testid="stDataFrame"]')[0]
     rect = grid.rect
@@ -228,7 +233,7 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
         grid, 100 - rect["width"] / 2, ROW_PX * (1.5 + whistle) - rect["height"] / 2
     ).click().perform()
     time.sleep(0.5)
-    ActionChains(d).send_keys(Keys.ARROW_RIGHT * 4, Keys.SPACE).perform()
+    ActionChains(d).send_keys(Keys.ARROW_RIGHT * 5, Keys.SPACE).perform()
     wait_for("the review", lambda: f"Export 1 of {n} highlights" in _text(d))
     if n > 1:
         assert "star-open" not in d.page_source  # kept ones stay filled

@@ -7,8 +7,10 @@ change, a new analysis) moves the player or makes it play.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,67 @@ def test_the_table_says_why_each_highlight_is_one(home: Path, vod: Path, clap) -
         for w, h in zip(table["why"], expected, strict=True)
     )
     assert list(table["play"]) == [":material/play_arrow: Play"] * len(expected)
+
+
+def test_the_table_shows_a_still_of_each_highlight_of_a_video_and_none_for_audio(
+    home: Path, vod: Path, other_vod: Path, clap
+) -> None:
+    at = analyzed(app(), vod)
+    assert not at.exception, at.exception
+    (editor,) = at.data_editor
+    table = editor.value
+    assert list(table.columns[:3]) == ["play", "thumbnail", "moment"]  # the keyboard path's order
+    expected = highlights(home, clap)
+    assert len(table) == len(expected) > 0
+    prefix = "data:image/jpeg;base64,"
+    assert all(uri.startswith(prefix) for uri in table["thumbnail"]), list(table["thumbnail"])
+    assert all(
+        base64.b64decode(uri.removeprefix(prefix))[:3] == b"\xff\xd8\xff"  # a JPEG
+        for uri in table["thumbnail"]
+    )
+    (record,) = [r for r in Store(home).analyses() if r.source.path.name == "synthetic-vod.mp4"]
+    folder = home / "thumbnails" / str(record.id)
+    stills = sorted(folder.glob("*.jpg"))
+    assert len(stills) == len(expected) and all(p.stat().st_size > 0 for p in stills)
+    kept = {p: p.stat().st_mtime_ns for p in stills}
+    # A rerun (a sidebar change) takes no still again: the files are kept.
+    at.sidebar.slider(key="smoothing_s").set_value(5).run()
+    assert not at.exception, at.exception
+    assert {p: p.stat().st_mtime_ns for p in stills} == kept
+
+    # An audio-only VOD has no still column.
+    at.text_input(key="link").input(str(other_vod))
+    at.button(key="analyze_link").click().run()
+    assert not at.exception, at.exception
+    (editor,) = at.data_editor
+    assert "thumbnail" not in editor.value.columns and len(editor.value)
+
+
+def test_no_still_column_when_ffmpeg_fails_or_the_video_is_gone(
+    home: Path, vod: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from emotion.errors import ExportError
+    from ui import results
+
+    def failing(*args, **kwargs):
+        raise ExportError("ffmpeg could not take the thumbnail")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(results, "write_stills", failing)
+        at = analyzed(app(), vod)
+        assert not at.exception, at.exception
+        (editor,) = at.data_editor
+        assert "thumbnail" not in editor.value.columns and len(editor.value)
+
+    copy = shutil.copyfile(vod, tmp_path / "moved-vod.mp4")
+    at = analyzed(app(), copy)
+    (editor,) = at.data_editor
+    assert "thumbnail" in editor.value.columns
+    copy.unlink()
+    at.sidebar.slider(key="smoothing_s").set_value(5).run()
+    assert not at.exception, at.exception
+    (editor,) = at.data_editor
+    assert "thumbnail" not in editor.value.columns and len(editor.value)
 
 
 def test_play_plays_a_highlight_to_its_end_and_nothing_else_moves_the_player(

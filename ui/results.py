@@ -8,6 +8,7 @@ things that move its playhead (a sidebar change re-draws the same player, untouc
 
 from __future__ import annotations
 
+import base64
 import math
 import mimetypes
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from emotion.analysis import Analysis
 from emotion.chat import stored as stored_chat
 from emotion.clock import clock
 from emotion.errors import HypelineError
+from emotion.export.thumbnails import write_stills
 from emotion.library.store import AnalysisRecord, Store, review_key
 from emotion.media.preview import preview
 from emotion.media.source import Source
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # the model module imports torch (seconds); the first view do
 PLAYER_MAX_BYTES = 256 * 1024 * 1024
 PLAY_KEY = "play_point"
 PLAY_LABEL = ":material/play_arrow: Play"
+THUMBNAILS_DIR = "thumbnails"  # <library home>/thumbnails/<analysis id>/: the table's stills
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,18 @@ def play_point(analysis_id: int) -> PlayPoint | None:
 
 
 def highlight_table(analysis: Analysis, store: Store) -> None:
-    """Play, label, start, end, score, keep and why; ticks are saved in the library at once."""
+    """Play, a still (video only), label, start, end, score, keep and why; ticks are saved
+    in the library at once."""
     aid = analysis.analysis_id or 0
     reviews = store.reviews(aid)
     hs = analysis.highlights
+    stills = thumbnails(analysis, store.home)
+    columns: dict[str, pd.Series] = {"play": pd.Series([PLAY_LABEL] * len(hs), dtype=object)}
+    if stills is not None:
+        columns["thumbnail"] = pd.Series(stills, dtype=object)
     table = pd.DataFrame(
-        {
-            "play": pd.Series([PLAY_LABEL] * len(hs), dtype=object),
+        columns
+        | {
             "moment": pd.Series([h.label for h in hs], dtype=object),
             "start": pd.Series([clock(h.start_s) for h in hs], dtype=object),
             "end": pd.Series([clock(h.end_s) for h in hs], dtype=object),
@@ -129,21 +137,25 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
     )
     key = f"highlights_{st.session_state.get('table_version', 0)}"
     st.data_editor(
-        table, key=key, hide_index=True, disabled=["moment", "start", "end", "score", "why"],
+        table, key=key, hide_index=True,
+        disabled=["thumbnail", "moment", "start", "end", "score", "why"],
         column_config={
             "play": st.column_config.ButtonColumn(
-                "Play", width=80, type="tertiary", key="play_click", on_click=_on_play,
+                "Play", width=72, type="tertiary", key="play_click", on_click=_on_play,
                 args=(aid, [(h.start_s, h.end_s) for h in hs]),
                 help="Play this highlight, from its start to its end",
+            ),
+            "thumbnail": st.column_config.ImageColumn(
+                "Still", width=60, help="The video at this highlight's peak"
             ),
             "moment": st.column_config.TextColumn("Moment"),
             "start": st.column_config.TextColumn("Start", width=65),
             "end": st.column_config.TextColumn("End", width=65),
             "score": st.column_config.ProgressColumn(
-                "Score", min_value=0.0, max_value=1.0, format="percent", width=110
+                "Score", min_value=0.0, max_value=1.0, format="percent", width=96
             ),
             "keep": st.column_config.CheckboxColumn(
-                "Keep", width=70, help="Tick what to export; with none ticked, all of them."
+                "Keep", width=62, help="Tick what to export; with none ticked, all of them."
             ),
             "why": st.column_config.TextColumn(
                 "Why", help="The peak, and how far above this VOD's usual level for the moment"
@@ -153,6 +165,41 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
     )  # fmt: skip
     if not hs:
         st.caption("No highlight at this threshold: lower it in the sidebar.")
+
+
+def thumbnails(analysis: Analysis, home: Path) -> list[str | None] | None:
+    """A small still per highlight as a ``data:`` URI (None where the video has no frame
+    there); None, so no column at all, for audio, a file gone or ffmpeg failing.
+
+    Stills are made once, into ``home/thumbnails/<analysis id>/``, and kept there.
+    """
+    source = analysis.source
+    if not source.has_video or not analysis.highlights or analysis.analysis_id is None:
+        return None
+    try:
+        stat = source.path.stat()
+    except OSError:
+        return None
+    folder = home / THUMBNAILS_DIR / str(analysis.analysis_id)
+    peaks = tuple(h.peak_s for h in analysis.highlights)
+    try:
+        return _stills(str(source.path), stat.st_mtime_ns, stat.st_size, str(folder), peaks)
+    except (HypelineError, OSError):
+        return None  # the table goes on without its stills (and the next rerun tries again)
+
+
+@st.cache_data(max_entries=32, show_spinner="Taking a still of each highlight…")
+def _stills(
+    path: str, mtime_ns: int, size: int, folder: str, peaks: tuple[float, ...]
+) -> list[str | None] | None:
+    # Keyed by the file's mtime and size too: a replaced file is looked at again.
+    stills = write_stills(Path(path), peaks, Path(folder))
+    uris = {peak: _data_uri(p.read_bytes()) for peak, p in stills.items()}
+    return [uris.get(peak) for peak in peaks] if uris else None
+
+
+def _data_uri(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def _on_play(analysis_id: int, spans: list[tuple[float, float]]) -> None:

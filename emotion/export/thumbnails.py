@@ -35,6 +35,7 @@ from emotion.scoring.highlights import Highlight
 THUMBNAILS_DIR = "thumbnails"
 SUFFIX = ".jpg"
 MAX_WIDTH = 1280
+STILL_WIDTH = 160  # the dashboard table's stills (``write_stills``)
 WINDOW_S = 2.0  # the stretch the frame is picked from
 LEAD_S = 1.0  # how far before the peak that stretch starts
 SAMPLE_FPS = 12.0  # frames the thumbnail filter weighs per second of the window
@@ -105,14 +106,37 @@ def write_thumbnails(
     return Thumbnails([p for p in outs if p not in missing], notes)
 
 
-def thumbnail_size(picture: Picture) -> tuple[int, int]:
-    """The still's size: the displayed frame (square pixels), at most ``MAX_WIDTH`` wide,
+def write_stills(
+    source_path: Path, peaks_s: Sequence[float], folder: Path, *, width: int = STILL_WIDTH
+) -> dict[float, Path]:
+    """Small stills for a table, one per peak in ``peaks_s``: ``folder/<peak in ms>.jpg``.
+
+    Picked as ``write_thumbnails`` picks its frames, at most ``width`` wide. Named by the
+    peak alone, so a re-scoring that keeps a moment keeps its still; one already there is
+    kept, and nothing is probed when every one is. Returns the stills there by peak: a peak
+    past the video's end has none, and an audio-only or missing file none at all. ffmpeg's
+    failures raise ``ExportError``, as ``write_thumbnails``' do.
+    """
+    outs = {peak: folder / f"{round(peak * 1000):09d}{SUFFIX}" for peak in peaks_s}
+    todo = [(peak, out) for peak, out in outs.items() if not out.exists()]
+    if todo:
+        picture = probe_picture(source_path) if source_path.is_file() else None
+        if picture is None:
+            return {}
+        size = thumbnail_size(picture, max_width=width)
+        for peak, out in todo:
+            grab(source_path, out, max(0.0, peak - LEAD_S), *size, picture)
+    return {peak: out for peak, out in outs.items() if out.is_file()}
+
+
+def thumbnail_size(picture: Picture, *, max_width: int = MAX_WIDTH) -> tuple[int, int]:
+    """The still's size: the displayed frame (square pixels), at most ``max_width`` wide,
     both sides even (what JPEG's 4:2:0 and every player are happiest with)."""
     width = picture.width * picture.sar if abs(picture.sar - 1.0) > 0.01 else picture.width
     height = float(picture.height)
-    if width > MAX_WIDTH:
-        height *= MAX_WIDTH / width
-        width = MAX_WIDTH
+    if width > max_width:
+        height *= max_width / width
+        width = max_width
     return max(2, 2 * round(width / 2)), max(2, 2 * round(height / 2))
 
 
@@ -145,4 +169,11 @@ def grab(path: Path, out: Path, start_s: float, width: int, height: int, picture
     return True
 
 
-__all__ = ["THUMBNAILS_DIR", "Thumbnails", "thumbnail_size", "write_thumbnails"]
+__all__ = [
+    "STILL_WIDTH",
+    "THUMBNAILS_DIR",
+    "Thumbnails",
+    "thumbnail_size",
+    "write_stills",
+    "write_thumbnails",
+]
