@@ -7,22 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from emotion.export.reel import frame_size
 from emotion.export.shorts import probe_picture
-from tests.media import write_media
-from tests.synth import make_vod
-from tests.test_cli_analyze import ARGS, EVENTS, SR, analyze
+from tests import test_cli_analyze as cli_analyze
+from tests.test_cli_analyze import ARGS, analyze
 
-
-@pytest.fixture(scope="module")
-def vod(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    audio = make_vod(EVENTS, 100.0, SR, np.random.default_rng(3))
-    folder = tmp_path_factory.mktemp("vod")
-    return write_media(folder / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"),
-                       video=True)  # fmt: skip
+vod = cli_analyze.vod  # the analyze tests' 100 s synthetic VOD (with video)
 
 
 def size(path: Path) -> tuple[int, int]:

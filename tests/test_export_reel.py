@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,8 @@ from emotion.export.reel import (
     reel_chapters,
     write_reel,
 )
-from emotion.media.audio import ffmpeg_exe
 from emotion.scoring.highlights import Highlight
-from tests.media import write_media
+from tests.media import pattern_video, write_media
 from tests.test_export_shorts import integrated_lufs, probe
 
 SR = 48_000
@@ -33,16 +31,8 @@ TOLERANCE_S = 0.1  # per join: builds differ in how they end a stream
 def vod(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An 80 s 320×180 test pattern (10 fps: cheap) with a quiet 440 Hz tone."""
     path = tmp_path_factory.mktemp("reel") / "Stream Night.mp4"
-    cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=10:d={VOD_S}",
-        "-f", "lavfi", "-i", f"sine=f=440:d={VOD_S}:sample_rate={SR}",
-        "-af", "volume=0.5",  # about -27 LUFS: the reel has to be brought up to -14
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        "-shortest", str(path),
-    ]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    return path
+    # amplitude 1/16: about -27 LUFS, so the reel has to be brought up to -14
+    return pattern_video(path, "320x180", VOD_S, fps=10, amplitude=0.0625)
 
 
 def moment(label: str, start_s: float, end_s: float, score: float, peak_s: float | None = None):

@@ -17,7 +17,7 @@ from emotion.export.shorts import ShortSettings, quiet_edges, short_span, write_
 from emotion.media.audio import ffmpeg_exe
 from emotion.media.sources import open_source
 from emotion.scoring.highlights import Highlight
-from tests.media import write_media
+from tests.media import pattern_video, write_media
 
 SR = 48_000
 CLIP_S = 4.0
@@ -27,16 +27,7 @@ FFPROBE = shutil.which("ffprobe")
 
 def make_video(path: Path, size: str, amplitude: float = 0.5, extra: tuple[str, ...] = ()) -> Path:
     """A moving test pattern with a 440 Hz tone, ``CLIP_S`` long."""
-    cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d={CLIP_S}",
-        "-f", "lavfi", "-i", f"sine=f=440:d={CLIP_S}:sample_rate={SR}",
-        "-af", f"volume={amplitude / 0.125:.3f}",  # sine's own amplitude is 1/8
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        *extra, "-shortest", str(path),
-    ]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    return path
+    return pattern_video(path, size, CLIP_S, amplitude=amplitude, extra=extra)
 
 
 @pytest.fixture(scope="module")

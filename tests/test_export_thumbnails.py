@@ -17,12 +17,11 @@ from emotion.errors import ExportError
 from emotion.export.shorts import Picture
 from emotion.export.thumbnails import THUMBNAILS_DIR, thumbnail_size, write_thumbnails
 from emotion.library.store import Store
-from emotion.media.audio import ffmpeg_exe
 from emotion.media.source import Source
 from emotion.scoring.highlights import Highlight
 from hypeline_cli.main import main as cli
 from tests.conftest import TINY_CLAP
-from tests.media import write_media
+from tests.media import pattern_video, write_media
 from tests.synth import make_vod
 
 SR = 48_000
@@ -40,25 +39,12 @@ NAMES = [
 ]
 
 
-def make_video(path: Path, size: str) -> Path:
-    """A moving test pattern with a tone, ``CLIP_S`` long."""
-    cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d={CLIP_S}",
-        "-f", "lavfi", "-i", f"sine=f=440:d={CLIP_S}:sample_rate={SR}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        "-shortest", str(path),
-    ]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("media")
     t = np.arange(round(CLIP_S * SR)) / SR
     return {
-        "video": make_video(folder / "stream night.mp4", "320x180"),
+        "video": pattern_video(folder / "stream night.mp4", "320x180", CLIP_S),
         "audio": write_media(
             folder / "podcast.m4a", (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), SR,
             audio_args=("-c:a", "aac"),

@@ -172,7 +172,7 @@ def write_reel(
     report(0.0, f"{len(planned)} part(s), finding quiet edges")
     parts = place(quiet_parts(source_path, audio_track, planned, duration_s))
     length_s = reel_length_s(parts)
-    encoder = settings.encoder if settings.encoder != "auto" else pick_encoder(tell)
+    encoder = settings.encoder if settings.encoder != "auto" else pick_encoder(tell, "the reel is")
     out = out_dir / REEL_NAME
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -562,11 +562,12 @@ def _font_file() -> Path | None:
     return None
 
 
-def pick_encoder(on_note: Note | None = None) -> str:
-    """The first hardware H.264 encoder that encodes here (probed once per ffmpeg), else libx264."""
+def pick_encoder(on_note: Note | None = None, what: str = "shorts are") -> str:
+    """The first hardware H.264 encoder that encodes here (probed once per ffmpeg), else
+    libx264; a note says ``what`` encoded on the CPU when a hardware one failed."""
     encoder, failed = _pick_encoder(ffmpeg_exe())
     if failed and encoder == "libx264" and on_note is not None:
-        on_note(f"{', '.join(failed)} did not start here, so shorts are encoded on the CPU.")
+        on_note(f"{', '.join(failed)} did not start here, so {what} encoded on the CPU.")
     return encoder
 
 
