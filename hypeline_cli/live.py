@@ -12,12 +12,15 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from emotion.analysis import DEFAULT_WINDOW_S
+from emotion.chat.reactions import LAG_DEFAULT_S
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.live.alerts import Alert, AlertSettings
+from emotion.live.chat import ChatSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
+from emotion.live.twitch_chat import Endpoint, channel_of, check_channel
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 from hypeline_cli.common import add_model_args
@@ -88,6 +91,28 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"sign each webhook body: header {SIGNATURE_HEADER}: sha256=HMAC-SHA256(secret, body)",
     )
     live.add_argument(
+        "--chat",
+        metavar="twitch[:CHANNEL]",
+        help="read the channel's Twitch chat (read-only, anonymous) and add its answer to each "
+        "alert; the channel comes from a twitch.tv/<channel> link, else name it: twitch:CHANNEL. "
+        "With chat, an alert is sent once chat has had its time to answer (the lag + 10 s)",
+    )
+    live.add_argument(
+        "--chat-lag",
+        type=float,
+        default=LAG_DEFAULT_S,
+        metavar="S",
+        help="chat's answer to an alert is its 10 s starting this long after the moment "
+        "(default %(default)s)",
+    )
+    live.add_argument(
+        "--alert-needs-chat",
+        type=float,
+        metavar="X",
+        help="alert only when chat ran at least X times its usual rate in that span "
+        "(default: off; an alert whose chat was not read is sent)",
+    )
+    live.add_argument(
         "--realtime", action="store_true", help="read a local file at 1× speed, as if live"
     )
     live.add_argument(
@@ -115,6 +140,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
+    if args.labels is None:
+        raise HypelineError(
+            'Say which moments to alert on with --labels, e.g. --labels "cheering, scream".'
+        )
+    chat = _chat_settings(args)
     # the monitor and the model import torch (seconds): only when a stream is followed
     from emotion.export import write_exports
     from emotion.library.store import Store
@@ -122,10 +152,6 @@ def _live(args: argparse.Namespace) -> int:
     from emotion.model.batcher import Batcher
     from emotion.model.clap import load_clap
 
-    if args.labels is None:
-        raise HypelineError(
-            'Say which moments to alert on with --labels, e.g. --labels "cheering, scream".'
-        )
     settings = LiveSettings.build(
         args.labels,
         args.background,
@@ -139,6 +165,7 @@ def _live(args: argparse.Namespace) -> int:
         record=not args.no_record,
         webhooks=[check_webhook(u) for u in args.webhook],
         webhook_secret=args.webhook_secret,
+        chat=chat,
     )
     formats = parse_formats(args.formats)
     # The source is looked at before the model loads: unreachable, not live or not media
@@ -170,9 +197,12 @@ def _live(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("hypeline-out") / slugify(analysis.source.title)
     written = write_exports(analysis, out_dir, formats, on_note=_note)
     gaps = f", {len(monitor.gaps)} gap(s)" if monitor.gaps else ""
+    heard = ""
+    if chat is not None and monitor.chat is not None:
+        heard = f", {monitor.chat.n_messages} chat message(s) from #{chat.channel}"
     print(
         f"hypeline: {monitor.message}; analysis {analysis.analysis_id} finished "
-        f"({clock(analysis.duration_s)}{gaps}, {monitor.n_alerts} alert(s)); "
+        f"({clock(analysis.duration_s)}{gaps}, {monitor.n_alerts} alert(s){heard}); "
         f"wrote {len(written)} file(s) to {out_dir}/",
         file=sys.stderr,
     )
@@ -182,6 +212,31 @@ def _live(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _chat_settings(args: argparse.Namespace) -> ChatSettings | None:
+    """``--chat twitch`` (the channel of a twitch.tv link) or ``--chat twitch:CHANNEL``."""
+    if args.chat is None:
+        if args.alert_needs_chat is not None:
+            raise HypelineError("--alert-needs-chat judges the chat's answer; add --chat twitch.")
+        return None
+    kind, _, name = args.chat.partition(":")
+    if kind.strip().lower() != "twitch":
+        raise HypelineError(
+            f"Live chat is read from Twitch only ({args.chat!r} is not it); use --chat twitch "
+            "or --chat twitch:CHANNEL."
+        )
+    if name.strip():
+        channel = check_channel(name)
+    else:
+        found = channel_of(args.source)
+        if found is None:
+            raise HypelineError(
+                f"{args.source} is not a twitch.tv channel link, so its chat is unknown; name "
+                "the channel with --chat twitch:CHANNEL."
+            )
+        channel = found
+    return ChatSettings(channel, args.chat_lag, args.alert_needs_chat, Endpoint.from_env())
 
 
 def _stop_on_signals(monitor: Monitor) -> None:

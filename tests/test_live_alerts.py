@@ -1,14 +1,25 @@
-"""Alerts while live: hysteresis as in highlights, a cooldown per label, background silent."""
+"""Alerts while live: hysteresis as in highlights, a cooldown per label, background silent;
+with chat, held for its answer, and never held up by a chat that cannot be read."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emotion.errors import HypelineError
+from emotion.library.store import Store
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker
+from emotion.live.chat import ChatSettings
+from emotion.live.ingest import ENDED
+from emotion.live.monitor import LiveSettings, Monitor
+from emotion.live.twitch_chat import Endpoint
+from emotion.model.batcher import Batcher
+from tests.httpserver import closed_port
+from tests.media import write_media
+from tests.synth import make_vod
 
 
 def _run(tracker: AlertTracker, rows: list[list[float]], hop_s: float = 2.5):
@@ -58,3 +69,30 @@ def test_settings_are_checked_and_alerts_serialise_as_the_contract() -> None:
         "type": "alert", "label": "cheer", "score": 0.91, "stream_time_s": 12.5,
         "detected_at": "2026-01-01T00:00:00.000Z", "analysis_id": 3, "source": "https://x.tv/c",
     }  # fmt: skip
+
+
+@pytest.mark.slow  # a 14 s file read in real time
+@pytest.mark.decoder
+def test_a_chat_that_cannot_be_reached_leaves_the_sound_alone(clap, tmp_path: Path) -> None:
+    sr = 48_000
+    media = write_media(tmp_path / "vod.flac",
+                        make_vod([("clicking", 3.0, 11.0)], 14.0, sr, np.random.default_rng(9)), sr)  # fmt: skip
+    chat = ChatSettings(
+        "hypechannel", lag_s=0.0, endpoint=Endpoint("127.0.0.1", closed_port(), False)
+    )
+    settings = LiveSettings(labels=("a whistle", "a siren", "clicking"), background=("silence",),
+                            realtime=True, chat=chat)  # fmt: skip
+    alerts, notes, sent_at = [], [], []
+    monitor = Monitor(str(media), settings, Batcher(clap), Store(tmp_path / "home"),
+                      on_alert=lambda a: (alerts.append(a), sent_at.append(monitor.clock.at())),
+                      on_note=notes.append)  # fmt: skip
+    monitor.run()
+    assert monitor.error is None and monitor.state == ENDED
+    assert monitor.store.analysis(monitor.record.id).complete
+    (alert,) = alerts
+    assert alert.label == "clicking" and alert.stream_time_s in (0.0, 2.5, 5.0)
+    # sent once its span had passed (the 10 s after it, lag 0), with what chat could say
+    assert sent_at[0] >= alert.stream_time_s + 10.0
+    assert alert.chat is not None and (alert.chat.messages, alert.chat.complete) == (0, False)
+    assert any(n.startswith("chat: reconnecting to #hypechannel") and "refused" in n for n in notes)
+    assert monitor.chat_state == "reconnecting" and not monitor._chat_thread.is_alive()

@@ -5,6 +5,9 @@ cell reaches ``threshold`` and is armed again only once it falls below ``thresho
 hysteresis``, so a score hovering at the line fires once. The monitor feeds it the
 analysis's cells, so a label fires at the start of what becomes its highlight. A label
 fires at most once per ``cooldown_s`` of stream time. Background prompts never fire.
+
+With a channel's chat beside the sound (``emotion.live.chat``) an alert carries how chat
+answered it (``AlertChat``), and may be required to have been answered.
 """
 
 from __future__ import annotations
@@ -20,6 +23,22 @@ from emotion.scoring.highlights import HighlightSettings
 
 
 @dataclass(frozen=True, slots=True)
+class AlertChat:
+    """How a channel's chat answered an alert: its messages over ``lag_s`` to ``lag_s + 10 s``
+    after the moment, against its usual rate before the moment (``emotion.live.chat``)."""
+
+    channel: str
+    messages: int
+    rate_vs_baseline: float  # messages in that span / the usual messages per 10 s
+    baseline_per_10s: float  # the usual: median messages per 10 s before the moment
+    top: tuple[str, ...]  # the emotes and keywords most used in that span, most first
+    lag_s: float
+    # The chat was read over the whole span and for at least 10 s before the moment, so
+    # the rate means something; only a complete answer can hold an alert back.
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """One moment while live; ``stream_time_s`` is the start of the cell that fired: where
     the analysis's highlight starts, as ``analyze`` places it (``emotion.live.grid.LiveCells``)."""
@@ -30,9 +49,15 @@ class Alert:
     detected_at: str  # ISO 8601, UTC
     analysis_id: int
     source: str
+    chat: AlertChat | None = None  # with a channel's chat only (the key is left out without)
 
     def to_dict(self) -> dict[str, object]:
-        return {"type": "alert", **asdict(self)}
+        row = {"type": "alert", **asdict(self)}
+        if self.chat is None:
+            del row["chat"]
+        else:
+            row["chat"] = {**asdict(self.chat), "top": list(self.chat.top)}
+        return row
 
 
 @dataclass(frozen=True)

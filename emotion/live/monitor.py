@@ -12,6 +12,11 @@ Stream time starts at 0 with the first audio the monitor receives and runs with 
 audio received plus the gaps (the wall-clock time without audio after a drop). The
 rolling timeline and the alerts are of the analysis's cells (``LiveCells``), as a VOD's
 timeline and highlights are, so a file read live has its moments at the VOD's times.
+
+With a channel's chat (``LiveSettings.chat``) a second thread reads it
+(``emotion.live.twitch_chat``) into ``LiveChat`` on the stream's clock, and each alert is
+held until chat has had its time to answer (``emotion.live.chat.HeldAlerts``). The chat is
+a guest: its failures are notes, and the sound is followed whatever becomes of it.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from typing import Any
 import numpy as np
 
 from emotion.analysis import DEFAULT_WINDOW_S, Analysis, score
+from emotion.clock import clock
 from emotion.errors import BusyError, HypelineError
 from emotion.lease import Lease
 from emotion.library.store import AnalysisRecord, Store
 from emotion.live.alerts import Alert, AlertSettings, AlertTracker, utc_now
+from emotion.live.chat import ChatSettings, HeldAlerts, LiveChat, StreamClock
 from emotion.live.grid import LiveCells, LiveGrid, LiveWindow
 from emotion.live.ingest import (
     CONNECTING,
@@ -50,6 +57,9 @@ from emotion.live.ingest import (
 )
 from emotion.live.recorder import Recorder, assemble, part_path
 from emotion.live.scorer import WindowScorer
+from emotion.live.twitch_chat import CONNECTED as CHAT_CONNECTED
+from emotion.live.twitch_chat import GAVE_UP as CHAT_GAVE_UP
+from emotion.live.twitch_chat import ChatState, TwitchChat
 from emotion.live.webhooks import WebhookSender
 from emotion.media.netguard import Address
 from emotion.media.source import Source, canonical_url
@@ -66,6 +76,7 @@ from emotion.scoring.windows import check_grid
 
 DEFAULT_HOP_S = 2.5  # a new window every 2.5 s: alerts within a few seconds of the moment
 TIMELINE_S = 600.0  # how much of the recent timeline a monitor keeps in memory
+CHAT_POLL_S = 0.25  # while the last alerts wait for chat's answer after the stream ended
 ALERTS_KEPT = 200
 LATENCIES_KEPT = 1000
 
@@ -85,6 +96,7 @@ class LiveSettings:
     record: bool = True
     webhooks: tuple[str, ...] = ()
     webhook_secret: str | None = None
+    chat: ChatSettings | None = None  # a channel's chat beside the sound
 
     @classmethod
     def build(
@@ -114,6 +126,8 @@ class LiveSettings:
         check_template(self.template)
         check_grid(self.window_s, self.hop_s)
         self.alerts.check()
+        if self.chat is not None:
+            self.chat.check()
         if not self.give_up_after_s > 0:
             raise HypelineError("The give-up time must be a positive number of seconds.")
         return labels, background
@@ -176,6 +190,16 @@ class Monitor:
         self._grid: LiveGrid | None = None
         self._cells: LiveCells | None = None
         self._tracker = AlertTracker(self.labels, settings.alerts)
+        self.clock = StreamClock()
+        self.chat: LiveChat | None = None  # the chat's rolling rate, with settings.chat
+        self.chat_state: str | None = None
+        self._held: HeldAlerts | None = None
+        if settings.chat is not None:
+            self.chat = LiveChat()
+            self._held = HeldAlerts(self.chat, settings.chat)
+        self._chat_stop = threading.Event()
+        self._chat_thread: threading.Thread | None = None
+        self._webhooks: WebhookSender | None = None
 
     # --- control ---------------------------------------------------------------------
 
@@ -207,6 +231,13 @@ class Monitor:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def chat_rate(self) -> tuple[int, float] | None:
+        """``(messages in the last 10 s, usual messages per 10 s)`` of the chat, if any."""
+        now_s = self.clock.at()
+        if self.chat is None or now_s is None:
+            return None
+        return self.chat.messages_per_10s(now_s), self.chat.usual(now_s)[0]
 
     @property
     def prompts(self) -> list[str]:
@@ -240,6 +271,8 @@ class Monitor:
         """Follow the stream until it ends, is given up, or ``stop()``; the finished record."""
         target = self.check()
         webhooks = WebhookSender(self.settings.webhooks, self.settings.webhook_secret, self.on_note)
+        self._webhooks = webhooks
+        self._start_chat()
         ingest = Ingest(
             target,
             self.embedder.sampling_rate,
@@ -250,6 +283,7 @@ class Monitor:
         final_state = STOPPED
         try:
             for event in ingest.events():
+                self._release()
                 if isinstance(event, State):
                     self._set_state(event.state, event.message)
                     if event.state in (ENDED, GAVE_UP):
@@ -263,12 +297,18 @@ class Monitor:
                 elif isinstance(event, Pcm):
                     if self._recorder is not None:
                         self._recorder.write(event.samples)
-                    self._process(self._grid.push(event.samples, event.received), webhooks)
+                    windows = self._grid.push(event.samples, event.received)
+                    self.clock.mark(self._grid.position_s, event.received)
+                    self._process(windows, webhooks)
             if self.record is not None:
                 self._finish(webhooks)
+            self._release(final=True, wait=final_state != STOPPED)
             if final_state == STOPPED:
                 self._set_state(STOPPED, "stopped")
         finally:
+            self._chat_stop.set()
+            if self._chat_thread is not None:
+                self._chat_thread.join(timeout=5)
             webhooks.close()
             if self._recorder is not None:
                 self._recorder.close()
@@ -381,12 +421,76 @@ class Monitor:
         self.timeline.append(Point(start_s, p))
         for label, value in self._tracker.update(start_s, p):
             alert = Alert(label, round(value, 4), start_s, utc_now(), self.record.id, self.source)
-            self.alerts.append(alert)
-            self.n_alerts += 1
-            if self.on_alert is not None:
-                self.on_alert(alert)
-            if webhooks is not None:
-                webhooks.send(alert)
+            if self._held is not None:
+                self._held.hold(alert)  # sent once chat has had its time to answer
+            else:
+                self._emit(alert, webhooks)
+
+    def _emit(self, alert: Alert, webhooks: WebhookSender | None) -> None:
+        self.alerts.append(alert)
+        self.n_alerts += 1
+        if self.on_alert is not None:
+            self.on_alert(alert)
+        if webhooks is not None:
+            webhooks.send(alert)
+
+    # --- chat --------------------------------------------------------------------------
+
+    def _start_chat(self) -> None:
+        if self.settings.chat is None:
+            return
+        self._chat_thread = threading.Thread(
+            target=self._follow_chat, args=(self.settings.chat,), daemon=True,
+            name="hypeline-live-chat",
+        )  # fmt: skip
+        self._chat_thread.start()
+
+    def _follow_chat(self, settings: ChatSettings) -> None:
+        """The chat thread: messages onto the stream's clock; every failure is a note."""
+        assert self.chat is not None
+        chat = TwitchChat(settings.channel, settings.endpoint, self._chat_stop)
+        try:
+            for event in chat.events():
+                at_s = self.clock.at(event.received if not isinstance(event, ChatState) else None)
+                if not isinstance(event, ChatState):
+                    if at_s is not None:  # before the first audio there is no stream time
+                        self.chat.add(at_s, event.text, event.emotes)
+                    continue
+                self.chat_state = event.state
+                if event.state == CHAT_CONNECTED:
+                    self.chat.connected(at_s or 0.0)
+                else:
+                    self.chat.disconnected(at_s or 0.0)
+                if event.state == CHAT_GAVE_UP:
+                    self.on_note(f"chat: {event.message}; the alerts go on without it")
+                else:
+                    self.on_note(f"chat: {event.message}")
+        except Exception as e:  # the chat must never take the sound down with it
+            self.chat.disconnected(self.clock.at() or 0.0)
+            self.chat_state = CHAT_GAVE_UP
+            self.on_note(f"chat: stopped on an unexpected error ({e}); the alerts go on without it")
+
+    def _release(self, final: bool = False, wait: bool = False) -> None:
+        """Send the held alerts whose chat span has passed; ``final``: all of them, after
+        waiting for the last ones' chat with ``wait`` (the stream is over, not stopped)."""
+        held = self._held
+        if held is None or not len(held):
+            return
+        while wait and not self._stop.is_set() and held.wait_s(self.clock.at() or 0.0) > 0:
+            self._stop.wait(CHAT_POLL_S)
+        now_s = self.clock.at()
+        if now_s is None:
+            return
+        send, refused = held.due(now_s, all_now=final)
+        for alert in send:
+            self._emit(alert, self._webhooks)
+        for alert in refused:
+            assert alert.chat is not None and self._held is not None
+            needs = self._held.settings.needs
+            self.on_note(
+                f"no alert for {alert.label} at {clock(alert.stream_time_s)}: chat ran "
+                f"×{alert.chat.rate_vs_baseline:g} its usual, under the ×{needs:g} asked for"
+            )
 
     def _finish(self, webhooks: WebhookSender) -> None:
         assert self._grid is not None and self._lease is not None and self.record is not None
