@@ -42,6 +42,7 @@ PAGES = [  # one line a page; url_path: not the file's name (see above)
     st.Page("pages/live.py", title="Live", icon=":material/sensors:", url_path="on-air"),
     st.Page("pages/analytics.py", title="Analytics", icon=":material/insights:", url_path="stats"),
     st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="find"),
+    st.Page("pages/clips.py", title="Clips", icon=":material/movie:", url_path="shorts"),
     st.Page("pages/clip_lab.py", title="Clip Lab", icon=":material/graphic_eq:", url_path="clip-lab"),
     st.Page("pages/library.py", title="Library", icon=":material/video_library:", url_path="vod-library"),
 ]

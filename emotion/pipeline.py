@@ -12,6 +12,7 @@ kept from Search, a review, a learned pick reach every face's exports alike.
               moments kept by hand added (the cheap half: arithmetic, no audio), judged by
               the stored chat when it has one (``emotion.chat.judge``).
 * ``chosen``  the highlights the exports hold: the kept ones, or all but the dropped.
+* ``for_export``  those highlights as the user trimmed them (``Store.set_trim``).
 * ``export`` / ``export_files``  the chosen highlights → files in a folder / as bytes.
 * ``run``     all of it in one call (the CLI's ``analyze``, batch).
 """
@@ -28,12 +29,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis, embed_source, score
+from emotion.analysis import (
+    DEFAULT_HOP_S,
+    DEFAULT_WINDOW_S,
+    Analysis,
+    Embedder,
+    embed_source,
+    score,
+)
 from emotion.chat import stored
 from emotion.chat.formats import detect_format
 from emotion.chat.judge import SOUND, check_rank, default_rank, judge, with_reactions
+from emotion.chat.reactions import DEFAULT_KEYWORDS, check_keywords
 from emotion.export import FILENAMES, FORMATS, write_exports
-from emotion.library.store import AnalysisRecord, Store, review_key
+from emotion.library.store import AnalysisRecord, Store, Trim, review_key
 from emotion.media.source import Source, SourcePolicy
 from emotion.media.sources import open_source, source_identity
 from emotion.progress import ProgressFn
@@ -62,6 +71,7 @@ class Settings:
     chat: Path | None = None  # a chat replay file to attach (embed, run)
     rank: str | None = None  # sound | chat | both (emotion.chat.judge); None: both with chat
     chat_moments: bool = False  # also report chat spikes with no sound behind them
+    chat_keywords: tuple[str, ...] = DEFAULT_KEYWORDS  # emotes, words, 2-word phrases counted
 
     def check(self) -> Settings:
         """These settings, once the grid, the highlight rules and the rank are known to be
@@ -69,6 +79,7 @@ class Settings:
         check_grid(self.window_s, self.hop_s)
         self.highlights.check(self.prompts.labels)
         check_rank(self.rank)
+        check_keywords(self.chat_keywords)
         if self.chat is not None:
             detect_format(self.chat)
         return self
@@ -113,24 +124,29 @@ def embed(
     on_note: Note | None = None,
     on_open: Callable[[AnalysisRecord], None] | None = None,
     embed_audio: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+    embedder: Embedder | None = None,
     chat: Path | None = None,
+    chat_keywords: Sequence[str] = DEFAULT_KEYWORDS,
 ) -> AnalysisRecord:
     """The expensive half: every window of ``source`` embedded into the library (resumed,
     or followed when another caller is at it). ``embed_audio`` stands in for
-    ``clap.embed_audio`` (a server's ``Batcher``); the numbers are the same.
+    ``clap.embed_audio`` (a server's ``Batcher``), ``embedder`` the decoding and the model
+    (a batch's engine, ``emotion.engines``); the numbers are the same.
 
     A ``chat`` replay file is read first (a bad one fails before any window is embedded)
     and attached once the analysis exists, replacing the chat it had.
     """
     parsed = None
     if chat is not None:
-        parsed = stored.read_file(chat, window_s, hop_s, source.duration_s, progress=progress)
+        parsed = stored.read_file(
+            chat, window_s, hop_s, source.duration_s, chat_keywords, progress=progress
+        )
         if (note := stored.beyond_note(parsed)) is not None and on_note is not None:
             on_note(note)
     record = embed_source(
         clap, store, source, source_identity(source), window_s, hop_s, batch_size=batch_size,
         progress=progress, cancel=cancel, audio_track=audio_track, wait=wait, on_note=on_note,
-        on_open=on_open, embed=embed_audio,
+        on_open=on_open, embed=embed_audio, embedder=embedder,
     )  # fmt: skip
     if parsed is not None:
         stored.attach(store, record.id, parsed)
@@ -170,7 +186,10 @@ def moments(
                 on_note(f"learned {describe(report)}")
     if vectors is None:
         vectors = store.vectors(record)
-    chat = stored.load(store, record.id)
+    chat = stored.load(store, record.id, settings.chat_keywords)
+    if chat is not None and on_note is not None:
+        for note in chat.notes:  # keywords chat did not use; an old chat keeps the defaults
+            on_note(note)
     rules = settings.highlights
     if chat is not None:  # chat ranks: top_k keeps by that rank, below
         rules = dataclasses.replace(rules, top_k=None)
@@ -217,13 +236,35 @@ def chosen(
     return kept or [h for h, s in zip(highlights, marks, strict=True) if s is not False]
 
 
-def for_export(analysis: Analysis, store: Store) -> Analysis:
-    """``analysis`` with only the highlights its exports hold (by the library's reviews)."""
+def trimmed(
+    highlights: Sequence[Highlight],
+    trims: Mapping[tuple[str, float], Trim],
+    duration_s: float | None = None,
+) -> list[Highlight]:
+    """The highlights with the edges the user moved (``Trim``, by review key), inside the
+    VOD and at least ``MIN_TRIMMED_S`` long, the peak kept inside; in time order."""
+    out = []
+    for h in highlights:
+        trim = trims.get(review_key(h.label, h.start_s))
+        if trim is not None and trim.moved:
+            start_s, end_s = trim.span(h.start_s, h.end_s, duration_s)
+            peak_s = min(max(h.peak_s, start_s), end_s)
+            h = dataclasses.replace(h, start_s=start_s, end_s=end_s, peak_s=peak_s)
+        out.append(h)
+    return sorted(out, key=lambda h: (h.start_s, h.label))
+
+
+def for_export(analysis: Analysis, store: Store, *, trim: bool = True) -> Analysis:
+    """``analysis`` with only the highlights its exports hold (by the library's reviews),
+    each trimmed as the user trimmed it (``trim=False``: as found, to tell which were chosen)."""
     if analysis.analysis_id is None:
         return analysis
     reviews = store.reviews(analysis.analysis_id)
     moments = store.kept_moments(analysis.analysis_id)
-    return dataclasses.replace(analysis, highlights=chosen(analysis.highlights, reviews, moments))
+    picked = chosen(analysis.highlights, reviews, moments)
+    if trim:
+        picked = trimmed(picked, store.trims(analysis.analysis_id), analysis.duration_s or None)
+    return dataclasses.replace(analysis, highlights=picked)
 
 
 def export(
@@ -334,10 +375,12 @@ def run(
     cancel: threading.Event | None = None,
     wait: bool = True,
     on_note: Note | None = None,
+    embedder: Embedder | None = None,
 ) -> Result:
     """A VOD to exported files in one call: open → embed → moments → reviews → exports.
 
-    ``out_dir`` may be a function of the opened source (its title names the folder).
+    ``out_dir`` may be a function of the opened source (its title names the folder);
+    ``embedder`` is a batch engine's (``emotion.engines``).
     """
     settings.check()
     exports = exports or ExportSettings()
@@ -347,7 +390,8 @@ def run(
     record = embed(
         source, clap, store, window_s=settings.window_s, hop_s=settings.hop_s,
         audio_track=settings.audio_track, batch_size=batch_size, progress=progress,
-        cancel=cancel, wait=wait, on_note=on_note, chat=settings.chat,
+        cancel=cancel, wait=wait, on_note=on_note, chat=settings.chat, embedder=embedder,
+        chat_keywords=settings.chat_keywords,
     )  # fmt: skip
     analysis = moments(record, store, clap, settings, examples=examples, on_note=on_note)
     folder = out_dir(source) if callable(out_dir) else out_dir

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.chat.judge import RANKS, ranked
+from emotion.chat.reactions import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.clock import clock
 from emotion.errors import HypelineError, ShortsError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -146,6 +147,13 @@ def add_options(analyze: argparse.ArgumentParser, out_help: str = OUT_HELP) -> N
         "else sound)",
     )
     chat.add_argument(
+        "--chat-keywords",
+        metavar="LIST",
+        help="the emotes, words and two-word phrases counted in chat, comma-separated, e.g. "
+        f'"KEKW, LUL, clip it" (at most {MAX_KEYWORDS}; default: {", ".join(DEFAULT_KEYWORDS)}); '
+        "emote names match case-sensitively, words and phrases in any case",
+    )
+    chat.add_argument(
         "--chat-moments",
         action="store_true",
         help='also report chat spikes with no sound behind them, as "chat spike" moments',
@@ -229,7 +237,18 @@ def settings_of(args: argparse.Namespace) -> Settings:
         chat=None if args.chat == AUTO else args.chat,  # per VOD: chat_for
         rank=args.rank,
         chat_moments=args.chat_moments,
+        chat_keywords=keywords_of(args),
     ).check()
+
+
+def keywords_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--chat-keywords`` checked (the default list without it)."""
+    if args.chat_keywords is None:
+        return DEFAULT_KEYWORDS
+    try:
+        return parse_keywords(args.chat_keywords)
+    except HypelineError as e:
+        raise HypelineError(f"{str(e).rstrip('.')} (--chat-keywords).") from None
 
 
 def chat_for(settings: Settings, chat: Path | None, spec: str) -> Settings:
@@ -361,6 +380,8 @@ def use_pack(args: argparse.Namespace):
             setattr(args, arg, getattr(pack.settings, name))
     if args.top_k is None:
         args.top_k = pack.settings.top_k
+    if args.chat_keywords is None and pack.chat_keywords is not None:
+        args.chat_keywords = ",".join(pack.chat_keywords)
     return pack
 
 

@@ -1,8 +1,9 @@
-"""``python -m emotion review ANALYSIS_ID``: keep or reject moments of a label.
+"""``python -m emotion review ANALYSIS_ID``: keep, reject or trim moments of a label.
 
 Picks are stored in the library with their time span, which names the window embeddings
 they stand for; ``analyze --learn`` and the dashboard's "Learn from my picks" learn from
-every pick of the library.
+every pick of the library. A trim (``--trim 1:20=-2,+3``) moves the edges of the highlight
+found at that start, and every export of the analysis has the trimmed times.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import re
 
 from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.library.store import Store
+from emotion.library.records import MAX_TRIM_S
+from emotion.library.store import Store, Trim, review_key
 
 _TIME = r"(?:\d+(?::[0-5]?\d){0,2}(?:\.\d+)?)"
 _SPAN = re.compile(rf"^\s*({_TIME})\s*(?:-\s*({_TIME}))?\s*$")
+_SHIFT = r"(?:[+-]?\d+(?:\.\d+)?)"
+_TRIM = re.compile(rf"^\s*({_TIME})\s*=\s*({_SHIFT})\s*,\s*({_SHIFT})\s*$")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -38,6 +42,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="TIME",
         help="a moment to reject (repeatable)",
     )
+    parser.add_argument(
+        "--trim",
+        action="append",
+        default=[],
+        metavar="START=IN,OUT",
+        help=f"move the edges of the highlight starting at START by IN and OUT seconds "
+        f"(negative: earlier; at most {MAX_TRIM_S:g} s each), e.g. 1:20=-2,+3; 1:20=0,0 undoes "
+        "it (repeatable)",
+    )
     parser.set_defaults(func=_review)
 
 
@@ -55,6 +68,17 @@ def parse_span(text: str) -> tuple[float, float | None]:
     return start_s, end_s
 
 
+def parse_trim(text: str) -> tuple[float, Trim]:
+    """``"1:20=-2,+3"`` → (80, Trim(-2, 3)): the highlight's start as found, and the trim."""
+    match = _TRIM.match(text)
+    if match is None:
+        raise HypelineError(
+            f"{text!r} is not a trim; write the highlight's start, then how far to move its "
+            "start and end in seconds, e.g. 1:20=-2,+3."
+        )
+    return _seconds(match.group(1)), Trim(float(match.group(2)), float(match.group(3))).check()
+
+
 def _seconds(text: str) -> float:
     total = 0.0
     for part in text.split(":"):
@@ -65,7 +89,8 @@ def _seconds(text: str) -> float:
 def _review(args: argparse.Namespace) -> int:
     keep = [parse_span(t) for part in args.keep for t in part.split(",")]
     reject = [parse_span(t) for part in args.reject for t in part.split(",")]
-    if (keep or reject) and not args.label:
+    trims = [parse_trim(t) for t in args.trim]
+    if (keep or reject or trims) and not args.label:
         raise HypelineError('Say which label the moments are of with --label, e.g. "laughter".')
     store = Store()
     try:
@@ -75,7 +100,7 @@ def _review(args: argparse.Namespace) -> int:
             f"There is no analysis {args.analysis_id} in the library; check the number."
         ) from None
     length_s = record.duration_s or record.n_done * record.hop_s
-    for start_s, _end_s in [*keep, *reject]:
+    for start_s, _end_s in [*keep, *reject, *((t, None) for t, _ in trims)]:
         if start_s >= length_s:
             raise HypelineError(
                 f"{clock(start_s)} is past the end of {record.title} ({clock(length_s)}); "
@@ -85,8 +110,16 @@ def _review(args: argparse.Namespace) -> int:
         for start_s, end_s in spans:
             store.set_review(record.id, args.label, start_s, accepted, end_s=end_s)
     stored = [p for p in store.all_reviews() if p.analysis_id == record.id]
+    ends = {review_key(p.label, p.start_s): p.end_s for p in stored}
+    for start_s, trim in trims:  # checked against the moment's span where the library has it
+        store.set_trim(
+            record.id, args.label, start_s, trim, ends.get(review_key(args.label, start_s))
+        )
     print(f"{record.title}: {len(stored)} pick(s)")
     for p in stored:
         end = f"–{clock(p.end_s)}" if p.end_s is not None else ""
         print(f"  {'keep  ' if p.kept else 'reject'} {p.label}  {clock(p.start_s)}{end}")
+    for (label, start_s), trim in sorted(store.trims(record.id).items()):
+        print(f"  trim   {label}  {clock(start_s)}: start {trim.start_shift_s:+g} s, "
+              f"end {trim.end_shift_s:+g} s")  # fmt: skip
     return 0

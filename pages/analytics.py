@@ -6,6 +6,7 @@ import json
 import streamlit as st
 
 from emotion.analytics import best_csv, best_json, library_stats
+from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
@@ -75,6 +76,8 @@ with st.container(horizontal=True):
         labels=settings.labels, background=settings.background, colors=settings.colors,
         template=settings.template, settings=settings.highlights, model=clap.name,
         examples=[*library_examples(store, clap.name, settings.labels), *extra],
+        chat_keywords=None if settings.chat_keywords == DEFAULT_KEYWORDS
+        else list(settings.chat_keywords),
     )  # fmt: skip
     st.download_button("Save as prompt pack", json.dumps(pack.to_dict()),
                        "hypeline-pack.json", "application/json", key="save_pack")  # fmt: skip

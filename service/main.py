@@ -16,7 +16,7 @@ from service.config import ServeConfig
 from service.dependencies import Service
 from service.guard import Guard
 from service.jobs import JobRunner, JobStore
-from service.routers import analyses, clips, monitors, search, stream, system
+from service.routers import analyses, clips, monitors, posts, search, stream, system
 from service.sources import ClientSources
 
 DESCRIPTION = """Find the moments in audio by how they sound (CLAP, zero-shot).
@@ -47,7 +47,7 @@ def create_app(config: ServeConfig, clap: Clap) -> FastAPI:
     app = FastAPI(title="Hypeline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc
     errors.install(app)
-    for module in (system, clips, analyses, search, monitors, stream):
+    for module in (system, clips, analyses, posts, search, monitors, stream):
         app.include_router(module.router)
     app.include_router(system.health)
     app.add_middleware(Guard, api_key=config.api_key, max_body_bytes=config.max_upload_bytes)

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
+from emotion.export.reel import ReelSettings
+from emotion.export.shorts import LAYOUTS, ShortSettings
 from emotion.live.alerts import AlertSettings
 from emotion.live.monitor import LiveSettings
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
@@ -192,3 +194,87 @@ class MonitorStatus(BaseModel):
     alerts: int = Field(description="alerts so far")
     gaps: list[tuple[float, float]]
     labels: list[str]
+
+
+# Posts: the library's settings (emotion.export.shorts, emotion.export.reel) check the
+# values, so a refusal is the library's one sentence; the models only shape the body.
+class ShortsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    layout: str = Field(
+        default=ShortSettings.layout,
+        max_length=20,
+        description=f"{', '.join(LAYOUTS)}: the frame over a blurred copy of itself, a 9:16 "
+        "crop, or the face cam on top of the gameplay (needs facecam)",
+    )
+    max_s: float = Field(default=ShortSettings.max_s, description="the longest short, 3–180 s")
+    crop_x: float | None = Field(
+        default=None, description="crop: the window's place, 0 (left) to 1 (right); default centre"
+    )
+    facecam: tuple[int, int, int, int] | None = Field(
+        default=None, description="split: the face cam's [x, y, width, height] in video pixels"
+    )
+    title: str = Field(
+        default=ShortSettings.title,
+        max_length=200,
+        description='the title line drawn on the short, with {label} and {time}; "" for none',
+    )
+
+    def settings(self) -> ShortSettings:
+        """The library's settings, checked (``ShortsError`` names the field)."""
+        return ShortSettings(layout=self.layout, max_s=self.max_s, crop_x=self.crop_x,
+                             facecam=self.facecam, title=self.title).check()  # fmt: skip
+
+
+class ReelOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    length_s: float = Field(default=ReelSettings.length_s, description="the reel's longest length")
+    spacing_s: float = Field(
+        default=ReelSettings.spacing_s, description="at most one moment per this much of the VOD"
+    )
+
+    def settings(self) -> ReelSettings:
+        """The library's settings, checked (``ReelError`` names the field)."""
+        return ReelSettings(length_s=self.length_s, spacing_s=self.spacing_s).check()
+
+
+class PostsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shorts: ShortsOptions | None = Field(
+        default=None,
+        description="a vertical 1080×1920 short per highlight (shorts/); {} for the defaults",
+    )
+    reel: ReelOptions | None = Field(
+        default=None,
+        description="reel.mp4: the best highlights joined by crossfades (16:9), and its own "
+        "YouTube chapters (reel-chapters.txt) when YouTube would take them; {} for the defaults",
+    )
+    thumbnails: bool = Field(default=False, description="a JPEG still per highlight (thumbnails/)")
+
+
+class PostsCreated(BaseModel):
+    id: str
+
+
+class PostFile(BaseModel):
+    name: str = Field(description='its path in the zip, e.g. "shorts/01-laughter-0-01-05.mp4"')
+    bytes: int
+    url: str = Field(description="where to download it")
+
+
+class PostsStatus(BaseModel):
+    id: str
+    analysis: str = Field(description="the analysis the posts are of")
+    status: Literal["queued", "running", "complete", "failed"]
+    stage: str | None = Field(description="thumbnails, shorts, reel or zip, while running")
+    progress: float | None = Field(description="fraction of the whole render, 0–1")
+    eta_s: float | None = Field(description="estimated seconds left, while running")
+    message: str | None = Field(description='what is being made, e.g. "1/3 shorts: 01-….mp4"')
+    error: str | None = Field(description="why it failed, in one sentence")
+    notes: list[str] = Field(description="what the render noted (e.g. no chapters, and why)")
+    highlights: int = Field(description="the highlights rendered (the ones the exports hold)")
+    files: list[PostFile] = Field(description="every file made, once complete")
+    zip_url: str | None = Field(description="all the files as one zip, once complete")
+    created: float = Field(description="Unix time")

@@ -8,18 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotion.chat import stored
 from emotion.chat.formats import Message
 from emotion.chat.reactions import (
+    DEFAULT_KEYWORDS,
     LAG_DEFAULT_S,
+    MAX_CELL_TOKENS,
     KeywordMatcher,
     chat_reactions,
     chat_spikes,
+    check_keywords,
+    count_keywords,
     estimate_lag_s,
     rate_vs_baseline,
     reaction,
     read_reactions,
     spikes_without_sound,
 )
+from emotion.errors import HypelineError
 
 MOMENTS_S = [601.0, 1501.0, 2401.0]  # when something happens; chat answers on a bin
 DECOY_S = 1900.0  # a chat burst with no sound behind it (a raid, a poll)
@@ -49,7 +55,10 @@ def test_keywords_match_emote_names_exactly_and_phrases_as_words() -> None:
     assert find("kekw pog") == set()  # emote names are case-sensitive
     assert find("PogChamp") == {"PogChamp"}  # not Pog
     assert find("W") == {"W"} and find("w") == set() and find("Wow") == set()
-    assert find("LOL, Clip   It!") == {"lol", "clip it"}  # phrases: any case, any spacing
+    assert find("LOL, clip   It!") == {"lol", "clip it"}  # phrases: any case, any spacing
+    assert find("Clip it") == {"Clip", "clip it"}  # each keyword on its own
+    assert find("clip, it") == set()  # a comma parts a phrase
+    assert KeywordMatcher(["don", "let's go"]).find("don't, let's   GO") == {"let's go"}
     assert find("lollipop eclipse it") == set()  # whole words only
     assert find("KEKW😂") == {"KEKW"}
     assert KeywordMatcher(["gg", "EZ"]).find("GG EZ ez") == {"gg", "EZ"}
@@ -173,3 +182,72 @@ def test_lag_estimate_clamps_and_falls_back() -> None:
     rng = np.random.default_rng(0)
     unrelated = rng.poisson(10, size=len(sound)).astype(float)
     assert estimate_lag_s(sound, unrelated, 5.0) == LAG_DEFAULT_S
+
+
+def _with_cat_jam() -> list[Message]:
+    """The synthetic chat, with a burst of catJAM (not a default keyword, typed, not a
+    platform emote) 9 s after a moment at 1201 s: 40 messages, each using it twice."""
+    messages = synthetic_chat()
+    messages += [Message(1210.0 + i / 5, f"cat{i}", "catJAM catJAM vibe") for i in range(40)]
+    return sorted(messages, key=lambda m: m.time_s)
+
+
+def test_other_keywords_are_counted_from_the_stored_token_counts() -> None:
+    # Parsed once with the defaults, stored, read back: catJAM is answered by lookup.
+    data = stored.encode(chat_reactions(_with_cat_jam(), 10.0, 5.0, DURATION_S))
+    assert data[:2] == b"PK"  # version 2: the token counts beside the figures
+    back = stored.decode(data)
+    default, notes = count_keywords(back)
+    assert notes == [] and default.windows.keywords == DEFAULT_KEYWORDS
+    assert "catJAM" not in reaction(default.series, 1201.0, 1211.0, LAG_S).top
+
+    counted, notes = count_keywords(back, ["catJAM", "KEKW", "vibe check"])
+    assert notes == ["Chat did not use 'vibe check' in this analysis (by 2 or more messages "
+                     "within 10 s), so it counts as 0."]  # fmt: skip
+    windows = counted.windows
+    burst = 1210 // 5  # [1210 s, 1220 s) holds the burst: once per message
+    assert windows.keyword("catJAM")[burst] == 40 and windows.keyword("catJAM").sum() == 40 * 2
+    assert windows.keyword("vibe check").sum() == 0
+    assert windows.top[burst] == ("catJAM",)
+    answer = reaction(counted.series, 1201.0, 1211.0, lag_s=LAG_S)
+    assert answer.top == ("catJAM",) and answer.messages == 40 + 10
+    assert counted.series.tokens[121] == {"catJAM": 40}  # the bin [1210 s, 1220 s)
+    # The KEKW bursts (also platform emotes) as before; the figures do not depend on the list.
+    assert windows.keyword("KEKW")[int((601 + LAG_S) // 5)] == 60
+    assert (counted.windows.messages == default.windows.messages).all()
+    # The same list as the pass's gives the pass's own counts.
+    direct = chat_reactions(_with_cat_jam(), 10.0, 5.0, DURATION_S, ["catJAM", "KEKW"])
+    again, _ = count_keywords(back, ["catJAM", "KEKW"])
+    assert (direct.windows.keyword_counts == again.windows.keyword_counts).all()
+    assert direct.series.tokens == again.series.tokens
+
+
+def test_a_token_one_message_used_alone_is_not_kept_unless_asked_for() -> None:
+    messages = [Message(1.0, "a", "gg"), Message(2.0, "b", "gg hype"), Message(3.0, "c", "KEKW"),
+                Message(14.0, "d", "hype"), Message(25.0, "e", "lol")]  # fmt: skip
+    result = chat_reactions(messages, 10.0, 5.0, 30.0, keywords=["hype"])
+    vocabulary = set(result.tokens.vocabulary)  # type: ignore[union-attr]
+    assert {"gg", "hype", "KEKW", "lol"} <= vocabulary  # 2 in a bin; asked for; defaults
+    assert "gg hype" not in vocabulary  # one message alone in its bin
+    counted, _ = count_keywords(result, ["gg", "hype"])
+    assert counted.series.tokens[:3] == ({"gg": 2, "hype": 1}, {"hype": 1}, {})
+    # However varied chat is, a bin keeps its MAX_CELL_TOKENS most used (ties by name).
+    varied = [Message(1.0 + i / 1000, f"v{i}", f"z{i // 2:03d}") for i in range(2 * 250)]
+    varied += [Message(2.0 + i / 10, f"c{i}", "z249") for i in range(3)]  # z249: 5 messages
+    kept = chat_reactions(varied, 10.0, 5.0, 10.0, keywords=["z248"]).tokens
+    assert kept is not None and len(kept.vocabulary) == MAX_CELL_TOKENS + 1
+    assert kept.vocabulary[:2] == ("z249", "z000") and kept.vocabulary[-2:] == ("z198", "z248")
+
+
+def test_keyword_lists_are_checked_in_one_sentence() -> None:
+    assert check_keywords([" KEKW ", "clip   it", "Clip It", "LUL"]) == ("KEKW", "clip it", "LUL")
+    for bad, said in [
+        ([], "remove the blank ones"),
+        (["KEKW", "  "], "remove the blank ones"),
+        ([f"w{i}" for i in range(51)], "Give at most 50 chat keywords, not 51"),
+        (["no way out"], "'no way out' has 3 words"),
+        (["<3"], "'<3' holds more than words"),
+    ]:
+        with pytest.raises(HypelineError, match=said) as e:
+            check_keywords(bad)
+        assert str(e.value).count(".") == 1 or "(an emote" in str(e.value)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import test_dashboard as dashboard
 from tests.conftest import TINY_CLAP
 from ui.prompt_rows import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 RUN_TIMEOUT_S = 120
+vod = dashboard.vod  # the dashboard tests' synthetic VOD
 
 
 @pytest.fixture
@@ -80,3 +83,40 @@ def test_two_rows_edited_to_one_prompt_are_still_refused(home: Path) -> None:
     second = at.session_state["prompt_ids"][1]
     at.sidebar.text_input(key=f"prompt_text_{second}").input("a whistle").run()
     assert any("given twice" in e for e in errors(at)), errors(at)
+
+
+def _cat_jam_chat() -> bytes:
+    """A chat replay (CSV): a message every 5 s, and after the whistle at 20 s a burst of 40
+    that type Pog (a default keyword) and catJAM (not one)."""
+    rows = ["time_s,author,text"]
+    rows += [f"{t:.1f},viewer{t:.0f},hi" for t in np.arange(0.0, 90.0, 5.0)]
+    rows += [f"{21.0 + i * 0.2:.1f},fan{i},Pog catJAM" for i in range(40)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_the_chat_keywords_edited_in_the_sidebar_change_the_highlights_why(
+    home: Path, vod: Path
+) -> None:
+    at = dashboard.app().run()
+    at.text_input(key="link").input(str(vod))
+    at.file_uploader(key="link_chat").upload("chat.csv", _cat_jam_chat(), "text/csv")
+    at.run()
+    at.button(key="analyze_link").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    before = list(at.data_editor[0].value["why"])
+    (whistle,) = [w for w in before if w.startswith("a whistle")]
+    assert " · chat ×" in whistle and whistle.endswith(" messages, Pog"), before
+
+    # Re-counted from the stored chat (the upload is not read again): catJAM named instead.
+    at.sidebar.text_input(key="chat_keywords").input("catJAM, KEKW").run()
+    assert not at.exception and not errors(at)
+    assert at.session_state["settings"].chat_keywords == ("catJAM", "KEKW")
+    after = list(at.data_editor[0].value["why"])
+    assert after == [w.removesuffix("Pog") + "catJAM" if w == whistle else w for w in before]
+
+    # A keyword of three words: one sentence, shown in the sidebar and kept as the problem.
+    at.sidebar.text_input(key="chat_keywords").input("catJAM, no way out").run()
+    assert not at.exception
+    problem = at.session_state["settings"].problem
+    assert problem is not None and "'no way out' has 3 words" in problem
+    assert problem in [e.value for e in at.sidebar.error]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.errors import PackError
 from emotion.library.store import Store
 from emotion.scoring.adapt import Example
@@ -20,6 +21,7 @@ from hypeline_cli.review import parse_span
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
 from tests.synth import make_vod
+from ui.packs import apply
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 48_000
@@ -49,7 +51,7 @@ def test_round_trip(tmp_path: Path) -> None:
     pack = _pack()
     path = save_pack(pack, tmp_path / "pack.json")
     data = json.loads(path.read_text())
-    assert (data["format"], data["version"]) == ("hypeline-pack", PACK_VERSION)
+    assert (data["format"], data["version"]) == ("hypeline-pack", 1)  # no chat keywords
     assert (
         data["examples"][2]["source"] == "Friday stream"
         and data["examples"][2]["start_s"] == 3600.5
@@ -65,6 +67,29 @@ def test_round_trip(tmp_path: Path) -> None:
     for a, b in zip(back.examples, pack.examples, strict=True):
         np.testing.assert_allclose(a.vector, b.vector, atol=1e-7)
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_chat_keywords_round_trip_and_a_pack_without_them_stays_version_1(
+    tmp_path: Path,
+) -> None:
+    pack = _pack()
+    pack.chat_keywords = ["catJAM", "KEKW", "clip  it"]
+    data = json.loads(save_pack(pack, tmp_path / "pack.json").read_text())
+    assert (data["version"], data["chat_keywords"]) == (2, ["catJAM", "KEKW", "clip  it"])
+    assert load_pack(tmp_path / "pack.json").chat_keywords == ["catJAM", "KEKW", "clip it"]
+    plain = _pack().to_dict()  # no keywords: what older readers open, read as before
+    assert plain["version"] == 1 and "chat_keywords" not in plain
+    assert parse_pack(json.dumps(plain)).chat_keywords is None
+    # A version 1 pack written before keywords existed loads, leaving the default list.
+    old = {k: v for k, v in plain.items() if k != "examples"}
+    assert parse_pack(json.dumps(old), "old.json").chat_keywords is None
+    for bad, said in [
+        (["KEKW", "a b c"], "'a b c' has 3 words"),
+        ([], "remove the blank ones"),
+        ("KEKW", "damaged"),
+    ]:
+        with pytest.raises(PackError, match=said):
+            parse_pack(json.dumps(plain | {"version": 2, "chat_keywords": bad}), "bad.json")
 
 
 def test_newer_version_is_refused(tmp_path: Path) -> None:
@@ -164,3 +189,11 @@ def test_bad_pack_and_bad_review_are_one_sentence(tmp_path: Path) -> None:
     assert (
         out.stderr.strip() == "hypeline: There is no analysis 7 in the library; check the number."
     )
+
+
+def test_a_packs_chat_keywords_reach_the_sidebar() -> None:
+    state: dict[str, object] = {}
+    apply(state, Pack(labels=["a tone"], chat_keywords=["catJAM", "clip it"]))
+    assert state["chat_keywords"] == "catJAM, clip it"  # the sidebar's box, as typed there
+    apply(state, Pack(labels=["a tone"]))  # a pack without them: the default list again
+    assert state["chat_keywords"] == ", ".join(DEFAULT_KEYWORDS)

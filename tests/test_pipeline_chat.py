@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emotion import pipeline
+from emotion.chat import stored
 from emotion.chat.judge import CHAT_SPIKE
+from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.library.store import Store
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import Prompts
@@ -40,6 +43,10 @@ def write_chat(path: Path) -> Path:
     rows = [(t + 0.5, f"viewer{rng.randrange(30)}", "hi") for t in range(0, 208, 4)]
     for start, (n, word) in BURSTS.items():
         rows += [(start + LAG_S + i * 8 / n, f"fan{i}", f"{word} {word}") for i in range(n)]
+    # Half of the KEKW burst also types catJAM (no default keyword, no platform emote: a
+    # CSV has none), twice: it votes once per message.
+    rows = [(t, a, f"{text} catJAM catJAM" if text == "KEKW KEKW" and int(a[3:]) % 2 else text)
+            for t, a, text in rows]  # fmt: skip
     rows += [(DECOY_S + i * 6 / 40, f"raider{i}", "OMEGALUL") for i in range(40)]
     lines = "".join(f"{t:.2f},{a},{text}\n" for t, a, text in sorted(rows))
     path.write_text("time_s,author,text\n" + lines, encoding="utf-8")
@@ -150,3 +157,106 @@ def test_another_vods_chat_is_refused_before_embedding(clap, analysed, tmp_path:
     with pytest.raises(Exception, match="another VOD's chat"):
         pipeline.run(str(folder / "Chat Night.flac"), clap, store, settings, tmp_path / "out")
     assert store.analyses() == [] and not (tmp_path / "out").exists()
+
+
+CAT_JAM = 30  # messages of the KEKW burst (after the clicking at 60 s) that type catJAM
+
+
+def test_other_chat_keywords_are_counted_from_the_stored_chat_without_the_file(
+    clap, analysed, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    store, aid, folder = analysed
+    chat_file = folder / "chat.csv"
+    text = chat_file.read_text()
+    chat_file.unlink()  # the file is gone: only the library's stored form can answer
+    try:
+        plain = rescore(clap, store, aid)
+        (clicking,) = [h for h in plain.highlights if event_of(h.start_s) == 60]
+        assert clicking.chat is not None and clicking.chat.top == ("KEKW",)
+        notes: list[str] = []
+        settings = pipeline.Settings(PROMPTS, RULES, chat_keywords=("catJAM", "KEKW", "gg ez"))
+        again = pipeline.moments(store.analysis(aid), store, clap, settings, on_note=notes.append)
+        (clicking,) = [h for h in again.highlights if event_of(h.start_s) == 60]
+        assert clicking.chat is not None and clicking.chat.top == ("KEKW", "catJAM")
+        assert (
+            again.chat is not None
+            and sum(t.get("catJAM", 0) for t in again.chat.series.tokens) == CAT_JAM
+        )
+        assert notes == ["Chat did not use 'gg ez' in this analysis (by 2 or more messages "
+                         "within 10 s), so it counts as 0."]  # fmt: skip
+        # The CLI's --chat-keywords: the same VOD again, its stored chat judged by catJAM.
+        monkeypatch.setenv("HYPELINE_HOME", str(store.home))
+        code = cli(["analyze", str(folder / "Chat Night.flac"), "--labels", "a whistle, clicking",
+                    "--background", "silence", "--smoothing", "10", "--chat-keywords", "catJAM",
+                    "--out", str(tmp_path / "out"), "--model", str(TINY_CLAP), "--device", "cpu",
+                    "--precision", "fp32"])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        doc = json.loads((tmp_path / "out" / "highlights.json").read_text())
+        (clicking_out,) = [h for h in doc["highlights"] if event_of(h["start_s"]) == 60]
+        assert clicking_out["chat"]["top"] == ["catJAM"], clicking_out
+        assert "catJAM" in clicking_out["why"]
+    finally:
+        chat_file.write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("command", "keywords", "said"),
+    [
+        ("analyze", "KEKW, ,LUL", "remove the blank ones (--chat-keywords)."),
+        ("analyze", ",".join(f"w{i}" for i in range(51)), "Give at most 50 chat keywords, not 51"),
+        ("analyze", "KEKW,no way out", "'no way out' has 3 words"),
+        ("batch", "KEKW,no way out", "'no way out' has 3 words"),
+    ],
+)
+def test_bad_chat_keywords_exit_2_in_one_sentence(
+    analysed, tmp_path: Path, monkeypatch, capsys, command: str, keywords: str, said: str
+) -> None:
+    _, _, folder = analysed
+    monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
+    code = cli([command, str(folder / "Chat Night.flac"), "--labels", "a whistle",
+                "--chat-keywords", keywords, "--out", str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and said in err and "Traceback" not in err, err
+    assert err.rstrip().endswith("(--chat-keywords).")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "home").exists()
+
+
+def _version_1(chat: stored.Chat) -> bytes:
+    """The chat as the library stored it before keywords could change (ENCODING_VERSION 1)."""
+    w, s = chat.reactions.windows, chat.reactions.series
+    doc = {
+        "version": 1, "n_messages": chat.n_messages, "beyond": chat.reactions.beyond,
+        "windows": {"window_s": w.window_s, "hop_s": w.hop_s, "messages": w.messages.tolist(),
+                    "chatters": w.chatters.tolist(), "emotes": w.emotes.tolist(),
+                    "keywords": list(w.keywords), "keyword_counts": w.keyword_counts.tolist(),
+                    "top": [list(t) for t in w.top]},
+        "series": {"bin_s": s.bin_s, "messages": s.messages.tolist(),
+                   "chatters": s.chatters.tolist(), "tokens": [dict(t) for t in s.tokens],
+                   "baseline": s.baseline},
+    }  # fmt: skip
+    return zlib.compress(json.dumps(doc).encode(), 6)
+
+
+def test_a_chat_stored_in_the_old_form_still_loads_with_the_default_keywords(
+    clap, analysed
+) -> None:
+    store, aid, _ = analysed
+    record = store.chat(aid)
+    assert record is not None
+    chat = stored.load(store, aid)
+    assert chat is not None and chat.reactions.windows.keywords == DEFAULT_KEYWORDS
+    store.set_chat(aid, record.format, record.n_messages, _version_1(chat))
+    try:
+        old = stored.load(store, aid)
+        assert old is not None and old.reactions.tokens is None and old.notes == ()
+        assert old.reactions.series.tokens == chat.reactions.series.tokens
+        notes: list[str] = []
+        settings = pipeline.Settings(PROMPTS, RULES, chat_keywords=("catJAM",))
+        again = pipeline.moments(store.analysis(aid), store, clap, settings, on_note=notes.append)
+        (clicking,) = [h for h in again.highlights if event_of(h.start_s) == 60]
+        assert clicking.chat is not None and clicking.chat.top == ("KEKW",)  # the defaults'
+        assert notes == ["This analysis's chat was stored before chat keywords could change, "
+                         "so it is counted with the default keywords; attach its chat file "
+                         "again to count yours."]  # fmt: skip
+    finally:
+        store.set_chat(aid, record.format, record.n_messages, record.data)

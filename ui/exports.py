@@ -34,7 +34,8 @@ def panel(analysis: Analysis, store: Store) -> None:
     subset = pipeline.for_export(analysis, store)
     chosen = subset.highlights
     st.markdown(f"**Export {len(chosen)} of {len(analysis.highlights)} highlights**")
-    if (why := which(analysis, chosen, store.reviews(analysis.analysis_id or 0))) is not None:
+    as_found = pipeline.for_export(analysis, store, trim=False).highlights  # which, untrimmed
+    if (why := which(analysis, as_found, store.reviews(analysis.analysis_id or 0))) is not None:
         st.caption(f":material/filter_alt: {why}")
     try:
         data, notes = pipeline.export_files(analysis, store, BUTTONS)

@@ -1,4 +1,5 @@
-"""Prompt packs in the sidebar: load a pack's prompts, colors, template and thresholds.
+"""Prompt packs in the sidebar: load a pack's prompts, colors, template, thresholds and
+chat keywords.
 
 The pack's learned picks wait in ``st.session_state.pack_examples`` (with
 ``pack_model``) for the Analytics page's "Learn from my picks".
@@ -10,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.errors import PackError
 from emotion.scoring import presets
 from emotion.scoring.packs import Pack, parse_pack
@@ -50,6 +52,7 @@ def apply(state: Any, pack: Pack) -> None:
     for key, value in (("min_duration_s", s.min_duration_s), ("merge_gap_s", s.merge_gap_s),
                        ("smoothing_s", s.smoothing_s)):  # fmt: skip
         state[key] = int(min(60, max(0, 5 * round(value / 5))))  # the sliders' grid
+    state["chat_keywords"] = ", ".join(pack.chat_keywords or DEFAULT_KEYWORDS)
     state["pack_examples"] = pack.examples
     state["pack_model"] = pack.model
     state["pack_error"] = None

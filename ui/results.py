@@ -73,7 +73,11 @@ def scored(record: AnalysisRecord, store: Store, clap: Clap, settings: Settings)
 def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
     reviews = store.reviews(analysis.analysis_id or 0)
     dropped = {k for k, accepted in reviews.items() if not accepted}
-    chat = stored_chat.load(store, analysis.analysis_id) if analysis.analysis_id else None
+    chat = (
+        stored_chat.load(store, analysis.analysis_id, settings.chat_keywords)
+        if analysis.analysis_id
+        else None
+    )
     fig = timeline.figure(
         analysis, settings.colors, settings.highlights.threshold,
         settings.highlights.smoothing_s, dropped, chat.reactions.series if chat else None,
@@ -241,6 +245,20 @@ def player(source: Source, home: Path, audio_track: int = 1) -> None:
     """``st.video`` for video, ``st.audio`` otherwise, at ``st.session_state.seek_s``."""
     start = st.session_state.get("seek_s", 0)
     _player(source, home, audio_track, start, autoplay="seek_s" in st.session_state)
+
+
+def moment_player(
+    source: Source,
+    home: Path,
+    audio_track: int,
+    start_s: float,
+    end_s: float,
+    *,
+    autoplay: bool = False,
+    press: int = 0,
+) -> None:
+    """The player of one moment, from its start to its end (the Clips page's cards)."""
+    _player(source, home, audio_track, start_s, end_s, autoplay=autoplay, press=press)
 
 
 def _player(

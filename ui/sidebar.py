@@ -1,4 +1,5 @@
-"""The shared sidebar: model, prompts (with presets and colors) and highlight settings.
+"""The shared sidebar: model, prompts (with presets and colors), highlight settings and the
+chat keywords (``chat_keywords``: the comma-separated list a chat replay is counted with).
 
 Prompt rows live in ``st.session_state``: ``prompt_ids`` lists the rows in order and
 each row's widgets are keyed ``prompt_text_<id>``, ``prompt_color_<id>``, ``prompt_bg_<id>``.
@@ -14,6 +15,7 @@ from typing import Any, Final
 import streamlit as st
 
 from emotion import pipeline
+from emotion.chat.reactions import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.errors import HypelineError
 from emotion.model.names import KNOWN_MODELS, resolve_model_name
 from emotion.scoring import presets
@@ -43,6 +45,7 @@ class Settings:
     template: str
     highlights: HighlightSettings
     problem: str | None = None
+    chat_keywords: tuple[str, ...] = DEFAULT_KEYWORDS
 
     @property
     def labels(self) -> list[str]:
@@ -60,7 +63,7 @@ class Settings:
     def pipeline(self) -> pipeline.Settings:
         """The library's settings for these prompts and highlights (only when no ``problem``)."""
         prompts = Prompts.parse(self.labels, self.background, self.template)
-        return pipeline.Settings(prompts, self.highlights)
+        return pipeline.Settings(prompts, self.highlights, chat_keywords=self.chat_keywords)
 
 
 def render(locked: bool = False) -> Settings:
@@ -73,8 +76,9 @@ def render(locked: bool = False) -> Settings:
         name = _model_picker(locked)
         prompts = _prompt_editor()
         template, highlights = _highlight_settings()
-    problem = _problem(prompts, template) or _too_long(name, prompts, template)
-    settings = Settings(name, prompts, template, highlights, problem)
+        keywords, keyword_problem = _chat_keywords()
+    problem = _problem(prompts, template) or _too_long(name, prompts, template) or keyword_problem
+    settings = Settings(name, prompts, template, highlights, problem, keywords)
     st.session_state.settings = settings
     return settings
 
@@ -245,6 +249,23 @@ def _highlight_settings() -> tuple[str, HighlightSettings]:
         smoothing_s=float(smoothing_s),
     )
     return template, settings
+
+
+def _chat_keywords() -> tuple[tuple[str, ...], str | None]:
+    """The chat keywords typed (the defaults while they are not usable) and why not, if so."""
+    with st.expander("Chat keywords"):
+        text = st.text_input(
+            "Counted in chat", ", ".join(DEFAULT_KEYWORDS), key="chat_keywords",
+            persist_state=PERSIST, help="Emotes, words and two-word phrases, comma-separated "
+            f"(at most {MAX_KEYWORDS}): what a highlight's chat reaction names. Emote names match "
+            "case-sensitively, words and phrases in any case. Counted from the stored chat, "
+            "so changing them needs no chat file.",
+        )  # fmt: skip
+        try:
+            return parse_keywords(text), None
+        except HypelineError as e:
+            st.error(str(e))
+            return DEFAULT_KEYWORDS, str(e)
 
 
 def _problem(prompts: Sequence[Prompt], template: str) -> str | None:

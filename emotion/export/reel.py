@@ -12,7 +12,8 @@ H.264 yuv420p ``+faststart``, AAC 48 kHz stereo, the sound normalised like a sho
 ``reel-chapters.txt`` holds YouTube chapters of the reel itself, one per part, when
 they make a list YouTube accepts (at least 3, each at least 10 s); otherwise it is not
 written and the result's notes say why. Both files are written whole or not at all
-(``emotion.atomic``), and a second run writes them again.
+(``emotion.atomic``), and a second run writes them again (sweeping first what a killed
+one left half-made: ``atomic.sole_writer``).
 """
 
 from __future__ import annotations
@@ -181,7 +182,10 @@ def write_reel(
             f"Cannot create the folder {out_dir} ({e.strerror}); pick a folder you can write to."
         ) from e
 
-    with tempfile.TemporaryDirectory(prefix="hypeline-reel-") as work:
+    with (  # one writer of the reel at a time; a killed one's half reel is swept first
+        atomic.sole_writer(out_dir, (REEL_NAME, CHAPTERS_NAME), what="the reel"),
+        tempfile.TemporaryDirectory(prefix="hypeline-reel-") as work,
+    ):
         sound = Path(work) / "sound.wav"
         report(0.1, "joining the sound")
         join_sound(source_path, audio_track, parts, sound)
@@ -202,13 +206,13 @@ def write_reel(
             ]  # fmt: skip
             _run(cmd, f"ffmpeg could not render the reel from {source_path.name}")
 
-    chapters = out_dir / CHAPTERS_NAME
-    lines, refusal = reel_chapters(parts, length_s)
-    if refusal is None:
-        atomic.write_text(chapters, "".join(f"{line}\n" for line in lines))
-    else:
-        chapters.unlink(missing_ok=True)  # an earlier reel's chapters would not match this one
-        tell(f"{CHAPTERS_NAME} was not written: {refusal}")
+        chapters = out_dir / CHAPTERS_NAME
+        lines, refusal = reel_chapters(parts, length_s)
+        if refusal is None:
+            atomic.write_text(chapters, "".join(f"{line}\n" for line in lines))
+        else:
+            chapters.unlink(missing_ok=True)  # an earlier reel's chapters would not match
+            tell(f"{CHAPTERS_NAME} was not written: {refusal}")
     report(1.0, f"{out.name}, {clock(length_s)}")
     written = chapters if refusal is None else None
     return ReelResult(out, written, tuple(parts), length_s, tuple(notes))

@@ -172,7 +172,8 @@ def write_shorts(
 
     A short already there is kept (a second run makes only the missing ones). Each is
     rendered under a temporary name and renamed when whole, so a failed or killed render
-    leaves no ``.mp4`` under a short's name.
+    leaves no ``.mp4`` under a short's name; the hidden temporary a killed one leaves is
+    removed by the next run (``atomic.sole_writer``: one render of a folder at a time).
     """
     settings = (settings or ShortSettings()).check()
     if not highlights:
@@ -204,27 +205,29 @@ def write_shorts(
             f"Cannot create the folder {shorts_dir} ({e.strerror}); pick a folder you can write to."
         ) from e
     outs = [shorts_dir / clip_name(i, len(ordered), h, ".mp4") for i, h in enumerate(ordered, 1)]
-    todo = [(h, out) for h, out in zip(ordered, outs, strict=True) if not out.exists()]
     font = font_file()
     if settings.title and font is None and on_note is not None:
         on_note("No font was found (DejaVu Sans Bold), so the shorts have no title line.")
     encoder = settings.encoder if settings.encoder != "auto" else pick_encoder(on_note)
+    # One writer of shorts/ at a time; what a killed one left half-made is swept first.
+    with atomic.sole_writer(shorts_dir, what="shorts"):
+        todo = [(h, out) for h, out in zip(ordered, outs, strict=True) if not out.exists()]
 
-    def report(done: int, what: str) -> None:
-        if progress is not None:
-            fraction = done / max(len(todo), 1)
-            progress(Progress("shorts", fraction, f"{done}/{len(todo)} shorts{what}"))
+        def report(done: int, what: str) -> None:
+            if progress is not None:
+                fraction = done / max(len(todo), 1)
+                progress(Progress("shorts", fraction, f"{done}/{len(todo)} shorts{what}"))
 
-    skipped = len(outs) - len(todo)
-    report(0, f" ({skipped} already there)" if skipped else "")
-    for done, (h, out) in enumerate(todo, start=1):
-        start_s, end_s = short_span(h, duration_s, settings.max_s)
-        start_s, end_s = quiet_edges(source.path, audio_track, start_s, end_s, duration_s,
-                                     settings.max_s)  # fmt: skip
-        plan = Plan(h, out, start_s, end_s)
-        title = settings.title.format(label=h.label, time=clock(h.start_s)) if font else ""
-        render(source.path, plan, settings, picture, audio_track, encoder, font, title)
-        report(done, f": {out.name}")
+        skipped = len(outs) - len(todo)
+        report(0, f" ({skipped} already there)" if skipped else "")
+        for done, (h, out) in enumerate(todo, start=1):
+            start_s, end_s = short_span(h, duration_s, settings.max_s)
+            start_s, end_s = quiet_edges(source.path, audio_track, start_s, end_s, duration_s,
+                                         settings.max_s)  # fmt: skip
+            plan = Plan(h, out, start_s, end_s)
+            title = settings.title.format(label=h.label, time=clock(h.start_s)) if font else ""
+            render(source.path, plan, settings, picture, audio_track, encoder, font, title)
+            report(done, f": {out.name}")
     return outs
 
 

@@ -83,26 +83,28 @@ def write_thumbnails(
             f"Cannot create the folder {folder} ({e.strerror}); pick a folder you can write to."
         ) from e
     outs = [folder / clip_name(i, len(ordered), h, SUFFIX) for i, h in enumerate(ordered, 1)]
-    todo = [(h, out) for h, out in zip(ordered, outs, strict=True) if not out.exists()]
     width, height = thumbnail_size(picture)
-
-    def report(done: int, what: str) -> None:
-        if progress is not None:
-            fraction = done / max(len(todo), 1)
-            progress(Progress("thumbnails", fraction, f"{done}/{len(todo)} thumbnails{what}"))
-
-    skipped = len(outs) - len(todo)
-    report(0, f" ({skipped} already there)" if skipped else "")
     notes: list[str] = []
     missing: set[Path] = set()
-    for done, (h, out) in enumerate(todo, start=1):
-        if not grab(source_path, out, max(0.0, h.peak_s - LEAD_S), width, height, picture):
-            notes.append(
-                f"The video of {source_path.name} has no frame near {clock(h.peak_s)} "
-                f"({h.label}), so that highlight has no thumbnail."
-            )
-            missing.add(out)
-        report(done, f": {out.name}")
+    # One writer of thumbnails/ at a time; what a killed one left half-made is swept first.
+    with atomic.sole_writer(folder, what="thumbnails"):
+        todo = [(h, out) for h, out in zip(ordered, outs, strict=True) if not out.exists()]
+
+        def report(done: int, what: str) -> None:
+            if progress is not None:
+                fraction = done / max(len(todo), 1)
+                progress(Progress("thumbnails", fraction, f"{done}/{len(todo)} thumbnails{what}"))
+
+        skipped = len(outs) - len(todo)
+        report(0, f" ({skipped} already there)" if skipped else "")
+        for done, (h, out) in enumerate(todo, start=1):
+            if not grab(source_path, out, max(0.0, h.peak_s - LEAD_S), width, height, picture):
+                notes.append(
+                    f"The video of {source_path.name} has no frame near {clock(h.peak_s)} "
+                    f"({h.label}), so that highlight has no thumbnail."
+                )
+                missing.add(out)
+            report(done, f": {out.name}")
     return Thumbnails([p for p in outs if p not in missing], notes)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from emotion.library.records import AnalysisRecord
 from emotion.media.source import Source
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Each table's columns and constraints, in one place, so a rebuild makes exactly the table a
 # new library has. Analysis ids are AUTOINCREMENT (v4): an id is never given twice, so a page
 # or a client holding the id of a deleted analysis cannot open a later, different one.
@@ -75,6 +75,16 @@ TABLES = {
     n_messages INTEGER NOT NULL,     -- messages in the file
     attached REAL NOT NULL,
     data BLOB NOT NULL               -- per-window reactions and the 10 s series
+""",
+    # v6: a highlight's edges moved by hand (records.Trim), keyed as its review is (the
+    # highlight as found: records.review_key), whether or not it was kept or rejected.
+    "trims": """
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id),
+    label TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    start_shift_s REAL NOT NULL,     -- seconds, negative: earlier (at most records.MAX_TRIM_S)
+    end_shift_s REAL NOT NULL,
+    PRIMARY KEY (analysis_id, label, start_s)
 """,
 }
 SCHEMA = "".join(f"CREATE TABLE IF NOT EXISTS {t} ({cols});\n" for t, cols in TABLES.items())

@@ -1,7 +1,7 @@
 """The library of analysed VODs under ``HYPELINE_HOME``: resumable, written as we go.
 
-* ``library.sqlite`` — sources, analyses (model, window, hop, status, progress) and
-  highlight reviews.
+* ``library.sqlite`` — sources, analyses (model, window, hop, status, progress),
+  highlight reviews and trims (a highlight's edges moved by hand, keyed as its review).
 * ``embeddings/<analysis id>.f32`` — the window embeddings, ``[n_windows, dim]`` float32
   appended batch by batch. A batch is fsynced before the database counts it, so after a
   kill the file is cut back to the count and the run resumes from there.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import shutil
 import sqlite3
@@ -35,13 +36,15 @@ import numpy as np
 
 from emotion.errors import BusyError, StoreError
 from emotion.lease import Lease, try_acquire
-from emotion.library.records import AnalysisRecord, ChatRecord, Review, review_key
+from emotion.library.records import AnalysisRecord, ChatRecord, Review, Trim, review_key
 from emotion.library.schema import SCHEMA_VERSION, SELECT_RECORD, migrate, to_record, use_wal
 from emotion.media.source import Source
 from emotion.paths import hypeline_home
 
 # The library's names, importable from here as they always were.
-__all__ = ["SCHEMA_VERSION", "AnalysisRecord", "ChatRecord", "Review", "Store", "review_key"]
+__all__ = [
+    "SCHEMA_VERSION", "AnalysisRecord", "ChatRecord", "Review", "Store", "Trim", "review_key",
+]  # fmt: skip
 
 # How long a call waits for another process's transaction; ours last milliseconds.
 BUSY_TIMEOUT_S = 30.0
@@ -260,6 +263,44 @@ class Store:
             ).fetchall()
         return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
 
+    def set_trim(
+        self,
+        analysis_id: int,
+        label: str,
+        start_s: float,
+        trim: Trim,
+        end_s: float | None = None,
+    ) -> None:
+        """Move the edges of the highlight of ``label`` found at ``start_s`` (its review key);
+        a trim that moves nothing removes the one stored. With the highlight's ``end_s``,
+        a trim leaving it shorter than ``MIN_TRIMMED_S`` is refused (a ``HypelineError``)."""
+        trim = trim.check() if end_s is None else trim.check_span(start_s, end_s)
+        key = (analysis_id, *review_key(label, start_s))
+        with self._db() as db:
+            if not trim.moved:
+                db.execute(
+                    "DELETE FROM trims WHERE analysis_id = ? AND label = ? AND start_s = ?", key
+                )
+                return
+            db.execute(
+                "INSERT INTO trims (analysis_id, label, start_s, start_shift_s, end_shift_s) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
+                "SET start_shift_s = excluded.start_shift_s, end_shift_s = excluded.end_shift_s",
+                (*key, round(trim.start_shift_s, 3), round(trim.end_shift_s, 3)),
+            )
+
+    def trims(self, analysis_id: int) -> dict[tuple[str, float], Trim]:
+        """``(label, start_s) → Trim`` for the highlights of the analysis the user trimmed."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT label, start_s, start_shift_s, end_shift_s FROM trims "
+                "WHERE analysis_id = ?",
+                (analysis_id,),
+            ).fetchall()
+        return {
+            (r["label"], r["start_s"]): Trim(r["start_shift_s"], r["end_shift_s"]) for r in rows
+        }
+
     def all_reviews(self, model: str | None = None) -> list[Review]:
         """Every reviewed moment in the library (of analyses made with ``model``, if given):
         the picks that learning learns from."""
@@ -322,6 +363,44 @@ class Store:
             offset=first * record.dim * 4, shape=(stop - first, record.dim),
         )  # fmt: skip
 
+    def vectors_at(self, record: AnalysisRecord, rows: np.ndarray) -> np.ndarray:
+        """A copy of the counted vectors at ``rows`` (search's exact re-rank of an index's
+        candidates: a few rows of many files, so one plain mapping each). A ``StoreError``
+        if the file disagrees."""
+        if len(rows) == 0:
+            return np.zeros((0, record.dim), dtype="<f4")
+        assert rows.min() >= 0 and rows.max() < record.n_done
+        try:
+            with open(self._vectors(record.id), "rb") as f:
+                if (damage := _damage(record, os.fstat(f.fileno()).st_size)) is not None:
+                    raise StoreError(damage)
+                with mmap.mmap(
+                    f.fileno(), record.n_done * record.dim * 4, access=mmap.ACCESS_READ
+                ) as m:
+                    view = np.frombuffer(m, dtype="<f4").reshape(record.n_done, record.dim)
+                    out = view[rows]
+                    del view  # the mapping closes only once no array looks into it
+        except FileNotFoundError:
+            raise StoreError(_damage(record, 0) or "") from None
+        return out
+
+    def analyses_version(self) -> tuple[object, ...]:
+        """A value that changes whenever an analysis (or its source) changes: a cache key for
+        ``analyses()``, a thousand times cheaper than it (one aggregate, no records)."""
+        stats: list[object] = []
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
+            try:
+                st = path.stat()
+                stats.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except FileNotFoundError:
+                stats.append(None)
+        with self._db() as db:
+            row = db.execute(
+                "SELECT COUNT(*), MAX(id), TOTAL(n_done), TOTAL(created), MAX(updated) "
+                "FROM analyses"
+            ).fetchone()
+        return (*stats, *tuple(row))
+
     def set_last_labels(self, analysis_id: int, labels: list[str]) -> None:
         """Remember the labels an analysis was last scored with (the library lists them)."""
         with self._db() as db:
@@ -349,8 +428,9 @@ class Store:
         return size
 
     def delete(self, analysis_id: int) -> list[Path]:
-        """Remove an analysis: its rows, reviews and gaps, its vectors and lease file, and its
-        download or upload when no other analysis uses that source. Returns the paths removed.
+        """Remove an analysis: its rows, reviews, trims and gaps, its vectors and lease file,
+        and its download or upload when no other analysis uses that source. Returns the paths
+        removed.
 
         Refused with ``BusyError`` while another process holds the analysis's lease.
         """
@@ -365,6 +445,7 @@ class Store:
         with lease:
             with self._db() as db:
                 db.execute("DELETE FROM reviews WHERE analysis_id = ?", (analysis_id,))
+                db.execute("DELETE FROM trims WHERE analysis_id = ?", (analysis_id,))
                 db.execute("DELETE FROM gaps WHERE analysis_id = ?", (analysis_id,))
                 db.execute("DELETE FROM chats WHERE analysis_id = ?", (analysis_id,))
                 db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))

@@ -1,10 +1,11 @@
 """Prompt packs: prompts, colors, template, thresholds and learned picks in one JSON file.
 
 A pack moves a streamer's setup between machines (and streamers): what to look for, how
-it is colored and thresholded, and the kept and rejected moments learned from, each with
-its vector and where it came from (source title, time). The vectors are only meaningful
+it is colored and thresholded, which chat keywords are counted, and the kept and rejected
+moments learned from, each with its vector and where it came from (source title, time). The vectors are only meaningful
 for the model that made them, which the pack names. The format is versioned: a reader
-refuses a pack from a newer version rather than guess at it.
+refuses a pack from a newer version rather than guess at it. Version 2 adds
+``chat_keywords``; a pack without them is still written as version 1, so older readers open it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.chat.reactions import check_keywords
 from emotion.errors import HypelineError, PackError
 from emotion.scoring.adapt import Example
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_template
 
 PACK_FORMAT = "hypeline-pack"
-PACK_VERSION = 1
+PACK_VERSION = 2  # 2: chat_keywords
 _SETTINGS = (
     "threshold", "hysteresis", "min_duration_s", "merge_gap_s", "top_k", "smoothing_s", "scale"
 )  # fmt: skip
@@ -38,11 +40,13 @@ class Pack:
     model: str | None = None  # the model the examples' vectors come from
     examples: list[Example] = field(default_factory=list)
     name: str = ""
+    chat_keywords: list[str] | None = None  # None: the pack leaves the default list
 
     def to_dict(self) -> dict[str, object]:
+        keywords = {} if self.chat_keywords is None else {"chat_keywords": self.chat_keywords}
         return {
             "format": PACK_FORMAT,
-            "version": PACK_VERSION,
+            "version": PACK_VERSION if keywords else 1,
             "name": self.name,
             "labels": self.labels,
             "background": self.background,
@@ -62,7 +66,7 @@ class Pack:
                 }
                 for e in self.examples
             ],
-        }
+        } | keywords
 
 
 def save_pack(pack: Pack, path: Path) -> Path:
@@ -123,6 +127,11 @@ def parse_pack(text: str | bytes, name: str = "the pack") -> Pack:
         settings.check([*labels])
         colors = {str(k): str(v) for k, v in (data.get("colors") or {}).items()}
         examples = [_example(e) for e in data.get("examples") or []]
+        keywords = data.get("chat_keywords")
+        if keywords is not None:
+            if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+                raise TypeError("chat_keywords")
+            keywords = list(check_keywords(keywords))
     except HypelineError as e:
         raise PackError(f"{name} holds settings that cannot be used: {e}") from None
     except (KeyError, TypeError, ValueError):
@@ -140,6 +149,7 @@ def parse_pack(text: str | bytes, name: str = "the pack") -> Pack:
         model=data.get("model"),
         examples=examples,
         name=str(data.get("name") or ""),
+        chat_keywords=keywords,
     )
 
 

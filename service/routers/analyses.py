@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion import pipeline
 from emotion.analysis import Analysis
+from emotion.chat.reactions import DEFAULT_KEYWORDS, parse_keywords
 from emotion.export import FILENAMES, FORMATS
 from emotion.scoring.highlights import Highlight, HighlightSettings, parse_thresholds
 from emotion.scoring.prompts import Prompts
@@ -143,6 +144,7 @@ class ChatRules:
 
     rank: str | None = None
     chat_moments: bool = False
+    chat_keywords: tuple[str, ...] = DEFAULT_KEYWORDS
 
 
 def chat_rules(
@@ -153,8 +155,17 @@ def chat_rules(
     chat_moments: Annotated[
         bool, Query(description="also report chat spikes with no sound behind them")
     ] = False,
+    chat_keywords: Annotated[
+        str | None,
+        Query(
+            description="the emotes, words and two-word phrases counted in chat, "
+            "comma-separated (at most 50), counted from the stored chat; default: "
+            + ", ".join(DEFAULT_KEYWORDS)
+        ),
+    ] = None,
 ) -> ChatRules:
-    return ChatRules(rank, chat_moments)
+    keywords = DEFAULT_KEYWORDS if chat_keywords is None else parse_keywords(chat_keywords)
+    return ChatRules(rank, chat_moments, keywords)
 
 
 Chat = Annotated[ChatRules, Depends(chat_rules)]
@@ -248,7 +259,11 @@ async def _scored(
         check_labels(svc, list(prompts.labels))
         await run_in_threadpool(prompts.fit, svc.clap)
     settings = pipeline.Settings(
-        prompts, rules, rank=chat.rank or job.rank, chat_moments=chat.chat_moments
+        prompts,
+        rules,
+        rank=chat.rank or job.rank,
+        chat_moments=chat.chat_moments,
+        chat_keywords=chat.chat_keywords,
     ).check()
 
     def rescore() -> Analysis:
