@@ -251,6 +251,27 @@ def test_a_chat_replay_uploaded_beside_a_vod_judges_its_highlights(
     assert any("chat ×" in w for w in why), why
 
 
+def test_the_sidebars_chat_keywords_are_kept_whole_when_the_chat_is_attached(
+    home: Path, vod: Path, clap
+) -> None:
+    # A lone "catJAM" in each of its windows: under the two messages a cell needs to be
+    # stored, unless it is a keyword given when the chat is attached (the sidebar's).
+    rows = ["time_s,author,text"] + [f"{t:.1f},fan{t:.0f},catJAM" for t in (12.0, 47.0, 81.0)]
+    at = dashboard.app().run()
+    at.text_input(key="chat_keywords").input("catJAM, Pog").run()
+    at.text_input(key="link").input(str(vod))
+    at.file_uploader(key="link_chat").upload(
+        "chat.csv", ("\n".join(rows) + "\n").encode(), "text/csv"
+    )
+    at.run()
+    at.button(key="analyze_link").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    (record,) = Store(home).analyses()
+    attached = stored_chat.load(Store(home), record.id, ("catJAM",))
+    assert attached is not None and not attached.notes, attached and attached.notes
+    assert sum(b.get("catJAM", 0) for b in attached.reactions.series.tokens) == 3
+
+
 def test_a_file_that_is_not_a_chat_replay_is_said_before_any_run(home: Path, vod: Path) -> None:
     at = dashboard.app().run()
     at.text_input(key="link").input(str(vod))

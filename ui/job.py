@@ -28,6 +28,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from emotion import pipeline
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.chat.formats import detect_format
+from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store
@@ -69,6 +70,7 @@ class Run:
     hop_s: float = DEFAULT_HOP_S
     audio_track: int | None = None  # None: the file's default track
     chat: Path | None = None  # a chat replay to attach (saved from an upload)
+    chat_keywords: tuple[str, ...] = DEFAULT_KEYWORDS  # kept at any count when attaching
 
     @classmethod
     def of(cls, record: AnalysisRecord) -> Run:
@@ -113,7 +115,8 @@ def start(
         except HypelineError as e:
             st.error(str(e))
             return
-        st.session_state.job = Run(spec, settings.model, audio_track=audio_track, chat=path)
+        st.session_state.job = Run(spec, settings.model, audio_track=audio_track, chat=path,
+                                   chat_keywords=settings.chat_keywords)  # fmt: skip
 
 
 def start_upload(
@@ -382,4 +385,5 @@ def _work(
     return pipeline.embed(
         source, clap, store, window_s=job.window_s, hop_s=job.hop_s, audio_track=job.audio_track,
         progress=show, on_note=note, on_open=opened, chat=job.chat,
+        chat_keywords=job.chat_keywords,
     )  # fmt: skip
