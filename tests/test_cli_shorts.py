@@ -12,8 +12,12 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source
+from emotion.library.records import Trim
 from emotion.library.store import Store
+from emotion.media.audio import probe
 from emotion.media.sources import open_source, source_identity
+from emotion.pipeline import Settings, moments
+from emotion.scoring.prompts import Prompts
 from hypeline_cli.main import main
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
@@ -87,3 +91,25 @@ def test_reel_refusals_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         main(["shorts", "1", *ARGS, "--reel-length", "three minutes"])
     assert "e.g. 180, 3m or 2m30s" in capsys.readouterr().err
+
+
+@pytest.mark.decoder
+def test_a_trim_changes_the_short(
+    analysed: int, clap, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The whistle's short, found at 0:10-ish, then with its start moved 5 s earlier (into
+    # the quiet bed, so the quiet-edge search keeps it there): named and cut from the trim.
+    store = Store()
+    settings = Settings(Prompts.parse("a whistle, clicking", "silence"))
+    (h,) = [h for h in moments(store.analysis(analysed), store, clap, settings).highlights
+            if h.label == "a whistle"]  # fmt: skip
+    shorts = {}
+    for name, shift_s in (("found", 0.0), ("trimmed", -5.0)):
+        store.set_trim(analysed, h.label, h.start_s, Trim(shift_s, 0.0), h.end_s)
+        out = tmp_path / name
+        assert main(["shorts", str(analysed), *ARGS, "--out", str(out)]) == 0
+        (short,) = [Path(p) for p in capsys.readouterr().out.splitlines() if "whistle" in p]
+        shorts[name] = short
+    assert shorts["found"].name != shorts["trimmed"].name  # named by the trimmed start
+    found_s, trimmed_s = (probe(shorts[n]).duration_s for n in ("found", "trimmed"))
+    assert trimmed_s - found_s == pytest.approx(5.0, abs=1.5), (found_s, trimmed_s)
