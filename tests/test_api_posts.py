@@ -40,6 +40,7 @@ def client(clap, home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     media = tmp_path_factory.mktemp("media")
     audio = make_vod(EVENTS, 30.0, SR, np.random.default_rng(7))
     write_media(media / ANALYSIS["source"], audio, SR, video=True, audio_args=("-c:a", "aac"))
+    write_media(media / "Podcast.wav", audio, SR)  # the same sound, no picture
     with TestClient(create_app(ServeConfig(media_roots=(media,), home=home), clap)) as c:
         yield c
 
@@ -136,6 +137,19 @@ def test_bad_options_are_refused_and_nothing_is_rendered(
     assert words in answer.json()["error"] and answer.json().keys() == {"error"}
     assert client.get(f"/api/analyses/{analysis}/posts").json() == renders
     assert posts_folders(home) == before
+
+
+def test_crop_on_an_audio_only_source_is_refused_before_any_render(
+    client: TestClient, home: Path
+) -> None:
+    job_id = client.post("/api/analyses", json={**ANALYSIS, "source": "Podcast.wav"}).json()["id"]
+    wait(client, f"/api/analyses/{job_id}")
+    before = posts_folders(home)
+    refused = client.post(f"/api/analyses/{job_id}/posts", json={"shorts": {"layout": "crop"}})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert "no picture to crop" in error and "blur layout" in error, error
+    assert error.endswith("(shorts.layout)") and posts_folders(home) == before
 
 
 def test_no_highlights_really_is_none_at_that_threshold(client: TestClient, analysis: str) -> None:

@@ -186,15 +186,7 @@ def write_shorts(
             f"The media file {source.path} is gone, so no shorts can be made; analyse the VOD "
             "again."
         )
-    picture = probe_picture(source.path) if source.has_video else None
-    if picture is None and settings.layout != "blur":
-        raise ShortsError(
-            f"{source.title} has no picture to {settings.layout}; use the blur layout (the "
-            "default), which shows the sound's waveform instead.",
-            "layout",
-        )
-    if picture is not None and settings.facecam is not None and settings.layout == "split":
-        check_facecam(settings.facecam, picture)
+    picture = check_picture(source, settings)
     duration_s = source.duration_s or media_length_s(source.path)
     ordered = by_start(list(highlights))
     shorts_dir = folder / "shorts"
@@ -472,6 +464,21 @@ def _window(w: int, h: int, aspect: float) -> tuple[int, int]:
     cw = min(w, round(h * aspect))
     ch = min(h, round(cw / aspect))
     return max(2, cw - cw % 2), max(2, ch - ch % 2)
+
+
+def check_picture(source: Source, settings: ShortSettings) -> Picture | None:
+    """The source's picture (None for audio only), or a ``ShortsError`` when ``settings``
+    ask of it what it cannot give: crop or split without a picture, a face cam outside it."""
+    picture = probe_picture(source.path) if source.has_video else None
+    if picture is None and settings.layout != "blur":
+        raise ShortsError(
+            f"{source.title} has no picture to {settings.layout}; use the blur layout (the "
+            "default), which shows the sound's waveform instead.",
+            "layout",
+        )
+    if picture is not None and settings.facecam is not None and settings.layout == "split":
+        check_facecam(settings.facecam, picture)
+    return picture
 
 
 def check_facecam(facecam: tuple[int, int, int, int], picture: Picture) -> None:

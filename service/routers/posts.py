@@ -15,7 +15,7 @@ from emotion import pipeline
 from emotion.analysis import Analysis
 from emotion.errors import ReelError, ShortsError
 from emotion.export.reel import write_reel
-from emotion.export.shorts import check_facecam, probe_picture, write_shorts
+from emotion.export.shorts import check_picture, write_shorts
 from service.dependencies import Service, service
 from service.errors import ApiError
 from service.jobs import Render
@@ -129,8 +129,8 @@ def _exports(request: PostsRequest) -> pipeline.ExportSettings:
 
 def _check_source(subject: Analysis, exports: pipeline.ExportSettings) -> None:
     """Refuse now what the render would refuse at once: no highlights to render (the
-    writers' own sentences: with none they raise before touching a file), a face cam
-    outside the video (reads the file's header: off the event loop)."""
+    writers' own sentences: with none they raise before touching a file), crop or split
+    without a picture, a face cam outside it (reads the file's header: off the event loop)."""
     if not subject.highlights:
         try:
             if exports.reel is not None:
@@ -143,14 +143,11 @@ def _check_source(subject: Analysis, exports: pipeline.ExportSettings) -> None:
             422, "There are no highlights to take thumbnails of; lower the threshold or keep "
             "a moment by hand first.",
         )  # fmt: skip
-    shorts = exports.shorts
-    if shorts is not None and shorts.layout == "split" and shorts.facecam is not None:
-        picture = probe_picture(subject.source.path) if subject.source.has_video else None
-        if picture is not None:
-            try:
-                check_facecam(shorts.facecam, picture)
-            except ShortsError as e:
-                raise ApiError(422, f"{e} (shorts.facecam)") from None
+    if exports.shorts is not None:
+        try:
+            check_picture(subject.source, exports.shorts)
+        except ShortsError as e:
+            raise ApiError(422, f"{e} (shorts.{e.setting})" if e.setting else str(e)) from None
 
 
 def _render(svc: Service, job_id: str, render_id: str) -> Render:
