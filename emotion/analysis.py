@@ -15,9 +15,10 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,6 +53,44 @@ BUSY = "Another process is analysing this VOD"
 
 def default_batch_size(clap: Clap) -> int:
     return 64 if clap.device.type == "cuda" else 8
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedJob:
+    """The windows an embedder is asked for: audio track ``track`` of ``path`` at
+    ``sampling_rate`` on the ``window_s``/``hop_s`` grid, from window ``first_index`` on,
+    in batches of ``batch_size`` consecutive windows (the last may be shorter)."""
+
+    path: Path
+    track: int
+    sampling_rate: int
+    window_s: float
+    hop_s: float
+    first_index: int
+    batch_size: int
+
+
+# The job's batches → one ``[n, dim]`` array of vectors each, in order, filling the
+# ``DecodeStats`` as it decodes. ``embed_source`` stores what it yields and needs nothing
+# else, so the decoding and the model may run elsewhere (``emotion.engines``: several VODs
+# decoded at once, or a Ray cluster); the batches being the same, so are the numbers.
+Embedder = Callable[[EmbedJob, DecodeStats], Generator[np.ndarray, None, None]]
+
+
+def decoding_embedder(embed: Callable[[list[np.ndarray]], np.ndarray]) -> Embedder:
+    """The job decoded here (one ffmpeg, ``PREFETCH_BATCHES`` ahead on a thread), each
+    batch through ``embed``: what every analysis does unless given another embedder."""
+
+    def run(job: EmbedJob, decoded: DecodeStats) -> Generator[np.ndarray, None, None]:
+        pcm = stream_audio(job.path, job.sampling_rate, track=job.track, stats=decoded)
+        windows = iter_windows(pcm, job.sampling_rate, job.window_s, job.hop_s,
+                               first_index=job.first_index)  # fmt: skip
+        with contextlib.closing(_prefetched(window_batches(windows, job.batch_size),
+                                            PREFETCH_BATCHES)) as batches:  # fmt: skip
+            for batch in batches:
+                yield embed([w.samples for w in batch])
+
+    return run
 
 
 @dataclass
@@ -100,6 +139,7 @@ def embed_source(
     on_note: Callable[[str], None] | None = None,
     on_open: Callable[[AnalysisRecord], None] | None = None,
     embed: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+    embedder: Embedder | None = None,
 ) -> AnalysisRecord:
     """Embed every window of ``source`` into the store (resuming), and return its record.
 
@@ -110,7 +150,8 @@ def embed_source(
     ``on_open`` gets the record as soon as it exists (before any work), so that a caller can
     show it as the current analysis even if the run stops. ``embed`` replaces
     ``clap.embed_audio`` (a server passes its ``Batcher``'s, so analyses share the model's
-    thread with every other caller); the numbers are the same.
+    thread with every other caller); the numbers are the same. ``embedder`` replaces the
+    decoding and the model altogether (``Embedder``), this process still the one writer.
     """
     check_grid(window_s, hop_s)
     track = source.check_track(audio_track)
@@ -138,7 +179,7 @@ def embed_source(
             return record
         _embed(
             clap, store, lease, record, source, track, batch_size, total, progress, cancel,
-            embed or clap.embed_audio,
+            embedder or decoding_embedder(embed or clap.embed_audio),
         )  # fmt: skip
     return store.analysis(record.id)
 
@@ -190,23 +231,24 @@ def _embed(
     total: int | None,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
-    embed: Callable[[list[np.ndarray]], np.ndarray],
+    embedder: Embedder,
 ) -> None:
-    batch_size = batch_size or default_batch_size(clap)
+    job = EmbedJob(source.path, track, clap.sampling_rate, record.window_s, record.hop_s,
+                   record.n_done, batch_size or default_batch_size(clap))  # fmt: skip
     decoded = DecodeStats()
-    pcm = stream_audio(source.path, clap.sampling_rate, track=track, stats=decoded)
-    windows = iter_windows(
-        pcm, clap.sampling_rate, record.window_s, record.hop_s, first_index=record.n_done
-    )
     started, first_done = time.monotonic(), record.n_done
-    for batch in _prefetched(_batches(windows, batch_size), PREFETCH_BATCHES):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled(f"Stopped after {batch[0].index} windows; run again to resume.")
-        vectors = embed([w.samples for w in batch])
-        n_done = batch[-1].index + 1
-        store.append(lease, record.id, clap.embedding_dim, vectors, n_done)
-        if progress is not None:
-            progress(_embed_progress(n_done, first_done, total, started))
+    n_done = record.n_done
+    with contextlib.closing(embedder(job, decoded)) as batches:
+        while True:  # the stop is looked at before each batch is embedded (pulled)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"Stopped after {n_done} windows; run again to resume.")
+            vectors = next(batches, None)
+            if vectors is None:
+                break
+            n_done += len(vectors)
+            store.append(lease, record.id, clap.embedding_dim, vectors, n_done)
+            if progress is not None:
+                progress(_embed_progress(n_done, first_done, total, started))
     store.finish(lease, record.id, decoded.duration_s, decoded.nonfinite_s)
 
 
@@ -260,12 +302,13 @@ def score(
     )
 
 
-def _batches(windows: Iterator[Window], size: int) -> Iterator[list[Window]]:
+def window_batches(windows: Iterator[Window], size: int) -> Iterator[list[Window]]:
+    """``size`` consecutive windows at a time (the last batch may be shorter)."""
     while batch := list(islice(windows, size)):
         yield batch
 
 
-def _prefetched(items: Iterator[list[Window]], depth: int) -> Iterator[list[Window]]:
+def _prefetched(items: Iterator[list[Window]], depth: int) -> Generator[list[Window], None, None]:
     """Run ``items`` on a thread, ``depth`` ahead: ffmpeg decodes while the model embeds."""
     q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -3,10 +3,10 @@
 ``expand`` turns what the user gave (files, folders searched recursively for media, a
 text file of paths and links, a channel or playlist link) into one item per VOD, in the
 order given (a playlist newest first, as the site lists it). ``run_batch`` analyses them
-one after another through a runner (``pipeline.run`` with the face's settings), so every
-VOD is its own analysis in the library, exactly as a solo ``analyze`` makes it: one
-already analysed costs no decoding nor embedding, and a batch stopped anywhere and run
-again goes on where it stopped. One VOD failing is recorded with its sentence and the
+through a runner (``pipeline.run`` with the face's settings), one after another or a few
+at once (an engine's lanes, ``emotion.engines``), so every VOD is its own analysis in the
+library, exactly as a solo ``analyze`` makes it: one already analysed costs no decoding
+nor embedding, and a batch stopped anywhere and run again goes on where it stopped. One VOD failing is recorded with its sentence and the
 batch goes on; ``batch.csv`` (written atomically after every VOD) says how each went.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ MEDIA_SUFFIXES = frozenset({
 LIST_SUFFIXES = frozenset({".txt", ".list"})  # a text file of paths and links, one a line
 CSV_NAME = "batch.csv"
 CSV_COLUMNS = ("vod", "title", "analysis_id", "windows", "highlights", "seconds", "error")
+LANE_STOP_S = 30.0  # how long a stopped batch waits for each VOD in flight to stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class Outcome:
     highlights: int = 0
     seconds: float = 0.0
     error: str | None = None
+    embedded: int = 0  # windows embedded by this run (0: it was in the library already)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +69,7 @@ class Done:
     analysis_id: int | None
     windows: int
     highlights: int
+    embedded: int = 0  # windows embedded by this run (engines.Tally)
 
 
 def expand(
@@ -197,47 +201,150 @@ def run_batch(
     runner: Callable[[str], Done],
     out_dir: Path,
     *,
+    lanes: int = 1,
+    cancel: threading.Event | None = None,
     progress: ProgressFn | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Each item through ``runner``, in order; ``batch.csv`` in ``out_dir`` after each.
+    """Each item through ``runner``; ``batch.csv`` in ``out_dir`` after each; the outcomes
+    in ``items``' order.
 
+    With ``lanes`` > 1, that many VODs run at once, each on its own thread (an engine's
+    decoders, ``emotion.engines``); the runner must then be safe to call from several.
     A ``HypelineError`` of one VOD is its outcome; anything else (a bug, Ctrl-C, a
-    ``Cancelled``) stops the batch, whose finished VODs stay in the library and in ``batch.csv``.
+    ``Cancelled``) stops the batch, whose finished VODs stay in the library and in
+    ``batch.csv``: ``cancel`` is set so that the VODs in flight stop at their next batch.
     """
-    outcomes: list[Outcome] = []
-    worked_s: list[float] = []  # the VODs that took real work: what the ETA is made of
-    for i, item in enumerate(items):
-        if progress is not None:
-            remaining = len(items) - i
-            eta = sum(worked_s) / len(worked_s) * remaining if worked_s else None
-            failed = sum(not o.ok for o in outcomes)
-            progress(Progress("batch", i / len(items),
-                              f"VOD {i + 1} of {len(items)}" + (f", {failed} failed" if failed else ""),
-                              eta))  # fmt: skip
-        began = time.monotonic()
-        if item.error is not None:
-            outcome = Outcome(item.spec, error=item.error)
-        else:
-            try:
-                done = runner(item.spec)
-            except Cancelled:
-                raise
-            except HypelineError as e:
-                outcome = Outcome(item.spec, seconds=time.monotonic() - began, error=str(e))
-            else:
-                took = time.monotonic() - began
-                outcome = Outcome(item.spec, done.title, done.analysis_id, done.windows,
-                                  done.highlights, took)  # fmt: skip
-                if took > 1.0:  # an analysis already in the library takes a blink
-                    worked_s.append(took)
-        outcomes.append(outcome)
-        write_text(out_dir / CSV_NAME, to_csv(outcomes))
-        if on_outcome is not None:
-            on_outcome(outcome)
+    tracker = _Tracker(len(items), out_dir, max(1, lanes), progress, on_outcome)
+    if lanes <= 1 or len(items) <= 1:
+        for i, item in enumerate(items):
+            tracker.start(i)
+            tracker.end(i, _outcome(item, runner))
+    else:
+        _in_lanes(items, runner, tracker, lanes, cancel)
     if progress is not None:
-        progress(Progress("batch", 1.0, f"{len(items)} VOD(s)"))
-    return outcomes
+        progress(Progress("batch", 1.0, f"{len(items)} VOD(s)" + tracker.rate()))
+    return tracker.outcomes()
+
+
+def _outcome(item: Item, runner: Callable[[str], Done]) -> Outcome:
+    began = time.monotonic()
+    if item.error is not None:
+        return Outcome(item.spec, error=item.error)
+    try:
+        done = runner(item.spec)
+    except Cancelled:
+        raise
+    except HypelineError as e:
+        return Outcome(item.spec, seconds=time.monotonic() - began, error=str(e))
+    return Outcome(item.spec, done.title, done.analysis_id, done.windows, done.highlights,
+                   time.monotonic() - began, embedded=done.embedded)  # fmt: skip
+
+
+def _in_lanes(
+    items: Sequence[Item],
+    runner: Callable[[str], Done],
+    tracker: _Tracker,
+    lanes: int,
+    cancel: threading.Event | None,
+) -> None:
+    """The items on ``lanes`` threads, each taking the next item when it is free."""
+    order = iter(range(len(items)))
+    guard = threading.Lock()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def halt() -> None:
+        stop.set()
+        if cancel is not None:
+            cancel.set()
+
+    def lane(ended: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                with guard:
+                    i = next(order, None)
+                if i is None:
+                    return
+                tracker.start(i)
+                try:
+                    outcome = _outcome(items[i], runner)
+                except BaseException as e:  # the first stops the batch; the rest follow it
+                    with guard:
+                        failures.append(e)
+                    halt()
+                    return
+                tracker.end(i, outcome)
+        finally:
+            ended.set()
+
+    # Waited for through events, not Thread.join: a join that Ctrl-C interrupts can take
+    # a thread for ended while it still runs (and the interpreter then exits under it).
+    ended = [threading.Event() for _ in range(min(lanes, len(items)))]
+    for k, event in enumerate(ended):
+        threading.Thread(target=lane, args=(event,), daemon=True,
+                         name=f"hypeline-lane-{k + 1}").start()  # fmt: skip
+    try:
+        for event in ended:
+            while not event.wait(0.2):  # bounded waits, so Ctrl-C reaches this thread
+                pass
+    except BaseException:
+        halt()  # the lanes stop at their next batch; what they stored stays
+        for event in ended:
+            event.wait(LANE_STOP_S)
+        raise
+    if failures:
+        raise failures[0]
+
+
+class _Tracker:
+    """The outcomes so far, ``batch.csv`` and the batch's progress, for one or many lanes."""
+
+    def __init__(
+        self,
+        n: int,
+        out_dir: Path,
+        lanes: int,
+        progress: ProgressFn | None,
+        on_outcome: Callable[[Outcome], None] | None,
+    ) -> None:
+        self._n, self._out_dir, self._lanes = n, out_dir, lanes
+        self._progress, self._on_outcome = progress, on_outcome
+        self._done: dict[int, Outcome] = {}
+        self._worked_s: list[float] = []  # the VODs that took real work: the ETA's
+        self._began = time.monotonic()
+        self._lock = threading.Lock()
+
+    def start(self, i: int) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            done = len(self._done)
+            remaining = self._n - done
+            worked = self._worked_s
+            eta = sum(worked) / len(worked) * remaining / self._lanes if worked else None
+            failed = sum(not o.ok for o in self._done.values())
+            message = (f"VOD {i + 1} of {self._n}" + (f", {failed} failed" if failed else "")
+                       + self.rate())  # fmt: skip
+            self._progress(Progress("batch", done / self._n, message, eta))
+
+    def end(self, i: int, outcome: Outcome) -> None:
+        with self._lock:
+            self._done[i] = outcome
+            if outcome.ok and outcome.seconds > 1.0:  # one in the library takes a blink
+                self._worked_s.append(outcome.seconds)
+            write_text(self._out_dir / CSV_NAME, to_csv(self.outcomes()))
+            if self._on_outcome is not None:
+                self._on_outcome(outcome)
+
+    def rate(self) -> str:
+        """``, N windows/s`` embedded over the batch so far (nothing before any)."""
+        embedded = sum(o.embedded for o in self._done.values())
+        elapsed = time.monotonic() - self._began
+        return f", {embedded / elapsed:.1f} windows/s" if embedded and elapsed > 0 else ""
+
+    def outcomes(self) -> list[Outcome]:
+        return [self._done[i] for i in sorted(self._done)]
 
 
 def to_csv(outcomes: Sequence[Outcome]) -> str:

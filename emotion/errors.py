@@ -71,6 +71,10 @@ class ChatError(HypelineError):
     """A chat replay file cannot be read (not chat, empty, damaged, or with impossible times)."""
 
 
+class EngineError(HypelineError):
+    """A batch engine cannot run as asked (Ray missing or unreachable, a node's work lost)."""
+
+
 class ShortsError(ExportError):
     """A vertical short cannot be made as asked; ``setting`` names the setting to change."""
 

@@ -3,8 +3,12 @@
 Exact cosine over the stored window embeddings (unit vectors, so a dot product). The
 vector files are memory-mapped a block of rows at a time, each block scored and then
 unmapped, and only a bounded list of the best windows is kept, so memory does not grow
-with the library. The best windows then become moments: the overlapping windows of one
-VOD collapse into one hit that keeps the best score and reports the span they cover.
+with the library. A model's library past ``search_index.INDEX_MIN_WINDOWS`` is searched
+through its approximate index instead: the index names a few thousand candidates, which
+are scored exactly from the stored vectors (the same arithmetic as the scan), so a hit's
+score is always the exact cosine. The best windows then become moments: the overlapping
+windows of one VOD collapse into one hit that keeps the best score and reports the span
+they cover.
 
 Call it from any face::
 
@@ -14,10 +18,11 @@ Call it from any face::
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emotion import search_index
 from emotion.clock import clock, parse_clock
 from emotion.errors import SearchError
 from emotion.library.store import AnalysisRecord, Store
@@ -134,24 +140,37 @@ def search(
     top: int = DEFAULT_TOP,
     progress: ProgressFn | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
+    index: bool | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[Hit]:
     """The ``top`` best moments over the analyses made with ``models``, best first.
 
     ``analysis_ids`` limits the search to those VODs; ``since_s``/``until_s`` (epoch s,
     inclusive) to VODs aired (or, when that is unknown, analysed) in that range; windows
-    scoring below ``min_score`` are no part of any moment.
+    scoring below ``min_score`` are no part of any moment. ``index``: None uses the
+    approximate index when the library searched has ``search_index.INDEX_MIN_WINDOWS``
+    windows or more; True always (building it if need be), False never. ``on_note`` hears
+    one-line notes (an unreadable index rebuilt).
     """
     if not 1 <= top <= MAX_TOP:
         raise SearchError(f"Ask for between 1 and {MAX_TOP} results, not {top}.")
-    records = searchable(store, models, analysis_ids, since_s, until_s)
+    library = _library(store)
+    records = _searchable(store, library, models, analysis_ids, since_s, until_s)
     records = [r for r in records if r.dim == query.vector.shape[0]]
     total = sum(r.n_done for r in records)
+    if index is None:
+        index = total >= search_index.INDEX_MIN_WINDOWS
     # Moments are chains of overlapping windows among the best ones; if "the best" reached
     # deep into a small library, whole VODs would chain into one moment.
     cap = max(min(top, total), total // MAX_CANDIDATE_SHARE)
     wanted = min(top * CANDIDATES_PER_HIT, cap)
     while True:
-        candidates = _best_windows(store, records, query, wanted, total, progress)
+        if index:
+            candidates = _indexed_windows(
+                store, library, records, query, wanted, total, progress, on_note
+            )
+        else:
+            candidates = _best_windows(store, records, query, wanted, total, progress)
         above = [c for c in candidates if c[0] >= min_score]
         hits = _collapse(above, {r.id: r for r in records})
         # Few moments from many windows: long events took the room; look further, unless
@@ -169,7 +188,18 @@ def searchable(
     until_s: float | None = None,
 ) -> list[AnalysisRecord]:
     """The analyses a search with these filters reads (unknown ids are an error)."""
-    records = [r for r in store.analyses() if r.model in set(models) and r.n_done > 0]
+    return _searchable(store, store.analyses(), models, analysis_ids, since_s, until_s)
+
+
+def _searchable(
+    store: Store,
+    library: Sequence[AnalysisRecord],
+    models: Sequence[str],
+    analysis_ids: Iterable[int] | None,
+    since_s: float | None,
+    until_s: float | None,
+) -> list[AnalysisRecord]:
+    records = [r for r in library if r.model in set(models) and r.n_done > 0]
     if analysis_ids is not None:
         ids = list(dict.fromkeys(analysis_ids))
         for aid in ids:
@@ -201,6 +231,21 @@ def parse_moment(text: str) -> tuple[int, float]:
             f"{text!r} is not a moment; write the analysis id and a time, e.g. 3@1:23:45."
         )
     return int(m.group(1)), parse_clock(m.group(2))
+
+
+_listings: dict[Path, tuple[tuple[object, ...], list[AnalysisRecord]]] = {}
+
+
+def _library(store: Store) -> list[AnalysisRecord]:
+    """``store.analyses()``, kept while the library is unchanged: listing a thousand VODs
+    costs ~35 ms, most of an indexed search; checking for a change, well under one."""
+    version = store.analyses_version()
+    cached = _listings.get(store.db_path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    library = store.analyses()
+    _listings[store.db_path] = (version, library)
+    return library
 
 
 def _record(store: Store, analysis_id: int) -> AnalysisRecord:
@@ -260,6 +305,84 @@ def _best_windows(
             if progress is not None:
                 progress(Progress("search", done / max(total, 1), f"{done}/{total} windows"))
     return best
+
+
+def _indexed_windows(
+    store: Store,
+    library: Sequence[AnalysisRecord],
+    records: Sequence[AnalysisRecord],
+    query: Query,
+    wanted: int,
+    total: int,
+    progress: ProgressFn | None,
+    on_note: Callable[[str], None] | None,
+) -> list[_Candidate]:
+    """The ``wanted`` best windows, as ``_best_windows`` finds them, through the indexes:
+    their candidates scored exactly, and the analyses no index holds yet scanned."""
+    vector = np.ascontiguousarray(query.vector, dtype=np.float32)
+    by_model: dict[str, list[AnalysisRecord]] = {}
+    for record in records:
+        by_model.setdefault(record.model, []).append(record)
+    found: list[np.ndarray] = []
+    scanned: list[AnalysisRecord] = []
+    for model, model_records in by_model.items():
+        coverage = search_index.coverage(store, model, vector.shape[0], library, on_note)
+        inside = [r for r in model_records if r.id in coverage.covered]
+        scanned += [r for r in model_records if r.id not in coverage.covered]
+        if not inside:
+            continue
+        k = max(search_index.MIN_CANDIDATES, search_index.CANDIDATE_FACTOR * wanted)
+        # The index holds the whole model's library; a search of a part of it asks for more,
+        # so that as many of that part's windows come back. A small part is scanned instead.
+        indexed = coverage.n_indexed
+        k = math.ceil(k * indexed / sum(coverage.covered[r.id] for r in inside))
+        if k > search_index.MAX_CANDIDATES and k < indexed:
+            scanned += inside
+            continue
+        ids = coverage.search(vector, min(k, indexed))
+        aids, rows = search_index.split_ids(ids)
+        ids_in = np.array([r.id for r in inside], dtype=np.int64)
+        limits = np.array([coverage.covered[r.id] for r in inside], dtype=np.int64)
+        order = np.argsort(ids_in)
+        at = np.searchsorted(ids_in[order], aids).clip(0, len(ids_in) - 1)
+        keep = (ids_in[order][at] == aids) & (rows < limits[order][at])
+        found.append(ids[keep])
+    scores, aids, rows = _rescored(store, {r.id: r for r in records}, query, found)
+    if scanned:
+        best = _best_windows(store, scanned, query, wanted, sum(r.n_done for r in scanned), None)
+        scores = np.concatenate([scores, np.array([c[0] for c in best], dtype=np.float64)])
+        aids = np.concatenate([aids, np.array([c[1] for c in best], dtype=np.int64)])
+        rows = np.concatenate([rows, np.array([c[2] for c in best], dtype=np.int64)])
+    if progress is not None:
+        progress(Progress("search", 1.0, f"{total}/{total} windows"))
+    # the best (score, analysis id, row) first, as the scan's heap orders them
+    order = np.lexsort((-rows, -aids, -scores))[:wanted]
+    return list(
+        zip(scores[order].tolist(), aids[order].tolist(), rows[order].tolist(), strict=True)
+    )
+
+
+def _rescored(
+    store: Store, records: dict[int, AnalysisRecord], query: Query, found: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate ids scored exactly, from the stored vectors, as the scan scores them:
+    (scores, analysis ids, rows), the query's own moment left out."""
+    ids = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    aids, rows = search_index.split_ids(ids)  # sorted by analysis, then row
+    scores = np.empty(len(ids), dtype=np.float64)
+    vector = np.ascontiguousarray(query.vector, dtype=np.float32)
+    bounds = [0, *(np.flatnonzero(np.diff(aids)) + 1).tolist(), len(ids)]
+    for lo, hi in itertools.pairwise(bounds):
+        if lo == hi:
+            continue
+        record = records[int(aids[lo])]
+        picked = store.vectors_at(record, rows[lo:hi])
+        group = np.einsum("ij,j->i", picked, vector)  # the scan's arithmetic, row by row
+        if (excluded := _excluded_rows(record, query)) is not None:
+            group[(rows[lo:hi] >= excluded[0]) & (rows[lo:hi] < excluded[1])] = -np.inf
+        scores[lo:hi] = group
+    keep = scores > -np.inf
+    return scores[keep], aids[keep], rows[keep]
 
 
 def _excluded_rows(record: AnalysisRecord, query: Query) -> tuple[int, int] | None:
