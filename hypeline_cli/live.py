@@ -12,7 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from emotion.analysis import DEFAULT_WINDOW_S
-from emotion.chat.reactions import LAG_DEFAULT_S
+from emotion.chat.reactions import DEFAULT_KEYWORDS, LAG_DEFAULT_S, MAX_KEYWORDS
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -20,9 +20,9 @@ from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.chat import ChatSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
-from emotion.live.twitch_chat import Endpoint, channel_of, check_channel
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
+from hypeline_cli.analyze import keywords_of
 from hypeline_cli.common import add_model_args
 
 if TYPE_CHECKING:
@@ -111,6 +111,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="X",
         help="alert only when chat ran at least X times its usual rate in that span "
         "(default: off; an alert whose chat was not read is sent)",
+    )
+    live.add_argument(
+        "--chat-keywords",
+        metavar="LIST",
+        help="the emotes, words and two-word phrases counted in chat, as analyze's "
+        f'--chat-keywords, e.g. "KEKW, catJAM" (at most {MAX_KEYWORDS}; default: '
+        f"{', '.join(DEFAULT_KEYWORDS)})",
     )
     live.add_argument(
         "--realtime", action="store_true", help="read a local file at 1× speed, as if live"
@@ -219,24 +226,11 @@ def _chat_settings(args: argparse.Namespace) -> ChatSettings | None:
     if args.chat is None:
         if args.alert_needs_chat is not None:
             raise HypelineError("--alert-needs-chat judges the chat's answer; add --chat twitch.")
+        if args.chat_keywords is not None:
+            raise HypelineError("--chat-keywords are counted in chat; add --chat twitch.")
         return None
-    kind, _, name = args.chat.partition(":")
-    if kind.strip().lower() != "twitch":
-        raise HypelineError(
-            f"Live chat is read from Twitch only ({args.chat!r} is not it); use --chat twitch "
-            "or --chat twitch:CHANNEL."
-        )
-    if name.strip():
-        channel = check_channel(name)
-    else:
-        found = channel_of(args.source)
-        if found is None:
-            raise HypelineError(
-                f"{args.source} is not a twitch.tv channel link, so its chat is unknown; name "
-                "the channel with --chat twitch:CHANNEL."
-            )
-        channel = found
-    return ChatSettings(channel, args.chat_lag, args.alert_needs_chat, Endpoint.from_env())
+    return ChatSettings.of(args.chat, args.source, args.chat_lag, args.alert_needs_chat,
+                           keywords_of(args), option="--chat {}")  # fmt: skip
 
 
 def _stop_on_signals(monitor: Monitor) -> None:

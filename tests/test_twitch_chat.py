@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from emotion.chat.reactions import DEFAULT_KEYWORDS, parse_keywords
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert
 from emotion.live.chat import ChatSettings, HeldAlerts, LiveChat, StreamClock
@@ -23,6 +24,7 @@ from emotion.live.twitch_chat import (
     parse_line,
     privmsg,
 )
+from hypeline_cli.main import main
 from tests.httpserver import closed_port
 from tests.ircserver import IrcServer
 
@@ -136,6 +138,7 @@ def test_a_dropped_connection_is_joined_again_and_reading_goes_on() -> None:
     with IrcServer() as irc, _reader(irc, first_backoff_s=0.1) as reader:
         reader.next(ChatState)
         assert reader.next(ChatState).state == "connected"
+        irc.wait_for_join("hypechannel")  # the server counts the JOIN after echoing it
         irc.say("hypechannel", "first")
         assert reader.next(ChatMessage).text == "first"
         irc.drop()
@@ -250,3 +253,60 @@ def test_settings_are_checked_and_the_clock_follows_the_audio() -> None:
     assert clock.at(100.0) is None  # no audio yet
     clock.mark(12.0, 100.0)
     assert clock.at(100.0) == 12.0 and clock.at(103.5) == 15.5 and clock.at(99.0) == 12.0
+
+
+# --- the user's keywords ---------------------------------------------------------------
+
+
+def test_the_users_keywords_are_counted_in_the_alerts_answer() -> None:
+    """A catJAM burst (no Twitch emote tag: a 7TV/BTTV emote) names catJAM in the alert's
+    chat top with the user's list, and goes unnamed with the defaults."""
+    theirs = ChatSettings.of("twitch", "https://www.twitch.tv/HypeChannel", lag_s=0.0,
+                             keywords=parse_keywords("KEKW, catJAM"))  # fmt: skip
+    assert theirs.channel == "hypechannel" and theirs.keywords == ("KEKW", "catJAM")
+    assert ChatSettings.of("twitch:other", "x.flac").keywords == DEFAULT_KEYWORDS
+    clock = StreamClock()
+    chats = {"theirs": LiveChat(theirs.keywords), "defaults": LiveChat()}
+    with IrcServer() as irc, _reader(irc, theirs.channel) as reader:
+        assert reader.next(ChatState).state == "connecting"
+        assert reader.next(ChatState).state == "connected"
+        irc.wait_for_join(theirs.channel)
+        clock.mark(0.0, time.monotonic())  # the first audio: stream time 0
+        for chat in chats.values():
+            chat.connected(0.0)
+        for k in range(12):
+            irc.say(theirs.channel, "catJAM catJAM" if k % 3 else "KEKW catJAM", author=f"fan{k}")
+        for _ in range(12):
+            message = reader.next(ChatMessage)
+            at_s = clock.at(message.received)
+            assert at_s is not None and 0 <= at_s < 5
+            for chat in chats.values():
+                chat.add(at_s, message.text, message.emotes)
+    answers = {}
+    for name, chat in chats.items():
+        held = HeldAlerts(chat, theirs)
+        held.hold(_alert(0.0))
+        (sent,), () = held.due(10.0)
+        assert sent.chat is not None and sent.chat.messages == 12
+        answers[name] = sent.chat.top
+    assert answers["theirs"] == ("catJAM", "KEKW")  # 12 messages with catJAM, 4 with KEKW
+    assert "catJAM" not in answers["defaults"] and answers["defaults"] == ("KEKW",)
+
+
+def test_bad_keywords_are_refused_in_one_sentence(capsys) -> None:
+    with pytest.raises(HypelineError, match="remove the blank ones"):
+        ChatSettings.of("twitch:chan", "x", keywords=("KEKW", " "))
+    with pytest.raises(HypelineError, match="at most 50"):
+        ChatSettings("chan", keywords=tuple(f"k{i}" for i in range(51))).check()
+    with pytest.raises(HypelineError, match=r"use twitch or twitch:CHANNEL\.$"):
+        ChatSettings.of("youtube", "x")
+    for extra, says in (
+        (
+            ["--chat", "twitch:chan", "--chat-keywords", "KEKW,,LUL"],
+            "blank ones (--chat-keywords).",
+        ),
+        (["--chat-keywords", "KEKW"], "add --chat twitch."),
+    ):
+        assert main(["live", "x.flac", "--labels", "cheer", *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.strip().splitlines() == [err.strip()] and says in err, err

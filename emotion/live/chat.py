@@ -38,11 +38,12 @@ from emotion.chat.reactions import (
     KeywordMatcher,
     Reaction,
     baseline_rate,
+    check_keywords,
     reaction,
 )
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert, AlertChat
-from emotion.live.twitch_chat import Endpoint, check_channel
+from emotion.live.twitch_chat import Endpoint, channel_of, check_channel
 
 SPAN_S = SERIES_BIN_S  # an alert's answer: 10 s of chat, after the lag
 HISTORY_S = 3600  # the usual rate: chat of the last hour before the moment
@@ -59,9 +60,42 @@ class ChatSettings:
     lag_s: float = LAG_DEFAULT_S
     needs: float | None = None  # alert only when chat ran at least this × its usual rate
     endpoint: Endpoint | None = None  # None: HYPELINE_TWITCH_IRC, else Twitch's own
+    keywords: tuple[str, ...] = DEFAULT_KEYWORDS  # counted in chat, as a VOD's (``check_keywords``)
+
+    @classmethod
+    def of(
+        cls,
+        spec: str,
+        source: str,
+        lag_s: float = LAG_DEFAULT_S,
+        needs: float | None = None,
+        keywords: Sequence[str] = DEFAULT_KEYWORDS,
+        *,
+        option: str = "{}",
+    ) -> ChatSettings:
+        """Checked settings from a face's ``twitch`` (the channel of ``source``, a twitch.tv
+        link) or ``twitch:CHANNEL``. The endpoint is the server's own (``HYPELINE_TWITCH_IRC``
+        or Twitch's), never the visitor's: only a channel name comes from ``spec``.
+        ``option``: how the face's refusals write a value, e.g. ``"--chat {}"``."""
+        kind, _, name = spec.partition(":")
+        if kind.strip().lower() != "twitch":
+            raise HypelineError(
+                f"Live chat is read from Twitch only ({spec!r} is not it); use "
+                f"{option.format('twitch')} or {option.format('twitch:CHANNEL')}."
+            )
+        channel = check_channel(name) if name.strip() else channel_of(source)
+        if channel is None:
+            raise HypelineError(
+                f"{source} is not a twitch.tv channel link, so its chat is unknown; name the "
+                f"channel with {option.format('twitch:CHANNEL')}."
+            )
+        settings = cls(channel, lag_s, needs, Endpoint.from_env(), check_keywords(keywords))
+        settings.check()
+        return settings
 
     def check(self) -> None:
         check_channel(self.channel)
+        check_keywords(self.keywords)
         if not 0 <= self.lag_s <= LAG_SEARCH_S:
             raise HypelineError(
                 f"The chat's lag is seconds after the moment; give 0 to {LAG_SEARCH_S:g}."
@@ -94,7 +128,8 @@ class LiveChat:
     """Messages per second of stream time, the last ``HISTORY_S`` of them (thread-safe)."""
 
     def __init__(self, keywords: Sequence[str] = DEFAULT_KEYWORDS) -> None:
-        self._find = KeywordMatcher(keywords).find
+        matcher = KeywordMatcher(keywords)
+        self.keywords, self._find = matcher.keywords, matcher.find
         self._lock = threading.Lock()
         self._counts: dict[int, int] = {}  # second → messages
         self._tokens: dict[int, dict[str, int]] = {}  # second → emote or keyword → messages

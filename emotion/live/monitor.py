@@ -142,6 +142,18 @@ class Point:
     probabilities: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class ChatNow:
+    """A monitor's chat at a glance: connected or not, and how fast it runs."""
+
+    channel: str
+    state: str  # connecting, connected, reconnecting, gave up (emotion.live.twitch_chat)
+    connected: bool
+    messages: int  # read since the start
+    messages_per_10s: int | None  # the last 10 s of stream time; None before any audio
+    usual_per_10s: float | None  # its usual rate (``LiveChat.usual``)
+
+
 class Monitor:
     """One stream followed live; ``start()`` runs it on a thread, ``run()`` in the caller's."""
 
@@ -195,7 +207,7 @@ class Monitor:
         self.chat_state: str | None = None
         self._held: HeldAlerts | None = None
         if settings.chat is not None:
-            self.chat = LiveChat()
+            self.chat = LiveChat(settings.chat.keywords)
             self._held = HeldAlerts(self.chat, settings.chat)
         self._chat_stop = threading.Event()
         self._chat_thread: threading.Thread | None = None
@@ -231,6 +243,21 @@ class Monitor:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def chat_now(self) -> ChatNow | None:
+        """The chat's connection and rolling rate now; None without chat."""
+        chat, settings = self.chat, self.settings.chat
+        if chat is None or settings is None:
+            return None
+        rate = self.chat_rate()
+        return ChatNow(
+            channel=settings.channel,
+            state=self.chat_state or "connecting",
+            connected=self.chat_state == CHAT_CONNECTED,
+            messages=chat.n_messages,
+            messages_per_10s=rate[0] if rate else None,
+            usual_per_10s=round(rate[1], 2) if rate else None,
+        )
 
     def chat_rate(self) -> tuple[int, float] | None:
         """``(messages in the last 10 s, usual messages per 10 s)`` of the chat, if any."""
