@@ -56,6 +56,12 @@ def _vod(path: Path) -> Path:
 
 
 def test_trim_and_render_a_short_in_the_browser(server: str, browser, tmp_path: Path, clap) -> None:  # noqa: F811
+    # First view, an empty library: the page says what to do first, nothing else.
+    browser.set_window_size(1400, 1000)
+    browser.get(f"{server}/shorts")
+    wait_for("the first view", lambda: "Nothing analysed yet" in _text(browser), 90)
+    assert "Traceback" not in _text(browser) and "Render" not in _text(browser)
+    assert browser.save_screenshot(str(tmp_path / "clips-first-view.png"))
     store = Store(tmp_path / "home")  # the server's library (tests/test_browser._streamlit)
     source = open_source(str(_vod(tmp_path / "stream-with-picture.mp4")))
     record = embed_source(clap, store, source, source_identity(source))
