@@ -2,8 +2,10 @@
 
 A real uvicorn server on 127.0.0.1 serves a full-size htsat-fused (random weights, from
 ``bench_embed.full_size_fused``: speed does not depend on the weights) on the CPU; client
-threads post 10 s WAV clips to ``/api/classify`` at concurrency 1, 8 and 32, first with
-micro-batching (``--max-batch``) and then batch-of-one serving (max_batch 1).
+threads post 10 s WAV clips to ``/api/classify`` at concurrency 1, 8 and 32, with
+micro-batching (``--max-batch``) as the server does it (the device's wait for company:
+none on a CPU), with a 5 ms wait (a GPU's), and batch-of-one serving (max_batch 1). The
+target, on a GPU: micro-batching ≥ 1.5x batch-of-one's requests/s at concurrency 8.
 
     python bench/bench_api.py
     python bench/bench_api.py --concurrency 1,8 --requests-per-client 4
@@ -52,10 +54,17 @@ def wav_bytes(samples: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def run(clap: Clap, max_batch: int, concurrency: int, per_client: int, clips: list[bytes]) -> dict:
+def run(
+    clap: Clap,
+    max_batch: int,
+    wait_s: float | None,
+    concurrency: int,
+    per_client: int,
+    clips: list[bytes],
+) -> dict:
     port = free_port()
     with tempfile.TemporaryDirectory() as home:
-        config = ServeConfig(port=port, max_batch=max_batch, home=Path(home))
+        config = ServeConfig(port=port, max_batch=max_batch, batch_wait_s=wait_s, home=Path(home))
         server = uvicorn.Server(
             uvicorn.Config(create_app(config, clap), host="127.0.0.1", port=port, log_level="error")
         )
@@ -103,17 +112,20 @@ def main() -> None:
                         help="default: enough for 16 requests per run, at least 2 per client")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--precision", default="auto", help="as the server's (auto: int8 on x86)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # "CONCURRENCY,MAX_BATCH,PER_CLIENT"
+    parser.add_argument(
+        "--one", help=argparse.SUPPRESS
+    )  # "CONCURRENCY,MAX_BATCH,PER_CLIENT,WAIT_MS"
     args = parser.parse_args()
     if args.one:
-        concurrency, max_batch, per_client = map(int, args.one.split(","))
+        concurrency, max_batch, per_client, wait_ms = map(int, args.one.split(","))
         device = torch.device("cpu")
         model, processor = full_size_fused(device)
         precision = choose_precision(args.precision, device)
         clap = Clap("full-size htsat-fused", model, processor, device,
                     PRECISIONS.get(precision, torch.float32), int8=precision == INT8)  # fmt: skip
         clips = [wav_bytes(w) for w in windows(8)]
-        print(json.dumps(run(clap, max_batch, concurrency, per_client, clips)))
+        wait_s = None if wait_ms < 0 else wait_ms / 1000  # -1: the device's wait
+        print(json.dumps(run(clap, max_batch, wait_s, concurrency, per_client, clips)))
         return
 
     precision = choose_precision(args.precision, torch.device("cpu"))
@@ -122,23 +134,27 @@ def main() -> None:
     print(
         f"{'concurrency':>11} {'batching':>9} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'batch':>6}"
     )
-    table: dict[tuple[int, int], dict] = {}
+    table: dict[tuple[int, str], dict] = {}
+    modes = {"on": (args.max_batch, -1), "on, 5 ms": (args.max_batch, 5), "off": (1, -1)}
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         per_client = args.requests_per_client or max(2, -(-16 // concurrency))
-        for max_batch in (args.max_batch, 1):
+        for label, (max_batch, wait_ms) in modes.items():
             # A fresh process per run: a second server in one process measured several
             # times slower than the first whatever its settings (torch's thread pools).
-            one = f"{concurrency},{max_batch},{per_client}"
+            one = f"{concurrency},{max_batch},{per_client},{wait_ms}"
             out = subprocess.run([sys.executable, __file__, "--one", one, "--precision",
                                   args.precision], check=True,
                                  capture_output=True, text=True).stdout  # fmt: skip
-            r = table[concurrency, max_batch] = json.loads(out.strip().splitlines()[-1])
-            label = "on" if max_batch > 1 else "off"
+            r = table[concurrency, label] = json.loads(out.strip().splitlines()[-1])
             print(f"{concurrency:>11} {label:>9} {r['rps']:>7.2f} {r['p50']:>7.2f} "
                   f"{r['p95']:>7.2f} {r['mean_batch']:>6.1f}", flush=True)  # fmt: skip
     for concurrency in sorted({c for c, _ in table}):
-        on, off = table[concurrency, args.max_batch]["rps"], table[concurrency, 1]["rps"]
-        print(f"concurrency {concurrency}: micro-batching gives {on / off:.2f}x the requests/s")
+        off = table[concurrency, "off"]["rps"]
+        on, waiting = table[concurrency, "on"]["rps"], table[concurrency, "on, 5 ms"]["rps"]
+        print(
+            f"concurrency {concurrency}: micro-batching gives {on / off:.2f}x the requests/s "
+            f"of batch-of-one ({waiting / off:.2f}x waiting 5 ms)"
+        )
 
 
 if __name__ == "__main__":

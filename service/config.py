@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotion.errors import HypelineError
+from emotion.model.batcher import DEFAULT_MAX_BATCH
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -15,11 +16,9 @@ MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # clips; VODs come by URL or by a path und
 MAX_LABELS = 50  # per request: a text tower pass per new prompt, bounded per client
 MAX_JOBS = 8  # analyses queued or running at once
 # Clips per forward pass of the micro-batcher; 1 turns batching off. The same on every
-# device: a GPU runs 16 clips in about the time of one, and on a 2-core CPU (int8)
-# bench/bench_api.py measured batching at 1.09-1.13x the requests/s of batch-of-one at 8
-# clients, 1.06-1.17x at 32, and 0.97x alone (the 5 ms wait), so a CPU gains from it too.
-MAX_BATCH = 16
-BATCH_WAIT_S = 0.005  # how long the first request of a batch waits for company
+# device (a GPU runs 16 clips in about the time of one, and a CPU's int8 GEMMs gain from
+# fuller batches); the wait for company is the device's (model/batcher.py: wait_for).
+MAX_BATCH = DEFAULT_MAX_BATCH
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class ServeConfig:
     max_labels: int = MAX_LABELS
     max_jobs: int = MAX_JOBS
     max_batch: int = MAX_BATCH
-    batch_wait_s: float = BATCH_WAIT_S
+    batch_wait_s: float | None = None  # None: the device's (model/batcher.py: wait_for)
     home: Path | None = field(default=None)  # the store's folder; None: HYPELINE_HOME
 
     def check(self) -> None:
