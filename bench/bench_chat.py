@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from emotion.chat.formats import detect_format, read_chat  # noqa: E402
-from emotion.chat.reactions import chat_reactions, chat_spikes, count_keywords  # noqa: E402
+from emotion.chat.reactions import chat_reactions, count_keywords  # noqa: E402
+from emotion.chat.series import chat_spikes  # noqa: E402
 from emotion.chat.stored import decode, encode  # noqa: E402
 
 BODIES = [

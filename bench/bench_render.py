@@ -26,9 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emotion.export import shorts  # noqa: E402
-from emotion.export.reel import ReelSettings, write_reel  # noqa: E402
-from emotion.export.shorts import LAYOUTS, ShortSettings, write_shorts  # noqa: E402
+from emotion.export.ffmpeg_tools import pick_encoder  # noqa: E402
+from emotion.export.post_settings import LAYOUTS, ReelSettings, ShortSettings  # noqa: E402
+from emotion.export.reel import write_reel  # noqa: E402
+from emotion.export.shorts import write_shorts  # noqa: E402
 from emotion.media.audio import ffmpeg_exe  # noqa: E402
 from emotion.media.sources import open_source  # noqa: E402
 from emotion.scoring.highlights import Highlight  # noqa: E402
@@ -62,7 +63,7 @@ def main() -> None:
     if args.threads:
         os.sched_setaffinity(0, set(range(args.threads)))  # ffmpeg children inherit it
     cores = len(os.sched_getaffinity(0))
-    encoder = args.encoder if args.encoder != "auto" else shorts.pick_encoder()
+    encoder = args.encoder if args.encoder != "auto" else pick_encoder()
     print(f"ffmpeg {ffmpeg_exe()}, encoder {encoder}, {cores} core(s)")
     moment = Highlight("crowd cheering", 5.0, 5.0 + SHORT_S, 20.0, 0.9)
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:

@@ -40,19 +40,18 @@ from emotion.analysis import (
 from emotion.chat import stored
 from emotion.chat.formats import detect_format
 from emotion.chat.judge import SOUND, check_rank, default_rank, judge, with_reactions
-from emotion.chat.reactions import DEFAULT_KEYWORDS, check_keywords
 from emotion.export import FILENAMES, FORMATS, write_exports
 from emotion.library.store import AnalysisRecord, Store, Trim, review_key
 from emotion.media.source import Source, SourcePolicy
 from emotion.media.sources import open_source, source_identity
 from emotion.progress import ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, overlaps_moment, with_moments
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, check_keywords
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); faces import this first
-    from emotion.export.reel import ReelSettings
-    from emotion.export.shorts import ShortSettings
+    from emotion.export.post_settings import ReelSettings, ShortSettings
     from emotion.model.clap import Clap
 
 Note = Callable[[str], None]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S, Analysis
 from emotion.chat.judge import RANKS, ranked
-from emotion.chat.reactions import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.clock import clock
 from emotion.errors import HypelineError, ShortsError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -24,6 +23,7 @@ from emotion.scoring.highlights import (
     HighlightSettings,
     parse_thresholds,
 )
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.scoring.packs import load_pack
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE, Prompts
 from hypeline_cli import shorts as posts

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from emotion.analysis import DEFAULT_WINDOW_S
-from emotion.chat.reactions import DEFAULT_KEYWORDS, LAG_DEFAULT_S, MAX_KEYWORDS
+from emotion.chat.lag import LAG_DEFAULT_S
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
@@ -21,6 +21,7 @@ from emotion.live.chat import ChatSettings
 from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
 from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 from hypeline_cli.analyze import keywords_of
 from hypeline_cli.common import add_model_args

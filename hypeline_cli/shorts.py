@@ -16,8 +16,15 @@ from pathlib import Path
 
 from emotion.clock import clock
 from emotion.errors import HypelineError, SearchError, ShortsError
-from emotion.export.reel import ReelSettings, parse_length_s, write_reel
-from emotion.export.shorts import DEFAULT_MAX_S, LAYOUTS, ShortSettings, write_shorts
+from emotion.export.post_settings import (
+    DEFAULT_MAX_S,
+    LAYOUTS,
+    ReelSettings,
+    ShortSettings,
+    parse_length_s,
+)
+from emotion.export.reel import write_reel
+from emotion.export.shorts import write_shorts
 from emotion.library.store import Store
 from emotion.pipeline import Settings, for_export, moments
 from emotion.scoring.highlights import HighlightSettings

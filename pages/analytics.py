@@ -6,11 +6,11 @@ import json
 import streamlit as st
 
 from emotion.analytics import best_csv, best_json, library_stats
-from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store
 from emotion.scoring.adapt import describe, learn, library_examples
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 from emotion.scoring.packs import Pack
 from ui import analytics, model, results, signin
 

@@ -19,13 +19,14 @@ link = st.text_input(
     placeholder="https://www.twitch.tv/…  or  https://…/playlist.m3u8",
 )  # fmt: skip
 realtime = paths and st.checkbox("A file: read it at 1× speed, as if live", key="live_realtime")
+chat = live.chat_fields(link, settings.chat_keywords)
 if st.button("Start", key="live_start", type="primary"):
     if settings.problem:
         st.error(settings.problem)
     elif (clap := model.get(settings.model)) is None:
         st.error(model.error(settings.model) or "The model is not loaded.")
     else:
-        live.start(link, settings, clap, policy, bool(realtime))
+        live.start(link, settings, clap, policy, bool(realtime), chat)
 
 monitors = live.registry().items()
 if not monitors:

@@ -7,10 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
-from emotion.export.reel import ReelSettings
-from emotion.export.shorts import LAYOUTS, ShortSettings
+from emotion.chat.lag import LAG_DEFAULT_S, LAG_SEARCH_S
+from emotion.export.post_settings import LAYOUTS, ReelSettings, ShortSettings
 from emotion.live.alerts import AlertSettings
 from emotion.live.monitor import LiveSettings
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
 Rank = Literal["sound", "chat", "both"]  # emotion.chat.judge.RANKS
@@ -175,10 +176,50 @@ class MonitorRequest(BaseModel):
     realtime: bool = Field(default=False, description="a local file read at 1× speed")
     webhooks: list[str] = Field(default=[], max_length=5)
     webhook_secret: str | None = Field(default=None, max_length=500)
+    chat: str | None = Field(
+        default=None,
+        max_length=100,
+        description='read the channel\'s Twitch chat (read-only, anonymous): "twitch" (the '
+        'channel of a twitch.tv/<channel> source) or "twitch:CHANNEL"; each alert then carries '
+        "chat's answer and is sent once chat has had its time to answer (the lag + 10 s)",
+    )
+    chat_lag_s: float = Field(
+        default=LAG_DEFAULT_S,
+        ge=0,
+        le=LAG_SEARCH_S,
+        allow_inf_nan=False,
+        description="chat's answer to an alert is its 10 s starting this long after the moment",
+    )
+    alert_needs_chat: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="alert only when chat ran at least this many times its usual rate in that "
+        "span (an alert whose chat was not read is sent); needs chat",
+    )
+    chat_keywords: list[str] | str | None = Field(
+        default=None,
+        description="the emotes, words and two-word phrases counted in chat, a list or "
+        f"comma-separated (at most {MAX_KEYWORDS}); needs chat; default: "
+        + ", ".join(DEFAULT_KEYWORDS),
+    )
 
 
 class MonitorCreated(BaseModel):
     id: int
+
+
+class MonitorChat(BaseModel):
+    """``emotion.live.monitor.ChatNow``: a monitor's chat at a glance."""
+
+    channel: str
+    state: str = Field(description="connecting, connected, reconnecting or gave up")
+    connected: bool
+    messages: int = Field(description="messages read since the monitor started")
+    messages_per_10s: int | None = Field(
+        description="messages in the last 10 s of stream time; null before any audio"
+    )
+    usual_per_10s: float | None = Field(description="chat's usual messages per 10 s")
 
 
 class MonitorStatus(BaseModel):
@@ -194,6 +235,11 @@ class MonitorStatus(BaseModel):
     alerts: int = Field(description="alerts so far")
     gaps: list[tuple[float, float]]
     labels: list[str]
+    chat: MonitorChat | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # absent without chat: statuses as they always were
+        description="the channel's chat, when the monitor reads one",
+    )
 
 
 # Posts: the library's settings (emotion.export.shorts, emotion.export.reel) check the

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from emotion.chat import formats
-from emotion.chat.formats import Message, detect_format, read_chat
+from emotion.chat import stream
+from emotion.chat.formats import detect_format, read_chat
+from emotion.chat.stream import Message
 from emotion.errors import ChatError, HypelineError
 from emotion.progress import Progress
 
@@ -190,7 +191,7 @@ def test_a_big_file_is_read_in_many_batches_with_flat_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small chunks make a 2,000-comment file span ~100 batches, boundaries included.
-    monkeypatch.setattr(formats, "CHUNK_BYTES", 8 * 1024)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 8 * 1024)
     chat = [(i * 0.5, f"user{i % 37}", f"msg {i} KEKW", ("KEKW",)) for i in range(2000)]
     path = write_twitchdownloader(tmp_path / "big.json", chat=chat)
     reports: list[Progress] = []

@@ -9,23 +9,13 @@ import numpy as np
 import pytest
 
 from emotion.chat import stored
-from emotion.chat.formats import Message
-from emotion.chat.reactions import (
-    DEFAULT_KEYWORDS,
-    LAG_DEFAULT_S,
-    MAX_CELL_TOKENS,
-    KeywordMatcher,
-    chat_reactions,
-    chat_spikes,
-    check_keywords,
-    count_keywords,
-    estimate_lag_s,
-    rate_vs_baseline,
-    reaction,
-    read_reactions,
-    spikes_without_sound,
-)
+from emotion.chat.cells import MAX_CELL_TOKENS
+from emotion.chat.lag import LAG_DEFAULT_S, estimate_lag_s
+from emotion.chat.reactions import chat_reactions, count_keywords, read_reactions
+from emotion.chat.series import chat_spikes, rate_vs_baseline, reaction, spikes_without_sound
+from emotion.chat.stream import Message
 from emotion.errors import HypelineError
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, KeywordMatcher, check_keywords
 
 MOMENTS_S = [601.0, 1501.0, 2401.0]  # when something happens; chat answers on a bin
 DECOY_S = 1900.0  # a chat burst with no sound behind it (a raid, a poll)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from emotion.export.ffmpeg_tools import probe_picture
 from emotion.export.reel import frame_size
-from emotion.export.shorts import probe_picture
 from tests import test_cli_analyze as cli_analyze
 from tests.test_cli_analyze import ARGS, analyze
 

@@ -431,7 +431,7 @@ def test_timeline_figure_has_a_line_per_prompt_bands_and_threshold(clap, home, v
 
 
 def test_a_chat_replay_adds_a_lane_with_its_spikes_under_the_prompts(clap, home, vod) -> None:
-    from emotion.chat.reactions import ChatSeries
+    from emotion.chat.series import ChatSeries
 
     store = Store(home)
     source = open_source(str(vod))

@@ -8,16 +8,9 @@ import numpy as np
 import pytest
 
 from emotion.errors import ReelError, ShortsError
-from emotion.export.reel import (
-    CROSSFADE_S,
-    MAX_PART_S,
-    ReelSettings,
-    parse_length_s,
-    place,
-    plan_reel,
-    reel_chapters,
-    write_reel,
-)
+from emotion.export.post_settings import ReelSettings, parse_length_s
+from emotion.export.reel import write_reel
+from emotion.export.reel_plan import CROSSFADE_S, MAX_PART_S, place, plan_reel, reel_chapters
 from emotion.scoring.highlights import Highlight
 from tests.media import pattern_video, write_media
 from tests.test_export_shorts import integrated_lufs, probe

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from emotion.errors import ExportError, ShortsError
-from emotion.export import shorts
-from emotion.export.shorts import ShortSettings, quiet_edges, short_span, write_shorts
+from emotion.export import ffmpeg_tools, shorts
+from emotion.export.post_settings import ShortSettings
+from emotion.export.shorts import write_shorts
+from emotion.export.spans import quiet_edges, short_span
 from emotion.media.audio import ffmpeg_exe
 from emotion.media.sources import open_source
 from emotion.scoring.highlights import Highlight
@@ -256,7 +258,7 @@ def test_a_rotated_video_is_measured_upright(media: dict[str, Path], tmp_path: P
         cmd = [ffmpeg_exe(), "-nostdin", "-loglevel", "quiet", "-y", *before,
                "-i", str(media["wide"]), "-c", "copy", *after, str(out)]  # fmt: skip
         if subprocess.run(cmd, check=False).returncode == 0:
-            picture = shorts.probe_picture(out)
+            picture = ffmpeg_tools.probe_picture(out)
             if picture is not None and (picture.width, picture.height) == (360, 640):
                 break
     else:
@@ -266,7 +268,7 @@ def test_a_rotated_video_is_measured_upright(media: dict[str, Path], tmp_path: P
 
 
 def test_the_encoder_is_probed_once() -> None:
-    first = shorts.pick_encoder()
-    assert first in shorts.ENCODER_OPTIONS
-    assert shorts._pick_encoder.cache_info().currsize >= 1
-    assert shorts.pick_encoder() == first
+    first = ffmpeg_tools.pick_encoder()
+    assert first in ffmpeg_tools.ENCODER_OPTIONS
+    assert ffmpeg_tools._pick_encoder.cache_info().currsize >= 1
+    assert ffmpeg_tools.pick_encoder() == first

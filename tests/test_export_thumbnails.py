@@ -14,7 +14,7 @@ import pytest
 from emotion import pipeline
 from emotion.analysis import Analysis
 from emotion.errors import ExportError
-from emotion.export.shorts import Picture
+from emotion.export.ffmpeg_tools import Picture
 from emotion.export.thumbnails import THUMBNAILS_DIR, thumbnail_size, write_thumbnails
 from emotion.library.store import Store
 from emotion.media.source import Source

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotion.chat.series import Reaction
 from emotion.errors import HypelineError
 from emotion.library.store import Store
-from emotion.live.alerts import Alert, AlertSettings, AlertTracker
+from emotion.live.alerts import Alert, AlertChat, AlertSettings, AlertTracker
 from emotion.live.chat import ChatSettings
 from emotion.live.ingest import ENDED
 from emotion.live.monitor import LiveSettings, Monitor
@@ -69,6 +70,17 @@ def test_settings_are_checked_and_alerts_serialise_as_the_contract() -> None:
         "type": "alert", "label": "cheer", "score": 0.91, "stream_time_s": 12.5,
         "detected_at": "2026-01-01T00:00:00.000Z", "analysis_id": 3, "source": "https://x.tv/c",
     }  # fmt: skip
+
+
+def test_an_alerts_chat_is_said_as_a_highlights_chat_is() -> None:
+    def answer(messages: int, complete: bool, top: tuple[str, ...] = ("KEKW", "Pog")) -> str:
+        return AlertChat("hype", messages, 4.14, 9.0, top, 8.0, complete).why()
+
+    said = Reaction(37, 4.14, ("KEKW", "Pog")).why()  # the one format (Highlight.why's too)
+    assert answer(37, True) == said == "chat ×4.1, 37 messages, KEKW, Pog"
+    assert answer(37, False) == said + " (partly read)"  # no usual rate, or a span unheard
+    assert answer(3, True, ()) == "chat ×4.1, 3 messages"
+    assert (answer(0, True), answer(0, False)) == ("chat quiet", "chat not read")
 
 
 @pytest.mark.slow  # a 14 s file read in real time

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.errors import PackError
 from emotion.library.store import Store
 from emotion.scoring.adapt import Example
 from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 from emotion.scoring.packs import PACK_VERSION, Pack, load_pack, parse_pack, save_pack
 from hypeline_cli.review import parse_span
 from tests.conftest import TINY_CLAP

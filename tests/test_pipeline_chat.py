@@ -14,9 +14,9 @@ import pytest
 from emotion import pipeline
 from emotion.chat import stored
 from emotion.chat.judge import CHAT_SPIKE
-from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.library.store import Store
 from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 from emotion.scoring.prompts import Prompts
 from hypeline_cli.main import main as cli
 from tests.conftest import TINY_CLAP

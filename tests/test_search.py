@@ -205,7 +205,7 @@ def test_parse_moment() -> None:
 
 
 def test_search_streams_blocks_and_matches_a_full_product(clap, library, monkeypatch) -> None:
-    import emotion.search as s
+    import emotion.search_scan as s
 
     home, _ = library
     store = Store(home)
@@ -228,7 +228,7 @@ def test_text_query_refuses_a_blank_query(clap) -> None:
 
 
 def test_search_reads_bounded_blocks_and_reports_progress(clap, library, monkeypatch) -> None:
-    import emotion.search as s
+    import emotion.search_scan as s
 
     home, _ = library
     store = Store(home)

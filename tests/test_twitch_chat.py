@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from emotion.chat.reactions import DEFAULT_KEYWORDS, parse_keywords
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert
 from emotion.live.chat import ChatSettings, HeldAlerts, LiveChat, StreamClock
@@ -24,6 +23,7 @@ from emotion.live.twitch_chat import (
     parse_line,
     privmsg,
 )
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, parse_keywords
 from hypeline_cli.main import main
 from tests.httpserver import closed_port
 from tests.ircserver import IrcServer

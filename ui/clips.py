@@ -25,7 +25,9 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import clipzip
 from emotion.export.clips import slugify
-from emotion.export.shorts import LAYOUTS, Picture, ShortSettings, check_facecam, probe_picture
+from emotion.export.ffmpeg_tools import Picture, probe_picture
+from emotion.export.layouts import check_facecam
+from emotion.export.post_settings import LAYOUTS, ShortSettings
 from emotion.library.records import MAX_TRIM_S
 from emotion.library.store import AnalysisRecord, Store, Trim, review_key
 from emotion.progress import Progress

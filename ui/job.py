@@ -28,7 +28,6 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from emotion import pipeline
 from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.chat.formats import detect_format
-from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import AnalysisRecord, Store
@@ -37,6 +36,7 @@ from emotion.media.audio import AudioTrack, probe
 from emotion.media.media_roots import resolve_under
 from emotion.media.source import SourcePolicy
 from emotion.progress import Progress
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 from ui import model
 from ui.sidebar import Settings
 

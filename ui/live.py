@@ -10,17 +10,21 @@ without rerunning the page. Its timeline is the Analyze page's: the analysis's c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from emotion.chat.lag import LAG_DEFAULT_S, LAG_SEARCH_S
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
+from emotion.live.chat import ChatSettings
 from emotion.live.ingest import is_link
 from emotion.live.registry import MAX_MONITORS
+from emotion.live.twitch_chat import channel_of
 from emotion.media.netguard import check_public_url
 from emotion.media.source import SourcePolicy
 from emotion.scoring.presets import color as default_color
@@ -39,6 +43,16 @@ STATE_ICONS = {
     "reconnecting": ":orange[:material/sync:]",
     "failed": ":red[:material/error:]",
 }  # the ended ones: a grey stop sign
+CHAT_FIELD = "the Channel field"  # how the library's chat refusals name where to fix it
+
+
+@dataclass(frozen=True)
+class ChatFields:
+    """The start form's chat part, as typed: checked only by ``ChatSettings.of`` on Start."""
+
+    channel: str  # empty: the channel of a twitch.tv link
+    lag_s: float
+    needs: float | None  # None: every alert is sent, whatever chat did
 
 
 @st.cache_resource(show_spinner=False)
@@ -67,14 +81,50 @@ def alert_settings() -> tuple[float, tuple[str, ...], str | None, bool]:
     return float(cooldown_s), urls, secret or None, record
 
 
+def chat_fields(link: str, keywords: tuple[str, ...]) -> ChatFields | None:
+    """The "Twitch chat" toggle and, when on, its fields; None when off. Only a channel name
+    is taken (the IRC server is the dashboard's own), so shared mode needs nothing more."""
+    if not st.toggle("Twitch chat", key="live_chat", help="Read the channel's chat (read-only, "
+                     "anonymous): each alert waits for chat's answer and shows it."):  # fmt: skip
+        return None
+    channel, lag, needs = st.columns(3)
+    name = channel.text_input(
+        "Channel", key="live_chat_channel", placeholder=channel_of(link) or "channel name",
+        help="Empty: the channel of the twitch.tv link above.",
+    )  # fmt: skip
+    lag_s = lag.number_input(
+        "Chat lag (s)", 0.0, LAG_SEARCH_S, LAG_DEFAULT_S, 1.0, "%.1f", key="live_chat_lag",
+        help="Chat's answer to an alert is its 10 s starting this long after the moment; an "
+        "alert is sent once that has passed.",
+    )  # fmt: skip
+    factor = needs.number_input(
+        "Alert only when chat reacts ×", value=None, step=0.5, format="%.1f", key="live_chat_needs",
+        placeholder="off", help="Send an alert only when chat ran at least this many times its "
+        "usual rate in that span (an alert whose chat was not read is sent).",
+    )  # fmt: skip
+    st.caption("Counted in chat: " + ", ".join(keywords) + " (the sidebar's Chat keywords).")
+    return ChatFields(name.strip(), float(lag_s), None if factor is None else float(factor))
+
+
 def start(
-    spec: str, settings: Settings, clap: Clap, policy: SourcePolicy | None, realtime: bool
+    spec: str,
+    settings: Settings,
+    clap: Clap,
+    policy: SourcePolicy | None,
+    realtime: bool,
+    chat: ChatFields | None = None,
 ) -> None:
     """Start a monitor of ``spec`` (errors shown with ``st.error``)."""
     cooldown_s, hooks, secret, record = alert_settings_state()
     try:
         if not spec.strip():
             raise HypelineError("Paste the link of a live stream first.")
+        chat_settings = None
+        if chat is not None:  # the one check of a face's chat option
+            chat_settings = ChatSettings.of(
+                f"twitch:{chat.channel}" if chat.channel else "twitch", spec.strip(),
+                chat.lag_s, chat.needs, settings.chat_keywords, option=CHAT_FIELD,
+            )  # fmt: skip
         if policy is not None:  # a visitor's text: public links only, never the server's files
             if not is_link(spec):
                 raise HypelineError("Only links to live streams can be monitored here.")
@@ -89,6 +139,7 @@ def start(
             record=record,
             webhooks=hooks,
             webhook_secret=secret,
+            chat=chat_settings,
         )
         if policy is None:
             monitor_id, _ = registry().start(spec, live, clap)
@@ -124,6 +175,9 @@ def panel(monitor_id: int) -> None:
                       f" · {monitor.n_alerts} alert(s)")  # fmt: skip
         if monitor.message and monitor.state not in ("connected",):
             head.caption(monitor.message)
+        if (chat := monitor.chat_now()) is not None:
+            head.markdown(_chat_line(chat.channel, chat.state if monitor.running else "closed",
+                                     chat.messages, chat.messages_per_10s, chat.usual_per_10s))  # fmt: skip
         if monitor.running:
             if stop.button("Stop", key=f"live_stop_{monitor_id}"):
                 registry().stop(monitor_id)  # returns once the analysis is finished
@@ -195,13 +249,24 @@ def _alert_feed(monitor_id: int, monitor: Monitor) -> None:
     playable = recording is not None and not monitor.running and Path(recording).is_file()
     for i, a in enumerate(alerts):
         line, play = st.columns([5, 1])
+        said = f" · {a.chat.why()}" if a.chat is not None else ""
         line.markdown(f":material/notifications: **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
-                      f"{a.detected_at[11:19]} UTC")  # fmt: skip
+                      f"{a.detected_at[11:19]} UTC{said}")  # fmt: skip
         if playable and play.button("▶", key=f"live_play_{monitor_id}_{i}", help="Play from here"):
             st.session_state[f"live_playing_{monitor_id}"] = a.stream_time_s
     start_s = st.session_state.get(f"live_playing_{monitor_id}")
     if playable and start_s is not None:
         st.audio(str(recording), format="audio/ogg", start_time=int(start_s), autoplay=True)
+
+
+def _chat_line(
+    channel: str, state: str, messages: int, last_10s: int | None, usual: float | None
+) -> str:
+    """ "#channel chat · connected · 37 messages read · 4 in the last 10 s (usual 3.1)"."""
+    icon = STATE_ICONS.get(state, ":red[:material/error:]" if state == "gave up"
+                           else ":gray[:material/stop_circle:]")  # fmt: skip
+    rate = f" · {last_10s} in the last 10 s (usual {usual:g})" if last_10s is not None else ""
+    return f":material/chat: #{channel} chat · {icon} {state} · {messages} messages read{rate}"
 
 
 def _toast_new_alerts(monitor_id: int, monitor: Monitor) -> None:

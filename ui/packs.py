@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from emotion.chat.reactions import DEFAULT_KEYWORDS
 from emotion.errors import PackError
 from emotion.scoring import presets
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 from emotion.scoring.packs import Pack, parse_pack
 from ui.prompt_rows import THRESHOLD_RANGES, Prompt, seed, threshold_key
 

@@ -15,11 +15,11 @@ from typing import Any, Final
 import streamlit as st
 
 from emotion import pipeline
-from emotion.chat.reactions import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.errors import HypelineError
 from emotion.model.names import KNOWN_MODELS, resolve_model_name
 from emotion.scoring import presets
 from emotion.scoring.highlights import ABSOLUTE, RELATIVE, SCALES, HighlightSettings
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS, parse_keywords
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, Prompts
 from ui import model, packs
 from ui.prompt_rows import THRESHOLD_RANGES, Prompt, append, seed, threshold_key, unlisted

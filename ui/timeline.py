@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from emotion.analysis import Analysis
-from emotion.chat.reactions import ChatSeries, chat_spikes
+from emotion.chat.series import ChatSeries, chat_spikes
 from emotion.clock import clock
 from emotion.library.store import review_key
 from emotion.scoring.highlights import cell_timeline, smooth

@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emotion.chat.reactions import (
-    ChatSeries,
-    Reaction,
-    chat_spikes,
-    estimate_lag_s,
-    reaction,
-    spikes_without_sound,
-)
+from emotion.chat.lag import estimate_lag_s
+from emotion.chat.series import ChatSeries, Reaction, chat_spikes, reaction, spikes_without_sound
 from emotion.chat.stored import Chat
 from emotion.errors import HypelineError
 from emotion.scoring.highlights import RELATIVE, Highlight

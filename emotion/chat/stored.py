@@ -23,22 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from emotion.chat.cells import CellCounts, TokenCounts
 from emotion.chat.formats import detect_format, read_chat
-from emotion.chat.reactions import (
-    DEFAULT_KEYWORDS,
-    SERIES_BIN_S,
-    CellCounts,
-    ChatReactions,
-    ChatSeries,
-    TokenCounts,
-    WindowReactions,
-    chat_reactions,
-    count_keywords,
-)
+from emotion.chat.reactions import ChatReactions, WindowReactions, chat_reactions, count_keywords
+from emotion.chat.series import SERIES_BIN_S, ChatSeries
 from emotion.clock import clock
 from emotion.errors import ChatError, StoreError
 from emotion.library.store import Store
 from emotion.progress import ProgressFn
+from emotion.scoring.keywords import DEFAULT_KEYWORDS
 
 ENCODING_VERSION = 2
 _ZIP_MAGIC = b"PK"  # version 2 is a zip (.npz); version 1 a zlib stream

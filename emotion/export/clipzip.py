@@ -19,20 +19,18 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emotion import atomic
 from emotion.analysis import Analysis
 from emotion.errors import Cancelled, ExportError
 from emotion.export import write_exports
 from emotion.export.clips import LABEL_SLUG_CHARS, slugify
+from emotion.export.post_settings import MIN_SHORT_S, ShortSettings
+from emotion.export.shorts import write_shorts
 from emotion.export.timefmt import slug_time
 from emotion.media import disk
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import Highlight
-
-if TYPE_CHECKING:  # shorts.py probes ffmpeg's encoders; imported where a short is rendered
-    from emotion.export.shorts import ShortSettings
 
 EXPORTS_DIR = "exports"  # under the library's home; removed with its analysis
 SHORTS_DIR = "shorts"  # exports/<analysis id>/shorts/: the page's rendered shorts
@@ -102,8 +100,6 @@ def render_shorts(
     rendered finishes), then ``Cancelled`` says what was kept. The progress has an ETA
     once a short is done: the seconds rendered so far, per second of short, for the rest.
     """
-    from emotion.export.shorts import MIN_SHORT_S
-
     settings = settings.check()
     outs = [short_path(analysis, h, settings, home) for h in highlights]
     lengths = [min(max(h.end_s - h.start_s, MIN_SHORT_S), settings.max_s) for h in highlights]
@@ -146,8 +142,6 @@ def _render_one(
 ) -> None:
     """One short into ``out``: rendered in a hidden folder beside it (``atomic.temp_beside``'s
     name, so a killed render's is swept), then renamed into place."""
-    from emotion.export.shorts import write_shorts
-
     work = atomic.temp_beside(out)
     try:
         work.mkdir()

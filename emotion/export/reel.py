@@ -18,33 +18,36 @@ one left half-made: ``atomic.sole_writer``).
 
 from __future__ import annotations
 
-import math
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from emotion import atomic
-from emotion.clock import clock, parse_clock
+from emotion.clock import clock
 from emotion.errors import ExportError, ReelError
-from emotion.export.chapters import MIN_CHAPTER_S, MIN_CHAPTERS
-from emotion.export.shorts import (
+from emotion.export.ffmpeg_tools import (
     AUDIO_BITRATE,
     ENCODER_OPTIONS,
     MAX_FPS,
-    MIN_SHORT_S,
     SAMPLE_RATE,
     Note,
     Picture,
-    _run,
-    audio_chain,
-    measure_loudness,
     media_length_s,
     pick_encoder,
     probe_picture,
-    quiet_edges,
-    short_span,
+    run_ffmpeg,
+)
+from emotion.export.loudness import audio_chain, measure_loudness
+from emotion.export.post_settings import MIN_PART_S, ReelSettings
+from emotion.export.reel_plan import (
+    CROSSFADE_S,
+    Part,
+    place,
+    plan_reel,
+    quiet_parts,
+    reel_chapters,
+    reel_length_s,
 )
 from emotion.media.audio import ffmpeg_exe
 from emotion.progress import Progress, ProgressFn
@@ -52,12 +55,6 @@ from emotion.scoring.highlights import Highlight
 
 REEL_NAME = "reel.mp4"
 CHAPTERS_NAME = "reel-chapters.txt"
-DEFAULT_LENGTH_S = 180.0
-DEFAULT_SPACING_S = 300.0
-MAX_LENGTH_S = 3600.0
-MAX_PART_S = 30.0  # one long highlight would otherwise take most of a 3-minute reel
-CROSSFADE_S = 0.5
-MIN_PART_S = MIN_SHORT_S  # a part must outlast the crossfades at both its ends
 AUDIO_ONLY_SIZE = (1920, 1080)
 AUDIO_ONLY_FPS = 30.0
 MAX_SIZE = (3840, 2160)
@@ -66,50 +63,6 @@ GROUND_COLOUR = "0x14141c"
 # The waveform is drawn in a band across the middle: the flat ground around it costs the
 # encoder next to nothing (an 8 s reel: 3.0 s to encode, against 5.4 s for a full-frame wave).
 WAVE_H = 480
-
-
-@dataclass(frozen=True)
-class ReelSettings:
-    """How long the reel is, how far apart its moments are, and which encoder makes it."""
-
-    length_s: float = DEFAULT_LENGTH_S
-    spacing_s: float = DEFAULT_SPACING_S  # at most one moment per this much of the VOD
-    encoder: str = "auto"  # as for shorts: the first hardware H.264 encoder, else libx264
-
-    def check(self) -> ReelSettings:
-        """The settings, or a ``ReelError`` saying which one to change and how."""
-        if not MIN_PART_S <= self.length_s <= MAX_LENGTH_S:
-            raise ReelError(
-                f"A reel lasts {MIN_PART_S:g} s to {MAX_LENGTH_S / 60:g} minutes, not "
-                f"{self.length_s:g} s; give a length in that range (3m is the default).",
-                "length_s",
-            )
-        if not 0.0 <= self.spacing_s <= 24 * 3600:
-            raise ReelError(
-                f"The spacing between a reel's moments is 0 s or more, not {self.spacing_s:g} s; "
-                "5m (the default) keeps at most one moment per 5 minutes of the VOD.",
-                "spacing_s",
-            )
-        if self.encoder != "auto" and self.encoder not in ENCODER_OPTIONS:
-            raise ReelError(
-                f"Unknown encoder {self.encoder!r}; choose auto or {', '.join(ENCODER_OPTIONS)}.",
-                "encoder",
-            )
-        return self
-
-
-@dataclass(frozen=True)
-class Part:
-    """One stretch of the VOD in the reel, and where it starts in the reel."""
-
-    highlight: Highlight
-    start_s: float
-    end_s: float
-    reel_start_s: float = 0.0
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 @dataclass(frozen=True)
@@ -204,7 +157,7 @@ def write_reel(
                 "-t", f"{length_s:.3f}", "-movflags", "+faststart",
                 "-f", "mp4", f"file:{tmp}",
             ]  # fmt: skip
-            _run(cmd, f"ffmpeg could not render the reel from {source_path.name}")
+            run_ffmpeg(cmd, f"ffmpeg could not render the reel from {source_path.name}")
 
         chapters = out_dir / CHAPTERS_NAME
         lines, refusal = reel_chapters(parts, length_s)
@@ -216,90 +169,6 @@ def write_reel(
     report(1.0, f"{out.name}, {clock(length_s)}")
     written = chapters if refusal is None else None
     return ReelResult(out, written, tuple(parts), length_s, tuple(notes))
-
-
-# ---------------------------------------------------------------------------- the plan
-
-
-def plan_reel(
-    highlights: Sequence[Highlight], duration_s: float | None, settings: ReelSettings
-) -> list[Part]:
-    """The parts in VOD order: best score first, none within ``spacing_s`` of a taken one
-    (peak to peak) or overlapping it, until the reel (crossfades taken off) is full."""
-    taken: list[Part] = []
-    total_s = 0.0
-    for h in sorted(highlights, key=lambda h: (-h.score, h.start_s, h.label)):
-        if any(abs(h.peak_s - p.highlight.peak_s) < settings.spacing_s for p in taken):
-            continue
-        room_s = settings.length_s - total_s + (CROSSFADE_S if taken else 0.0)
-        if room_s < MIN_PART_S:
-            break
-        start_s, end_s = short_span(h, duration_s, min(MAX_PART_S, room_s))
-        if end_s - start_s < MIN_PART_S - 1e-6:
-            continue  # a VOD shorter than a part
-        if any(start_s < p.end_s and p.start_s < end_s for p in taken):
-            continue
-        taken.append(Part(h, start_s, end_s))
-        total_s += end_s - start_s - (CROSSFADE_S if len(taken) > 1 else 0.0)
-    return place(sorted(taken, key=lambda p: p.start_s))
-
-
-def quiet_parts(
-    path: Path, audio_track: int, parts: list[Part], duration_s: float | None
-) -> list[Part]:
-    """Each part's edges moved to a quiet point near them (as a short's), no longer than
-    planned and never into its neighbours; a part that would end too short stays as it was."""
-    moved: list[Part] = []
-    for i, part in enumerate(parts):
-        start_s, end_s = quiet_edges(path, audio_track, part.start_s, part.end_s, duration_s,
-                                     part.duration_s)  # fmt: skip
-        start_s = max(start_s, moved[-1].end_s if moved else 0.0)
-        end_s = min(end_s, parts[i + 1].start_s if i + 1 < len(parts) else end_s)
-        if end_s - start_s < MIN_PART_S:
-            start_s, end_s = part.start_s, part.end_s
-        moved.append(Part(part.highlight, start_s, end_s))
-    return moved
-
-
-def place(parts: list[Part]) -> list[Part]:
-    """The parts with their start in the reel: the lengths before, less a crossfade per join."""
-    placed, at_s = [], 0.0
-    for part in parts:
-        placed.append(Part(part.highlight, part.start_s, part.end_s, at_s))
-        at_s += part.duration_s - CROSSFADE_S
-    return placed
-
-
-def reel_length_s(parts: Sequence[Part]) -> float:
-    """The reel's length: its parts' lengths less one crossfade per join."""
-    return sum(p.duration_s for p in parts) - CROSSFADE_S * max(0, len(parts) - 1)
-
-
-# ---------------------------------------------------------------------------- chapters
-
-
-def reel_chapters(parts: Sequence[Part], length_s: float) -> tuple[list[str], str | None]:
-    """The ``M:SS Title`` lines of one chapter per part, and why YouTube would refuse them
-    (None when it accepts them: from 0:00, at least 3, each at least 10 s)."""
-    starts = [math.floor(p.reel_start_s) for p in parts]
-    lines = [
-        f"{clock(at_s)} {' '.join(p.highlight.label.split()) or 'Highlight'} "
-        f"({clock(p.highlight.start_s)})"
-        for at_s, p in zip(starts, parts, strict=True)
-    ]
-    if len(parts) < MIN_CHAPTERS:
-        return lines, (
-            f"the reel has {len(parts)} part(s) and YouTube needs {MIN_CHAPTERS} chapters; "
-            "lower the threshold or the spacing for more moments."
-        )
-    ends = [*starts[1:], math.floor(length_s)]
-    short = sum(1 for a, b in zip(starts, ends, strict=True) if b - a < MIN_CHAPTER_S)
-    if short:
-        return lines, (
-            f"{short} part(s) are shorter than YouTube's {MIN_CHAPTER_S} s chapters; keep "
-            "longer highlights for the reel."
-        )
-    return lines, None
 
 
 # ---------------------------------------------------------------------------- ffmpeg
@@ -328,7 +197,7 @@ def join_sound(path: Path, audio_track: int, parts: Sequence[Part], out: Path) -
         *_part_inputs(path, parts), "-filter_complex", ";".join(graph), "-map", "[aout]",
         "-c:a", "pcm_f32le", "-f", "wav", f"file:{out}",
     ]  # fmt: skip
-    _run(cmd, f"ffmpeg could not join the reel's sound from {path.name}")
+    run_ffmpeg(cmd, f"ffmpeg could not join the reel's sound from {path.name}")
 
 
 def _chain(kind: str, n: int, join: Callable[[int], str]) -> str:
@@ -392,22 +261,4 @@ def filter_graph(
     return ";".join(graph)
 
 
-# ---------------------------------------------------------------------------- lengths
-
-_LENGTH = re.compile(r"^(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$")
-
-
-def parse_length_s(text: str) -> float:
-    """``"3m"``, ``"180"``, ``"2m30s"``, ``"90s"`` or ``"2:30"`` → seconds."""
-    compact = text.strip().lower().replace(" ", "")
-    if ":" in compact:
-        return parse_clock(compact)
-    found = _LENGTH.match(compact)
-    if not compact or found is None or not (found["m"] or found["s"]):
-        raise ReelError(
-            f"{text!r} is not a length; write seconds or minutes, e.g. 180, 3m or 2m30s."
-        )
-    return float(found["m"] or 0) * 60 + float(found["s"] or 0)
-
-
-__all__ = ["ReelResult", "ReelSettings", "parse_length_s", "plan_reel", "write_reel"]
+__all__ = ["ReelResult", "write_reel"]

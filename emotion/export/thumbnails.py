@@ -26,7 +26,7 @@ from emotion import atomic
 from emotion.clock import clock
 from emotion.errors import ExportError
 from emotion.export.clips import clip_name
-from emotion.export.shorts import Picture, _run, probe_picture
+from emotion.export.ffmpeg_tools import Picture, probe_picture, run_ffmpeg
 from emotion.export.timefmt import by_start
 from emotion.media.audio import ffmpeg_exe
 from emotion.progress import Progress, ProgressFn
@@ -160,7 +160,7 @@ def grab(path: Path, out: Path, start_s: float, width: int, height: int, picture
         "-q:v", str(JPEG_QUALITY), "-f", "image2", "-update", "1", f"file:{tmp}",
     ]  # fmt: skip
     try:
-        _run(cmd, f"ffmpeg could not take the thumbnail {out.name} from {path.name}")
+        run_ffmpeg(cmd, f"ffmpeg could not take the thumbnail {out.name} from {path.name}")
         if not tmp.is_file() or tmp.stat().st_size == 0:
             atomic.discard(tmp)
             return False

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from emotion.chat.series import Reaction
 from emotion.errors import HypelineError
 from emotion.scoring.highlights import HighlightSettings
 
@@ -36,6 +37,14 @@ class AlertChat:
     # The chat was read over the whole span and for at least 10 s before the moment, so
     # the rate means something; only a complete answer can hold an alert back.
     complete: bool
+
+    def why(self) -> str:
+        """As a highlight's chat is said (``Reaction.why``): "chat ×4.1, 37 messages, KEKW";
+        "chat quiet" when nobody wrote, "chat not read" when nothing could be heard."""
+        if self.messages == 0:
+            return "chat quiet" if self.complete else "chat not read"
+        said = Reaction(self.messages, self.rate_vs_baseline, self.top).why()
+        return said if self.complete else f"{said} (partly read)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,22 +28,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion.chat.reactions import (
-    DEFAULT_KEYWORDS,
-    LAG_DEFAULT_S,
-    LAG_SEARCH_S,
+from emotion.chat.lag import LAG_DEFAULT_S, LAG_SEARCH_S
+from emotion.chat.series import (
     MIN_BASELINE,
     SERIES_BIN_S,
     ChatSeries,
-    KeywordMatcher,
     Reaction,
     baseline_rate,
-    check_keywords,
     reaction,
 )
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert, AlertChat
 from emotion.live.twitch_chat import Endpoint, channel_of, check_channel
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, KeywordMatcher, check_keywords
 
 SPAN_S = SERIES_BIN_S  # an alert's answer: 10 s of chat, after the lag
 HISTORY_S = 3600  # the usual rate: chat of the last hour before the moment

@@ -20,7 +20,7 @@ from emotion.errors import HypelineError, LabelError
 from emotion.scoring.windows import TAIL_MIN_S
 
 if TYPE_CHECKING:  # chat/ is this stage's neighbour: its reactions import the window grid
-    from emotion.chat.reactions import Reaction
+    from emotion.chat.series import Reaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,7 @@ class Highlight:
         if self.usual is not None and self.usual > 0 and self.score > self.usual:
             line += f" (×{self.score / self.usual:.1f} this stream's usual)"
         if self.chat is not None:
-            top = f", {', '.join(self.chat.top)}" if self.chat.top else ""
-            line += f" · chat ×{self.chat.rate_vs_baseline:.1f}, {self.chat.messages} messages{top}"
+            line += f" · {self.chat.why()}"
         return line
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.chat.reactions import check_keywords
 from emotion.errors import HypelineError, PackError
 from emotion.scoring.adapt import Example
 from emotion.scoring.highlights import HighlightSettings
+from emotion.scoring.keywords import check_keywords
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_template
 
 PACK_FORMAT = "hypeline-pack"

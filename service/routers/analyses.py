@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from emotion import pipeline
 from emotion.analysis import Analysis
-from emotion.chat.reactions import DEFAULT_KEYWORDS, parse_keywords
 from emotion.export import FILENAMES, FORMATS
 from emotion.scoring.highlights import Highlight, HighlightSettings, parse_thresholds
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, parse_keywords
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service

@@ -2,7 +2,9 @@
 
 A monitor belongs to the server process (``emotion.live.Monitors``) and shares the one
 model's batcher with every request. Stopping it (``DELETE``) finishes its analysis, which
-stays in the library like any VOD's.
+stays in the library like any VOD's. With ``chat`` it reads the channel's Twitch chat as
+``python -m emotion live --chat`` does (``emotion.live.chat.ChatSettings``): each alert
+carries chat's answer (``Alert.to_dict``'s ``chat``), the status the chat's state.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from functools import partial
 from typing import Annotated
 
@@ -17,13 +20,16 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from emotion.errors import HypelineError
 from emotion.live import LiveSettings, Monitor
+from emotion.live.chat import ChatSettings
 from emotion.live.registry import MAX_MONITORS
+from emotion.scoring.keywords import DEFAULT_KEYWORDS, check_keywords, parse_keywords
 from emotion.scoring.prompts import check_prompts
 from service.dependencies import Service, service
 from service.errors import ApiError
 from service.routers.clips import check_labels
-from service.schemas import MonitorCreated, MonitorRequest, MonitorStatus
+from service.schemas import MonitorChat, MonitorCreated, MonitorRequest, MonitorStatus
 
 router = APIRouter(prefix="/api/monitors", tags=["live monitors"])
 Svc = Annotated[Service, Depends(service)]
@@ -41,6 +47,7 @@ EVENT_POLL_S = 0.5
 async def create(svc: Svc, request: MonitorRequest) -> MonitorCreated:
     labels, background = check_prompts(request.labels, request.background)
     check_labels(svc, labels)
+    chat = _chat_settings(request)
     if sum(m.running for _, m in svc.monitors.items()) >= MAX_MONITORS:
         raise ApiError(429, f"{MAX_MONITORS} streams are followed already; stop one first.")
     for hook in request.webhooks:
@@ -59,6 +66,7 @@ async def create(svc: Svc, request: MonitorRequest) -> MonitorCreated:
         record=request.record,
         webhooks=request.webhooks,
         webhook_secret=request.webhook_secret,
+        chat=chat,
     )
     # Looking at the source (a playlist fetched, a page resolved) happens off the loop.
     # A link is fetched in Python, each connection checked (DNS rebinding): see emotion.live.hls.
@@ -95,8 +103,9 @@ async def delete(svc: Svc, monitor_id: int) -> Response:
     "/{monitor_id}/events",
     summary="Scores and alerts as they happen (Server-Sent Events)",
     description="`event: scores` with `{start_s, scores: {prompt: probability}}` for each "
-    "window, `event: alert` with the alert object, `event: state` with `{state, message}`; "
-    "the stream ends after the monitor does.",
+    "window, `event: alert` with the alert object (with `chat`, chat's answer, when the "
+    "monitor reads a chat), `event: state` with `{state, message}`; the stream ends after "
+    "the monitor does.",
     response_class=StreamingResponse,
 )
 async def events(svc: Svc, monitor_id: int) -> StreamingResponse:
@@ -140,6 +149,7 @@ def _monitor(svc: Service, monitor_id: int) -> Monitor:
 
 
 def _status(monitor_id: int, monitor: Monitor) -> MonitorStatus:
+    chat = monitor.chat_now()
     return MonitorStatus(
         id=monitor_id,
         source=monitor.source,
@@ -153,4 +163,30 @@ def _status(monitor_id: int, monitor: Monitor) -> MonitorStatus:
         alerts=monitor.n_alerts,
         gaps=[(round(a, 3), round(b, 3)) for a, b in monitor.gaps],
         labels=list(monitor.labels),
+        chat=None if chat is None else MonitorChat(**asdict(chat)),
     )
+
+
+def _chat_settings(request: MonitorRequest) -> ChatSettings | None:
+    """``chat``: "twitch" (the channel of a twitch.tv link) or "twitch:CHANNEL", checked as
+    the CLI's ``--chat`` is (``ChatSettings.of``); a refusal names the body's field."""
+    if request.chat is None:
+        if request.alert_needs_chat is not None:
+            raise ApiError(422, "'alert_needs_chat' judges the chat's answer; add "
+                           '"chat": "twitch" (or "twitch:CHANNEL").')  # fmt: skip
+        if request.chat_keywords is not None:
+            raise ApiError(422, "'chat_keywords' are counted in chat; add "
+                           '"chat": "twitch" (or "twitch:CHANNEL").')  # fmt: skip
+        return None
+    given = request.chat_keywords
+    keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    try:
+        if given is not None:  # a list, or comma-separated as the analyses' query takes it
+            keywords = parse_keywords(given) if isinstance(given, str) else check_keywords(given)
+    except HypelineError as e:
+        raise ApiError(422, f"{e} (chat_keywords)") from None
+    try:
+        return ChatSettings.of(request.chat, request.source, request.chat_lag_s,
+                               request.alert_needs_chat, keywords, option='"{}"')  # fmt: skip
+    except HypelineError as e:
+        raise ApiError(422, f"{e} (chat)") from None

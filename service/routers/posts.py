@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from emotion import pipeline
 from emotion.analysis import Analysis
 from emotion.errors import ReelError, ShortsError
+from emotion.export.layouts import check_picture
 from emotion.export.reel import write_reel
-from emotion.export.shorts import check_picture, write_shorts
+from emotion.export.shorts import write_shorts
 from service.dependencies import Service, service
 from service.errors import ApiError
 from service.jobs import Render
