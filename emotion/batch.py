@@ -8,6 +8,11 @@ at once (an engine's lanes, ``emotion.engines``), so every VOD is its own analys
 library, exactly as a solo ``analyze`` makes it: one already analysed costs no decoding
 nor embedding, and a batch stopped anywhere and run again goes on where it stopped. One VOD failing is recorded with its sentence and the
 batch goes on; ``batch.csv`` (written atomically after every VOD) says how each went.
+
+After each VOD, the batch keeps the library in shape for what follows: a link's download
+is removed when the batch keeps no media (``disk.remove_download``), and the model's
+search index is brought up to date when it is due (``search_index.update``), so that the
+first search after a big batch does not build it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emotion import search_index
 from emotion.atomic import write_text
 from emotion.errors import Cancelled, HypelineError, SourceError
+from emotion.library.store import Store
+from emotion.media import disk
 from emotion.progress import Progress, ProgressFn
 
 # What a folder is searched for (ffmpeg reads more; these are what a VOD folder holds).
@@ -55,6 +63,7 @@ class Outcome:
     seconds: float = 0.0
     error: str | None = None
     embedded: int = 0  # windows embedded by this run (0: it was in the library already)
+    removed_bytes: int = 0  # its download, removed after its exports (keep_media=False)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +79,7 @@ class Done:
     windows: int
     highlights: int
     embedded: int = 0  # windows embedded by this run (engines.Tally)
+    media: Path | None = None  # the file it was read from (a link's: its download)
 
 
 def expand(
@@ -205,6 +215,9 @@ def run_batch(
     cancel: threading.Event | None = None,
     progress: ProgressFn | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    store: Store | None = None,
+    keep_media: bool = True,
 ) -> list[Outcome]:
     """Each item through ``runner``; ``batch.csv`` in ``out_dir`` after each; the outcomes
     in ``items``' order.
@@ -214,20 +227,29 @@ def run_batch(
     A ``HypelineError`` of one VOD is its outcome; anything else (a bug, Ctrl-C, a
     ``Cancelled``) stops the batch, whose finished VODs stay in the library and in
     ``batch.csv``: ``cancel`` is set so that the VODs in flight stop at their next batch.
+
+    ``keep_media=False`` removes a link's download once the runner returned (the VOD
+    embedded and its exports written); a local file is never removed. With ``store`` (the
+    library the runner writes), each VOD's model's search index is updated when due, one
+    update at a time, and brought fully up to date at the end when it exists.
     """
+    upkeep = _Upkeep(store, keep_media, progress, on_note)
     tracker = _Tracker(len(items), out_dir, max(1, lanes), progress, on_outcome)
     if lanes <= 1 or len(items) <= 1:
         for i, item in enumerate(items):
             tracker.start(i)
-            tracker.end(i, _outcome(item, runner))
+            outcome = _outcome(item, runner, upkeep)
+            tracker.end(i, outcome)
+            upkeep.index(outcome)
     else:
-        _in_lanes(items, runner, tracker, lanes, cancel)
+        _in_lanes(items, runner, tracker, upkeep, lanes, cancel)
+    upkeep.finish()
     if progress is not None:
         progress(Progress("batch", 1.0, f"{len(items)} VOD(s)" + tracker.rate()))
     return tracker.outcomes()
 
 
-def _outcome(item: Item, runner: Callable[[str], Done]) -> Outcome:
+def _outcome(item: Item, runner: Callable[[str], Done], upkeep: _Upkeep) -> Outcome:
     began = time.monotonic()
     if item.error is not None:
         return Outcome(item.spec, error=item.error)
@@ -237,14 +259,16 @@ def _outcome(item: Item, runner: Callable[[str], Done]) -> Outcome:
         raise
     except HypelineError as e:
         return Outcome(item.spec, seconds=time.monotonic() - began, error=str(e))
+    removed = upkeep.media(item, done)
     return Outcome(item.spec, done.title, done.analysis_id, done.windows, done.highlights,
-                   time.monotonic() - began, embedded=done.embedded)  # fmt: skip
+                   time.monotonic() - began, embedded=done.embedded, removed_bytes=removed)  # fmt: skip
 
 
 def _in_lanes(
     items: Sequence[Item],
     runner: Callable[[str], Done],
     tracker: _Tracker,
+    upkeep: _Upkeep,
     lanes: int,
     cancel: threading.Event | None,
 ) -> None:
@@ -268,13 +292,14 @@ def _in_lanes(
                     return
                 tracker.start(i)
                 try:
-                    outcome = _outcome(items[i], runner)
+                    outcome = _outcome(items[i], runner, upkeep)
+                    tracker.end(i, outcome)
+                    upkeep.index(outcome)
                 except BaseException as e:  # the first stops the batch; the rest follow it
                     with guard:
                         failures.append(e)
                     halt()
                     return
-                tracker.end(i, outcome)
         finally:
             ended.set()
 
@@ -295,6 +320,77 @@ def _in_lanes(
         raise
     if failures:
         raise failures[0]
+
+
+class _Upkeep:
+    """What a batch does after each VOD: its download removed (a batch keeping no media),
+    the search index of its model updated when due (never two updates at once: a lane
+    finding one under way goes on, and the last update catches up)."""
+
+    def __init__(
+        self,
+        store: Store | None,
+        keep_media: bool,
+        progress: ProgressFn | None,
+        on_note: Callable[[str], None] | None,
+    ) -> None:
+        self._store, self._keep_media = store, keep_media
+        self._progress, self._on_note = progress, on_note
+        self._models: set[str] = set()  # the models of the VODs analysed
+        self._indexing = threading.Lock()
+        self._guard = threading.Lock()
+        self._told: set[str] = set()
+
+    def media(self, item: Item, done: Done) -> int:
+        """Bytes of ``item``'s download removed (0: kept, or not a download)."""
+        if self._keep_media or done.media is None or not _is_link(item.spec):
+            return 0
+        removed = disk.remove_download(done.media)
+        return removed.size_bytes if removed is not None else 0
+
+    def index(self, outcome: Outcome) -> None:
+        """The index of the model of ``outcome``'s analysis, updated if due (and if no
+        other lane is updating an index right now)."""
+        if self._store is None or not outcome.ok or outcome.analysis_id is None:
+            return
+        try:
+            model = self._store.analysis(outcome.analysis_id).model
+        except KeyError:  # deleted meanwhile (the dashboard, another process)
+            return
+        with self._guard:
+            self._models.add(model)
+        if self._indexing.acquire(blocking=False):
+            try:
+                self._update(model, only_if_due=True)
+            finally:
+                self._indexing.release()
+
+    def finish(self) -> None:
+        """Each model's index, when there is one (or one is due), holding every analysis."""
+        if self._store is None:
+            return
+        with self._indexing:
+            for model in sorted(self._models):
+                self._update(model, only_if_due=search_index.status(self._store, model) is None)
+
+    def _update(self, model: str, only_if_due: bool) -> None:
+        assert self._store is not None
+        try:
+            search_index.update(self._store, model, self._progress, self._on_note,
+                                only_if_due=only_if_due)  # fmt: skip
+        except ImportError:  # faiss-cpu missing: searches scan every window (said once)
+            self._note_once("faiss", "faiss-cpu is not installed, so searches of this library "
+                            "scan every window; install it with pip install faiss-cpu.")  # fmt: skip
+        except (OSError, HypelineError) as e:  # a full disk: the next update tries again
+            self._note_once(model, f"The search index of {model} could not be updated ({e}); "
+                            f"free some space in {self._store.home} or make it writable.")  # fmt: skip
+
+    def _note_once(self, key: str, text: str) -> None:
+        with self._guard:
+            if key in self._told or self._on_note is None:
+                return
+            self._told.add(key)
+        self._on_note(text)
 
 
 class _Tracker:

@@ -47,6 +47,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     links.add_argument("--limit", type=int, help="at most N VODs of each channel or playlist")
     links.add_argument("--since", metavar="YYYYMMDD", help="only VODs of this date or later")
     links.add_argument("--until", metavar="YYYYMMDD", help="only VODs of this date or earlier")
+    links.add_argument(
+        "--keep-media",
+        choices=("yes", "no"),
+        default="yes",
+        help="no: delete each link's download once its VOD is embedded and its exports "
+        "written (the analysis stays searchable; analysing the link again downloads it "
+        "again); your own files are never deleted (default %(default)s)",
+    )
     engines = batch.add_argument_group("engine")
     engines.add_argument(
         "--engine",
@@ -109,10 +117,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
                     )  # fmt: skip
                 a = result.analysis
                 return Done(a.source.title, a.analysis_id, len(a.window_starts_s),
-                            len(a.highlights), tally.windows)  # fmt: skip
+                            len(a.highlights), tally.windows, a.source.path)  # fmt: skip
 
             outcomes = run_batch(items, one, out, lanes=engine.lanes, cancel=cancel,
-                                 progress=bars.update, on_outcome=_said)  # fmt: skip
+                                 progress=bars.update, on_outcome=_said, on_note=note,
+                                 store=store, keep_media=args.keep_media == "yes")  # fmt: skip
     print(summary(outcomes, out))
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -138,6 +147,10 @@ def summary(outcomes: list[Outcome], out: Path) -> str:
                          f"{clock(o.seconds):>8}")  # fmt: skip
         else:
             lines.append(f"  {name:<40} {'':>8} {'':>8} {'':>10} {clock(o.seconds):>8}  {o.error}")
+    if removed := [o for o in outcomes if o.removed_bytes]:
+        freed_mb = sum(o.removed_bytes for o in removed) / 1e6
+        lines.append(f"Deleted the downloads of {len(removed)} VOD(s) ({freed_mb:.1f} MB); "
+                     "their analyses stay in the library")  # fmt: skip
     lines.append(f"Wrote {out / CSV_NAME}")
     return "\n".join(lines)
 

@@ -38,15 +38,19 @@ def panel(store: Store, settings: Settings) -> None:
         )  # fmt: skip
         limit = st.number_input("At most this many VODs of each channel (0: all)", min_value=0,
                                 value=0, step=1, key="batch_limit")  # fmt: skip
+        keep = st.checkbox("Keep the downloaded media", value=True, key="batch_keep_media",
+                           help="Off: each link's download is deleted once it is embedded; its analysis stays (your own files are never deleted).")  # fmt: skip
         if st.button("Analyze all", key="batch_start", type="primary", icon=":material/play_arrow:"):  # fmt: skip
             inputs = [line.strip() for line in text.splitlines() if line.strip()]
-            _run(store, settings, inputs, int(limit) or None)
+            _run(store, settings, inputs, int(limit) or None, keep)
         shown: tuple[list[Outcome], str] | None = st.session_state.get(RESULT_KEY)
         if shown is not None:
             _table(*shown)
 
 
-def _run(store: Store, settings: Settings, inputs: list[str], limit: int | None) -> None:
+def _run(
+    store: Store, settings: Settings, inputs: list[str], limit: int | None, keep_media: bool
+) -> None:
     if settings.problem:
         st.error(settings.problem)
         return
@@ -75,9 +79,11 @@ def _run(store: Store, settings: Settings, inputs: list[str], limit: int | None)
             source = pipeline.open_spec(spec, None, show)
             record = pipeline.embed(source, clap, store, progress=show, on_note=_note)
             analysis = results.scored(record, store, clap, settings)
-            return Done(source.title, record.id, record.n_done, len(analysis.highlights))
+            return Done(source.title, record.id, record.n_done, len(analysis.highlights),
+                        media=source.path)  # fmt: skip
 
-        outcomes = run_batch(items, one, out, progress=show)
+        outcomes = run_batch(items, one, out, progress=show, on_note=_note, store=store,
+                             keep_media=keep_media)  # fmt: skip
         failed = sum(not o.ok for o in outcomes)
         status.update(label=f"Analyzed {len(outcomes) - failed} of {len(outcomes)} VOD(s)"
                       + (f", {failed} failed" if failed else ""),

@@ -13,6 +13,9 @@ needed, so they count against a disk budget::
 and the reviews people made): they are counted but never removed here. Removing them
 is the owner's call, by hand.
 
+``remove_download`` removes one download at once, whatever the budget: a batch that
+keeps no media, once each VOD is embedded and exported.
+
 "Last used" is an item's modification time, which ``mark_used`` sets when a source is
 opened or a preview served: many disks are mounted without access times (noatime,
 relatime), so atime cannot tell.
@@ -126,6 +129,34 @@ def evict(
         total -= item.size_bytes
         removed.append(item)
     return removed
+
+
+def remove_download(path: Path, home: Path | None = None) -> Item | None:
+    """Remove the finished download holding ``path`` (a batch keeping no media, once the
+    VOD is embedded and exported); what was removed, or None when ``path`` is not a
+    download under ``home`` (a user's own file is never ours to remove) or is gone.
+
+    As with ``evict``, the analyses and the download's index entry stay: a later open of
+    the link finds the file missing and downloads it again.
+    """
+    home = home or hypeline_home(create=False)
+    try:
+        parts = path.resolve().relative_to(home.resolve()).parts
+    except (OSError, RuntimeError, ValueError):
+        return None
+    # downloads/<id>-<hash>/<file>: never the index, a partial download, or a chat replay
+    if len(parts) < 3 or parts[0] != "downloads" or parts[1] in ("index", "chat"):
+        return None
+    if parts[1].startswith("."):  # .incomplete: a download under way
+        return None
+    item = _item(home.joinpath(*parts[:2]), "downloads")
+    if item is None or not item.path.is_dir():
+        return None
+    try:
+        shutil.rmtree(item.path)
+    except OSError:
+        return None  # held open on a platform that refuses: the budget's eviction can try
+    return item
 
 
 def _roots(home: Path) -> Iterator[tuple[str, Path]]:
