@@ -40,8 +40,13 @@ from emotion.media.sources import Source  # noqa: E402
 from emotion.model.clap import Clap  # noqa: E402
 from emotion.scoring.prompts import prompts_for  # noqa: E402
 
-LABELS = ["win celebration", "fail frustration", "crowd cheering and hype", "laughter",
-          "jump-scare scream"]  # fmt: skip
+LABELS = [
+    "win celebration",
+    "fail frustration",
+    "crowd cheering and hype",
+    "laughter",
+    "jump-scare scream",
+]
 BACKGROUND = ["calm talking", "background music", "silence", "keyboard and mouse clicks"]
 WINDOW_S, HOP_S = 10.0, 5.0
 DAY_S = 86_400.0
@@ -65,8 +70,15 @@ def build(store: Store, clap: Clap, vods: int, hours: float) -> int:
         vectors = own[which] + rng.standard_normal((n, text.shape[1])) * 0.03
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         source = Source(Path(f"/streams/vod{i:03d}.mp4"), f"Stream {i + 1}", n * HOP_S)
-        record = store.open_analysis(source, f"vod{i}", clap.name, WINDOW_S, HOP_S,
-                                     clap.embedding_dim, published=1.7e9 + i * DAY_S)  # fmt: skip
+        record = store.open_analysis(
+            source,
+            f"vod{i}",
+            clap.name,
+            WINDOW_S,
+            HOP_S,
+            clap.embedding_dim,
+            published=1.7e9 + i * DAY_S,
+        )
         lease = store.lease(record.id)
         assert lease is not None
         store.append(lease, record.id, clap.embedding_dim, vectors.astype(np.float32), n)
@@ -98,8 +110,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model, processor = full_size_fused(torch.device("cpu"))
-    clap = Clap("htsat-fused (random weights)", model, processor, torch.device("cpu"),
-                torch.float32)  # fmt: skip
+    clap = Clap(
+        "htsat-fused (random weights)", model, processor, torch.device("cpu"), torch.float32
+    )
     # Random prompts differ by little, so at the initial scale (1/0.07) every probability is
     # near 1/9; a larger scale makes confident moments, as a trained model's are.
     clap.logit_scale = 400.0
@@ -107,8 +120,10 @@ def main() -> None:
         store = Store(Path(home))
         started = time.perf_counter()
         windows = build(store, clap, args.vods, args.hours)
-        print(f"library: {args.vods} VODs × {args.hours:g} h = {windows:,} windows "
-              f"({time.perf_counter() - started:.1f} s to write)")  # fmt: skip
+        print(
+            f"library: {args.vods} VODs × {args.hours:g} h = {windows:,} windows "
+            f"({time.perf_counter() - started:.1f} s to write)"
+        )
         library_stats(store, clap, LABELS, BACKGROUND)  # warm: text cached, files in cache
         # Now (numpy's BLAS on one thread under the workers) against before (BLAS threads
         # on top of them), alternated in this one run so both see the same neighbours.
@@ -128,14 +143,15 @@ def main() -> None:
         n_highlights = sum(v.n_highlights for v in stats.vods)
         for way, label in (("now", "BLAS on 1 thread"), ("before", "BLAS threads as before")):
             t = times[way]
-            print(f"re-score + aggregate ({label}): best {min(t):.3f} s, median "
-                  f"{sorted(t)[len(t) // 2]:.3f} s over {args.repeat} runs "
-                  f"({windows / min(t):,.0f} windows/s); CPU best {min(cpu[way]):.3f} s")  # fmt: skip
+            print(
+                f"re-score + aggregate ({label}): best {min(t):.3f} s, median "
+                f"{sorted(t)[len(t) // 2]:.3f} s over {args.repeat} runs "
+                f"({windows / min(t):,.0f} windows/s); CPU best {min(cpu[way]):.3f} s"
+            )
         print(f"{n_highlights:,} highlights, best-of {len(stats.best)}; results identical")
         # On a shared machine the wall time says more about the neighbours than about us;
         # the CPU time is what the work costs (wall time on a quiet core, before threads).
-        print(f"{WORKERS} workers on {os.cpu_count()} cores; load average "
-              f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(f"{WORKERS} workers on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {rss_mb:.0f} MB (the model's weights included)")
 

@@ -54,8 +54,21 @@ def make_vod(path: Path, hours: float) -> Path:
             f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.05[n];"
             f"sine=f=440:r=48000:d={seconds}[s];[n][s]amix=inputs=2:weights=1 0.2"
         )
-        cmd = [ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph,
-               "-ac", "1", "-c:a", "aac", "-b:a", "64k", str(path)]  # fmt: skip
+        cmd = [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-filter_complex",
+            graph,
+            "-ac",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            str(path),
+        ]
         subprocess.run(cmd, check=True)
     return path
 
@@ -80,28 +93,40 @@ def main() -> None:
     if args.model == "full":
         model, processor = full_size_fused(device)
         name = choose_precision(args.precision, device)
-        clap = Clap("htsat-fused (random weights)", model, processor, device,
-                    PRECISIONS.get(name, torch.float32), int8=name == INT8)  # fmt: skip
+        clap = Clap(
+            "htsat-fused (random weights)",
+            model,
+            processor,
+            device,
+            PRECISIONS.get(name, torch.float32),
+            int8=name == INT8,
+        )
         pipe_model = full_size_fused(device)[0]  # the same weights, unquantized
     else:
         clap = load_clap(str(TINY), device=args.device, precision=args.precision)
         pipe_model = load_clap(str(TINY), device=args.device, precision="fp32").model
     vod = make_vod(args.media_dir / f"hypeline-bench-{args.hours:g}h.m4a", args.hours)
     source = open_source(str(vod))
-    print(f"{vod.name}: {source.duration_s:.0f} s, model {clap.name}, device {device}, "
-          f"precision {clap.precision}, cpu capability {torch.backends.cpu.get_cpu_capability()}, "
-          f"torch threads {torch.get_num_threads()}, RSS before {peak_rss_mb():.0f} MB")  # fmt: skip
+    print(
+        f"{vod.name}: {source.duration_s:.0f} s, model {clap.name}, device {device}, "
+        f"precision {clap.precision}, cpu capability {torch.backends.cpu.get_cpu_capability()}, "
+        f"torch threads {torch.get_num_threads()}, RSS before {peak_rss_mb():.0f} MB"
+    )
 
     pipe_time = 0.0
     if args.pipeline_windows:
         classifier = pipeline(
-            "zero-shot-audio-classification", model=pipe_model,
+            "zero-shot-audio-classification",
+            model=pipe_model,
             feature_extractor=clap.processor.feature_extractor,
-            tokenizer=clap.processor.tokenizer, device=device,
-        )  # fmt: skip
+            tokenizer=clap.processor.tokenizer,
+            device=device,
+        )
         chunks = stream_audio(source.path, clap.sampling_rate)
-        windows = [w.samples for w in islice(iter_windows(chunks, clap.sampling_rate, 10, 5),
-                                             args.pipeline_windows)]  # fmt: skip
+        windows = [
+            w.samples
+            for w in islice(iter_windows(chunks, clap.sampling_rate, 10, 5), args.pipeline_windows)
+        ]
         classifier(windows[0], candidate_labels=LABELS)
         half = len(windows) // 2
         t0 = time.perf_counter()
@@ -112,13 +137,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         store = Store(Path(home))
         t0 = time.perf_counter()
-        record = embed_source(clap, store, source, source_identity(source),
-                              batch_size=args.batch_size)  # fmt: skip
+        record = embed_source(
+            clap, store, source, source_identity(source), batch_size=args.batch_size
+        )
         elapsed = time.perf_counter() - t0
         rate = record.n_done / elapsed
-        print(f"hypeline end to end: {record.n_done} windows in {elapsed:.1f} s = "
-              f"{rate:.1f} windows/s, {record.duration_s / elapsed:.1f}x realtime, "
-              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"hypeline end to end: {record.n_done} windows in {elapsed:.1f} s = "
+            f"{rate:.1f} windows/s, {record.duration_s / elapsed:.1f}x realtime, "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
 
         if args.rescore:
             vectors = store.vectors(record)
@@ -127,9 +155,11 @@ def main() -> None:
                 t0 = time.perf_counter()
                 score(record, store.vectors(record), clap, LABELS[:4], LABELS[4:])
                 timings.append(time.perf_counter() - t0)
-            print(f"re-score {vectors.shape[0]} windows ({record.duration_s / 3600:.1f} h): "
-                  f"first {1000 * timings[0]:.1f} ms (prompts embedded), then "
-                  f"{1000 * min(timings[1:]):.1f} ms (load vectors + scores + highlights)")  # fmt: skip
+            print(
+                f"re-score {vectors.shape[0]} windows ({record.duration_s / 3600:.1f} h): "
+                f"first {1000 * timings[0]:.1f} ms (prompts embedded), then "
+                f"{1000 * min(timings[1:]):.1f} ms (load vectors + scores + highlights)"
+            )
 
     if args.pipeline_windows:
         t0 = time.perf_counter()
@@ -137,9 +167,11 @@ def main() -> None:
             classifier(w, candidate_labels=LABELS)
         pipe_time += time.perf_counter() - t0
         pipe_rate = len(windows) / pipe_time
-        print(f"transformers pipeline loop (fp32): {pipe_rate:.1f} windows/s "
-              f"({pipe_rate * 5:.1f}x realtime at a 5 s hop); hypeline ({clap.precision}) is "
-              f"{rate / pipe_rate:.2f}x")  # fmt: skip
+        print(
+            f"transformers pipeline loop (fp32): {pipe_rate:.1f} windows/s "
+            f"({pipe_rate * 5:.1f}x realtime at a 5 s hop); hypeline ({clap.precision}) is "
+            f"{rate / pipe_rate:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ def run(
         while not server.started:
             time.sleep(0.05)
         data = {"labels": ", ".join(LABELS)}
-        httpx.post(url + "/api/classify", data=data, files={"audio": ("w.wav", clips[0])},
-                   timeout=300).raise_for_status()  # fmt: skip  # warm-up
+        httpx.post(
+            url + "/api/classify", data=data, files={"audio": ("w.wav", clips[0])}, timeout=300
+        ).raise_for_status()  # warm-up
 
         def client(c: int) -> list[float]:
             latencies = []
@@ -83,8 +84,9 @@ def run(
                 for r in range(per_client):
                     clip = clips[(c + r) % len(clips)]
                     t0 = time.perf_counter()
-                    answer = http.post(url + "/api/classify", data=data,
-                                       files={"audio": ("w.wav", clip)})  # fmt: skip
+                    answer = http.post(
+                        url + "/api/classify", data=data, files={"audio": ("w.wav", clip)}
+                    )
                     answer.raise_for_status()
                     latencies.append(time.perf_counter() - t0)
             return latencies
@@ -108,8 +110,12 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", default="1,8,32")
-    parser.add_argument("--requests-per-client", type=int, default=0,
-                        help="default: enough for 16 requests per run, at least 2 per client")  # fmt: skip
+    parser.add_argument(
+        "--requests-per-client",
+        type=int,
+        default=0,
+        help="default: enough for 16 requests per run, at least 2 per client",
+    )
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--precision", default="auto", help="as the server's (auto: int8 on x86)")
     parser.add_argument(
@@ -121,16 +127,24 @@ def main() -> None:
         device = torch.device("cpu")
         model, processor = full_size_fused(device)
         precision = choose_precision(args.precision, device)
-        clap = Clap("full-size htsat-fused", model, processor, device,
-                    PRECISIONS.get(precision, torch.float32), int8=precision == INT8)  # fmt: skip
+        clap = Clap(
+            "full-size htsat-fused",
+            model,
+            processor,
+            device,
+            PRECISIONS.get(precision, torch.float32),
+            int8=precision == INT8,
+        )
         clips = [wav_bytes(w) for w in windows(8)]
         wait_s = None if wait_ms < 0 else wait_ms / 1000  # -1: the device's wait
         print(json.dumps(run(clap, max_batch, wait_s, concurrency, per_client, clips)))
         return
 
     precision = choose_precision(args.precision, torch.device("cpu"))
-    print(f"CPU, {precision}, torch threads {torch.get_num_threads()}, 10 s clips, "
-          f"{len(LABELS)} labels")  # fmt: skip
+    print(
+        f"CPU, {precision}, torch threads {torch.get_num_threads()}, 10 s clips, "
+        f"{len(LABELS)} labels"
+    )
     print(
         f"{'concurrency':>11} {'batching':>9} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'batch':>6}"
     )
@@ -142,12 +156,18 @@ def main() -> None:
             # A fresh process per run: a second server in one process measured several
             # times slower than the first whatever its settings (torch's thread pools).
             one = f"{concurrency},{max_batch},{per_client},{wait_ms}"
-            out = subprocess.run([sys.executable, __file__, "--one", one, "--precision",
-                                  args.precision], check=True,
-                                 capture_output=True, text=True).stdout  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", one, "--precision", args.precision],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             r = table[concurrency, label] = json.loads(out.strip().splitlines()[-1])
-            print(f"{concurrency:>11} {label:>9} {r['rps']:>7.2f} {r['p50']:>7.2f} "
-                  f"{r['p95']:>7.2f} {r['mean_batch']:>6.1f}", flush=True)  # fmt: skip
+            print(
+                f"{concurrency:>11} {label:>9} {r['rps']:>7.2f} {r['p50']:>7.2f} "
+                f"{r['p95']:>7.2f} {r['mean_batch']:>6.1f}",
+                flush=True,
+            )
     for concurrency in sorted({c for c, _ in table}):
         off = table[concurrency, "off"]["rps"]
         on, waiting = table[concurrency, "on"]["rps"], table[concurrency, "on, 5 ms"]["rps"]

@@ -39,10 +39,18 @@ from emotion.chat.series import chat_spikes  # noqa: E402
 from emotion.chat.stored import decode, encode  # noqa: E402
 
 BODIES = [
-    ("KEKW", True), ("LUL that was insane", True), ("lol", False), ("Pog", False),
-    ("hello chat", False), ("W", False), ("clip it", False), ("monkaS 😂", False),
-    ("what is he doing", False), ("OMEGALUL OMEGALUL", False), ("gg", False),
-]  # fmt: skip
+    ("KEKW", True),
+    ("LUL that was insane", True),
+    ("lol", False),
+    ("Pog", False),
+    ("hello chat", False),
+    ("W", False),
+    ("clip it", False),
+    ("monkaS 😂", False),
+    ("what is he doing", False),
+    ("OMEGALUL OMEGALUL", False),
+    ("gg", False),
+]
 
 
 def make_chat(
@@ -80,11 +88,14 @@ def make_chat(
             user = rng.randrange(60_000)
             fragments = (
                 f'[{{"text":"{body.split()[0]}","emoticon":{{"emoticon_id":"305954156"}}}}'
-                + (f',{{"text":{json.dumps(body[body.index(" ") :])},"emoticon":null}}]'
-                   if " " in body else "]")
+                + (
+                    f',{{"text":{json.dumps(body[body.index(" ") :])},"emoticon":null}}]'
+                    if " " in body
+                    else "]"
+                )
                 if emote
                 else f'[{{"text":{json.dumps(body, ensure_ascii=False)},"emoticon":null}}]'
-            )  # fmt: skip
+            )
             out.write(
                 ("," if i else "") + f'{{"_id":"{i:08x}-1111-4222-8333-444455556666","created_at":'
                 '"2024-05-01T18:00:12.345Z","channel_id":"12345678","content_type":"video",'
@@ -119,16 +130,20 @@ def main() -> None:
         t0 = time.perf_counter()
         make_chat(path, args.messages, args.hours, varied=args.varied, in_order=args.in_order)
         size_mb = path.stat().st_size / 1e6
-        print(f"{path.name}: {args.messages:,} messages, {size_mb:.0f} MB, {args.hours:g} h, "
-              f"written in {time.perf_counter() - t0:.1f} s; RSS before {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"{path.name}: {args.messages:,} messages, {size_mb:.0f} MB, {args.hours:g} h, "
+            f"written in {time.perf_counter() - t0:.1f} s; RSS before {peak_rss_mb():.0f} MB"
+        )
 
         t0 = time.perf_counter()
         fmt = detect_format(path)
         n = sum(1 for _ in read_chat(path, fmt))
         parse_s = time.perf_counter() - t0
-        print(f"parse only ({fmt}): {n:,} messages in {parse_s:.1f} s = "
-              f"{n / parse_s / 1e3:.0f} k messages/s, {size_mb / parse_s:.0f} MB/s, "
-              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"parse only ({fmt}): {n:,} messages in {parse_s:.1f} s = "
+            f"{n / parse_s / 1e3:.0f} k messages/s, {size_mb / parse_s:.0f} MB/s, "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
 
         t0 = time.perf_counter()
         result = chat_reactions(read_chat(path, fmt), args.window, args.hop, args.hours * 3600)
@@ -137,11 +152,13 @@ def main() -> None:
         data = encode(result)
         total_s = time.perf_counter() - t0
         assert result.tokens is not None
-        print(f"parse + reactions: {len(result.windows.messages):,} windows "
-              f"({args.window:g} s / {args.hop:g} s), {len(result.series.messages):,} bins, "
-              f"{len(spikes)} spikes, in {reactions_s:.1f} s; + encode: {total_s:.1f} s = "
-              f"{result.n_messages / total_s / 1e3:.0f} k messages/s, "
-              f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"parse + reactions: {len(result.windows.messages):,} windows "
+            f"({args.window:g} s / {args.hop:g} s), {len(result.series.messages):,} bins, "
+            f"{len(spikes)} spikes, in {reactions_s:.1f} s; + encode: {total_s:.1f} s = "
+            f"{result.n_messages / total_s / 1e3:.0f} k messages/s, "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
         print(
             f"stored: {len(data) / 1e3:,.0f} KB, {len(result.tokens.vocabulary):,} tokens, "
             f"{len(result.tokens.windows.cells) + len(result.tokens.bins.cells):,} counts"
@@ -149,8 +166,10 @@ def main() -> None:
 
         t0 = time.perf_counter()
         _, notes = count_keywords(decode(data), ["catJAM", "KEKW", "clip it", "w1", "w2 w3"])
-        print(f"decode + count 5 other keywords: {(time.perf_counter() - t0) * 1e3:.0f} ms "
-              f"({'; '.join(notes) or 'all found'}); peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"decode + count 5 other keywords: {(time.perf_counter() - t0) * 1e3:.0f} ms "
+            f"({'; '.join(notes) or 'all found'}); peak RSS {peak_rss_mb():.0f} MB"
+        )
 
 
 if __name__ == "__main__":

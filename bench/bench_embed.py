@@ -49,10 +49,16 @@ def full_size_fused(device: torch.device) -> tuple[ClapModel, ClapProcessor]:
     config = ClapConfig(audio_config={"enable_fusion": True}, text_config={}, projection_dim=512)
     model = ClapModel(config).eval().to(device)
     extractor = ClapFeatureExtractor(
-        feature_size=64, sampling_rate=SR, hop_length=480, max_length_s=10,
-        fft_window_size=1024, frequency_min=50, frequency_max=14_000,
-        truncation="fusion", padding="repeatpad",
-    )  # fmt: skip
+        feature_size=64,
+        sampling_rate=SR,
+        hop_length=480,
+        max_length_s=10,
+        fft_window_size=1024,
+        frequency_min=50,
+        frequency_max=14_000,
+        truncation="fusion",
+        padding="repeatpad",
+    )
     tokenizer = RobertaTokenizerFast.from_pretrained(REPO / "tests" / "fixtures" / "tiny-clap")
     return model, ClapProcessor(feature_extractor=extractor, tokenizer=tokenizer)
 
@@ -105,9 +111,13 @@ def main() -> None:
         model, processor = full_size_fused(device)
         name = choose_precision(precision, device)
         clap = Clap(
-            "htsat-fused (random weights)", model, processor, device,
-            PRECISIONS.get(name, torch.float32), int8=name == INT8,
-        )  # fmt: skip
+            "htsat-fused (random weights)",
+            model,
+            processor,
+            device,
+            PRECISIONS.get(name, torch.float32),
+            int8=name == INT8,
+        )
         texts[name] = clap.embed_text(prompts_for(LABELS))
         embeddings[name] = clap.embed_audio(clips)  # also the warm-up
         for batch_size in (int(b) for b in args.batch_sizes.split(",")):

@@ -41,12 +41,29 @@ REEL_SOURCE_S = 200.0
 
 def make_source(path: Path, source_s: float = SOURCE_S) -> Path:
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={source_s}",
-        "-f", "lavfi", "-i", f"sine=f=440:d={source_s}:sample_rate=48000",
-        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ffmpeg_exe(),
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=s=1280x720:r=30:d={source_s}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=f=440:d={source_s}:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
         str(path),
-    ]  # fmt: skip
+    ]
     subprocess.run(cmd, check=True)
     return path
 
@@ -78,17 +95,25 @@ def main() -> None:
             start = time.perf_counter()
             write_shorts(source, [moment], Path(tmp) / layout, settings)
             took = time.perf_counter() - start
-            print(f"{layout:>6}: {took:5.1f} s for a {SHORT_S:.0f} s short  "
-                  f"real-time factor {took / SHORT_S:.2f}")  # fmt: skip
+            print(
+                f"{layout:>6}: {took:5.1f} s for a {SHORT_S:.0f} s short  "
+                f"real-time factor {took / SHORT_S:.2f}"
+            )
         if args.reel:
             long = make_source(Path(tmp) / "source 200s.mp4", REEL_SOURCE_S)
             parts = [Highlight("moment", t, t + 30.0, t + 15.0, 0.9) for t in range(2, 182, 32)]
             start = time.perf_counter()
-            made = write_reel(long, parts, Path(tmp) / "reel",
-                              ReelSettings(length_s=180.0, spacing_s=0.0, encoder=encoder))  # fmt: skip
+            made = write_reel(
+                long,
+                parts,
+                Path(tmp) / "reel",
+                ReelSettings(length_s=180.0, spacing_s=0.0, encoder=encoder),
+            )
             took = time.perf_counter() - start
-            print(f"  reel: {took:5.1f} s for a {made.duration_s:.0f} s reel of "
-                  f"{len(made.parts)} parts  real-time factor {took / made.duration_s:.2f}")  # fmt: skip
+            print(
+                f"  reel: {took:5.1f} s for a {made.duration_s:.0f} s reel of "
+                f"{len(made.parts)} parts  real-time factor {took / made.duration_s:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -216,8 +216,10 @@ def queries(home: Path, n: int, n_exact: int, top: int) -> dict[str, object]:
 def child(flag: str, home: Path, *extra: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, __file__, flag, str(home), *extra],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "HYPELINE_HOME": str(home)},
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HYPELINE_HOME": str(home)},
+    )
     if out.returncode != 0:
         sys.exit(f"{flag[3:]} failed (exit {out.returncode}); its error is above.")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -249,33 +251,54 @@ def main() -> None:
         free_gb = shutil.disk_usage(home).free / 2**30
         need_gb = args.vods * args.windows * DIM * 4 / 2**30
         total = args.vods * args.windows
-        print(f"library: {args.vods} VODs × {args.windows} windows = {total:,} × {DIM} float32 "
-              f"= {need_gb:.1f} GB in {home} ({free_gb:.0f} GB free)")  # fmt: skip
+        print(
+            f"library: {args.vods} VODs × {args.windows} windows = {total:,} × {DIM} float32 "
+            f"= {need_gb:.1f} GB in {home} ({free_gb:.0f} GB free)"
+        )
         if need_gb * 1.15 > free_gb:
             sys.exit(f"Not enough disk space in {home.parent} for {need_gb:.1f} GB; use --dir.")
         started = time.monotonic()
         build(home, args.vods, args.windows)
         print(f"built in {time.monotonic() - started:.0f} s", flush=True)
         b = child("--_index", home)
-        print(f"index (IVF{b['lists']},PQ{DIM // 8}, {os.cpu_count()} CPU(s)): built in "
-              f"{b['build_s']:.0f} s ({b['build_cpu_s']:.0f} s CPU), file {b['file_mb']:.0f} MB, "
-              f"peak RSS {b['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
-        r = child("--_query", home, "--queries", str(args.queries), "--exact", str(args.exact),
-                  "--top", str(args.top))  # fmt: skip
+        print(
+            f"index (IVF{b['lists']},PQ{DIM // 8}, {os.cpu_count()} CPU(s)): built in "
+            f"{b['build_s']:.0f} s ({b['build_cpu_s']:.0f} s CPU), file {b['file_mb']:.0f} MB, "
+            f"peak RSS {b['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        r = child(
+            "--_query",
+            home,
+            "--queries",
+            str(args.queries),
+            "--exact",
+            str(args.exact),
+            "--top",
+            str(args.top),
+        )
         print(f"{args.queries} queries (half text, half clip), top {args.top}:")
-        print(f"  index  p50 / p95   {r['p50_ms']:7.1f} / {r['p95_ms']:.1f} ms  "
-              f"(loading the index: {r['load_s']:.1f} s, once per process)")  # fmt: skip
+        print(
+            f"  index  p50 / p95   {r['p50_ms']:7.1f} / {r['p95_ms']:.1f} ms  "
+            f"(loading the index: {r['load_s']:.1f} s, once per process)"
+        )
         print(f"  exact  p50         {r['exact_p50_ms']:7.0f} ms")
-        print(f"  recall@20 of hits  {r['recall']:7.4f}  (min {r['recall_min']:.2f}; text "
-              f"{r['recall_text']:.4f}, clip {r['recall_clip']:.4f}; over {r['compared']} "
-              "queries)")  # fmt: skip
-        print(f"  same scores        {r['equal_scores']}/{r['compared']} queries; identical "
-              f"hit lists {r['identical']}/{r['compared']}")  # fmt: skip
+        print(
+            f"  recall@20 of hits  {r['recall']:7.4f}  (min {r['recall_min']:.2f}; text "
+            f"{r['recall_text']:.4f}, clip {r['recall_clip']:.4f}; over {r['compared']} "
+            "queries)"
+        )
+        print(
+            f"  same scores        {r['equal_scores']}/{r['compared']} queries; identical "
+            f"hit lists {r['identical']}/{r['compared']}"
+        )
         print(f"  clip queries' own window first: {r['planted_first']}")
-        print(f"  index memory       {r['anon_loaded_mb'] - r['anon_before_mb']:7.0f} MB "
-              f"anonymous RSS once loaded ({r['anon_after_mb']:.0f} MB after the queries, "
-              f"{r['file_after_mb']:.0f} MB of mapped vectors; peak RSS "
-              f"{r['peak_rss_mb']:.0f} MB)")  # fmt: skip
+        print(
+            f"  index memory       {r['anon_loaded_mb'] - r['anon_before_mb']:7.0f} MB "
+            f"anonymous RSS once loaded ({r['anon_after_mb']:.0f} MB after the queries, "
+            f"{r['file_after_mb']:.0f} MB of mapped vectors; peak RSS "
+            f"{r['peak_rss_mb']:.0f} MB)"
+        )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

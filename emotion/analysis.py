@@ -83,10 +83,12 @@ def decoding_embedder(embed: Callable[[list[np.ndarray]], np.ndarray]) -> Embedd
 
     def run(job: EmbedJob, decoded: DecodeStats) -> Generator[np.ndarray, None, None]:
         pcm = stream_audio(job.path, job.sampling_rate, track=job.track, stats=decoded)
-        windows = iter_windows(pcm, job.sampling_rate, job.window_s, job.hop_s,
-                               first_index=job.first_index)  # fmt: skip
-        with contextlib.closing(_prefetched(window_batches(windows, job.batch_size),
-                                            PREFETCH_BATCHES)) as batches:  # fmt: skip
+        windows = iter_windows(
+            pcm, job.sampling_rate, job.window_s, job.hop_s, first_index=job.first_index
+        )
+        with contextlib.closing(
+            _prefetched(window_batches(windows, job.batch_size), PREFETCH_BATCHES)
+        ) as batches:
             for batch in batches:
                 yield embed([w.samples for w in batch])
 
@@ -178,9 +180,18 @@ def embed_source(
         if record.complete:  # the caller we waited for finished it
             return record
         _embed(
-            clap, store, lease, record, source, track, batch_size, total, progress, cancel,
+            clap,
+            store,
+            lease,
+            record,
+            source,
+            track,
+            batch_size,
+            total,
+            progress,
+            cancel,
             embedder or decoding_embedder(embed or clap.embed_audio),
-        )  # fmt: skip
+        )
     return store.analysis(record.id)
 
 
@@ -233,8 +244,15 @@ def _embed(
     cancel: threading.Event | None,
     embedder: Embedder,
 ) -> None:
-    job = EmbedJob(source.path, track, clap.sampling_rate, record.window_s, record.hop_s,
-                   record.n_done, batch_size or default_batch_size(clap))  # fmt: skip
+    job = EmbedJob(
+        source.path,
+        track,
+        clap.sampling_rate,
+        record.window_s,
+        record.hop_s,
+        record.n_done,
+        batch_size or default_batch_size(clap),
+    )
     decoded = DecodeStats()
     started, first_done = time.monotonic(), record.n_done
     n_done = record.n_done

@@ -101,10 +101,14 @@ class LibraryStats:
             hours, n = days.setdefault(v.date, [0.0, 0.0])
             days[v.date] = [hours + v.duration_s / 3600, n + v.n_highlights]
         return [
-            {"date": d, "hours": round(h, 3), "highlights": int(n),
-             "per_hour": round(n / h, 3) if h > 0 else 0.0}
+            {
+                "date": d,
+                "hours": round(h, 3),
+                "highlights": int(n),
+                "per_hour": round(n / h, 3) if h > 0 else 0.0,
+            }
             for d, (h, n) in sorted(days.items())
-        ]  # fmt: skip
+        ]
 
     def mood_rows(self) -> list[dict[str, object]]:
         """One row per VOD and prompt: minutes and share (what ``stats`` prints)."""
@@ -112,11 +116,17 @@ class LibraryStats:
         for v in self.vods:
             share = v.share
             for prompt, minutes in v.minutes.items():
-                rows.append({
-                    "analysis_id": v.analysis_id, "title": v.title, "date": v.date,
-                    "prompt": prompt, "background": prompt in self.background,
-                    "minutes": round(minutes, 3), "share": round(share[prompt], 4),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "analysis_id": v.analysis_id,
+                        "title": v.title,
+                        "date": v.date,
+                        "prompt": prompt,
+                        "background": prompt in self.background,
+                        "minutes": round(minutes, 3),
+                        "share": round(share[prompt], 4),
+                    }
+                )
         return rows
 
     def to_dict(self) -> dict[str, object]:
@@ -125,17 +135,21 @@ class LibraryStats:
             "labels": self.labels,
             "background": self.background,
             "vods": [
-                {"analysis_id": v.analysis_id, "title": v.title, "date": v.date,
-                 "duration_s": round(v.duration_s, 3),
-                 "minutes": {k: round(m, 3) for k, m in v.minutes.items()},
-                 "share": {k: round(s, 4) for k, s in v.share.items()},
-                 "highlights": v.n_highlights,
-                 "highlights_per_hour": round(v.highlights_per_hour, 3)}
+                {
+                    "analysis_id": v.analysis_id,
+                    "title": v.title,
+                    "date": v.date,
+                    "duration_s": round(v.duration_s, 3),
+                    "minutes": {k: round(m, 3) for k, m in v.minutes.items()},
+                    "share": {k: round(s, 4) for k, s in v.share.items()},
+                    "highlights": v.n_highlights,
+                    "highlights_per_hour": round(v.highlights_per_hour, 3),
+                }
                 for v in self.vods
             ],
             "by_date": self.by_date(),
             "best": [best_row(m) for m in self.best],
-        }  # fmt: skip
+        }
 
 
 def library_stats(

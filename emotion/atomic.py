@@ -89,8 +89,11 @@ def sweep(folder: Path, names: Collection[str] | None = None) -> list[Path]:
         children = list(folder.iterdir())
     except OSError:  # no folder yet: nothing was left in it
         return []
-    stale = [p for p in children
-             if (final := final_of(p)) is not None and (names is None or final in names)]  # fmt: skip
+    stale = [
+        p
+        for p in children
+        if (final := final_of(p)) is not None and (names is None or final in names)
+    ]
     for path in stale:
         discard(path)
     return stale

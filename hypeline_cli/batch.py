@@ -78,8 +78,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the Ray cluster: auto (the one this machine joined with `ray start`) or a Ray "
         "Client address (default: start a local Ray instance on this machine's CPUs)",
     )
-    analyze.add_options(batch, out_help="output folder: one sub-folder per VOD and batch.csv "
-                        "(default: ./hypeline-out/)")  # fmt: skip
+    analyze.add_options(
+        batch,
+        out_help="output folder: one sub-folder per VOD and batch.csv (default: ./hypeline-out/)",
+    )
     batch.set_defaults(func=run_batch_command)
 
 
@@ -102,8 +104,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         def folder(source: Source) -> Path:
             return out / slugify(source.title)
 
-        with open_engine(args.engine, clap, decoders=args.decoders, address=args.ray_address,
-                         on_note=note) as engine:  # fmt: skip
+        with open_engine(
+            args.engine, clap, decoders=args.decoders, address=args.ray_address, on_note=note
+        ) as engine:
             lanes = _Lanes(bars.update, engine.lanes)
             batch_size = args.batch_size or engine.batch_size
 
@@ -111,17 +114,42 @@ def run_batch_command(args: argparse.Namespace) -> int:
                 tally = Tally(engine.embedder)
                 with lanes.progress() as progress:
                     result = run(
-                        spec, clap, store, analyze.chat_for(settings, args.chat, spec), folder, exports, batch_size=batch_size,
-                        examples=examples, progress=progress, cancel=cancel, wait=not args.no_wait,
-                        on_note=note, embedder=tally,
-                    )  # fmt: skip
+                        spec,
+                        clap,
+                        store,
+                        analyze.chat_for(settings, args.chat, spec),
+                        folder,
+                        exports,
+                        batch_size=batch_size,
+                        examples=examples,
+                        progress=progress,
+                        cancel=cancel,
+                        wait=not args.no_wait,
+                        on_note=note,
+                        embedder=tally,
+                    )
                 a = result.analysis
-                return Done(a.source.title, a.analysis_id, len(a.window_starts_s),
-                            len(a.highlights), tally.windows, a.source.path)  # fmt: skip
+                return Done(
+                    a.source.title,
+                    a.analysis_id,
+                    len(a.window_starts_s),
+                    len(a.highlights),
+                    tally.windows,
+                    a.source.path,
+                )
 
-            outcomes = run_batch(items, one, out, lanes=engine.lanes, cancel=cancel,
-                                 progress=bars.update, on_outcome=_said, on_note=note,
-                                 store=store, keep_media=args.keep_media == "yes")  # fmt: skip
+            outcomes = run_batch(
+                items,
+                one,
+                out,
+                lanes=engine.lanes,
+                cancel=cancel,
+                progress=bars.update,
+                on_outcome=_said,
+                on_note=note,
+                store=store,
+                keep_media=args.keep_media == "yes",
+            )
     print(summary(outcomes, out))
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -135,22 +163,28 @@ def summary(outcomes: list[Outcome], out: Path) -> str:
     """The table on stdout: each VOD, its windows (and how many this run embedded: 0 for
     one already in the library), highlights and time, or its error."""
     failed = [o for o in outcomes if not o.ok]
-    lines = [f"{len(outcomes) - len(failed)} of {len(outcomes)} VOD(s) analysed"
-             + (f", {len(failed)} failed" if failed else "")]  # fmt: skip
+    lines = [
+        f"{len(outcomes) - len(failed)} of {len(outcomes)} VOD(s) analysed"
+        + (f", {len(failed)} failed" if failed else "")
+    ]
     lines.append(
         f"  {'VOD':<40} {'windows':>8} {'embedded':>8} {'highlights':>10} {'time':>8}  error"
     )
     for o in outcomes:
         name = (o.title or o.spec)[-40:]
         if o.ok:
-            lines.append(f"  {name:<40} {o.windows:>8} {o.embedded:>8} {o.highlights:>10} "
-                         f"{clock(o.seconds):>8}")  # fmt: skip
+            lines.append(
+                f"  {name:<40} {o.windows:>8} {o.embedded:>8} {o.highlights:>10} "
+                f"{clock(o.seconds):>8}"
+            )
         else:
             lines.append(f"  {name:<40} {'':>8} {'':>8} {'':>10} {clock(o.seconds):>8}  {o.error}")
     if removed := [o for o in outcomes if o.removed_bytes]:
         freed_mb = sum(o.removed_bytes for o in removed) / 1e6
-        lines.append(f"Deleted the downloads of {len(removed)} VOD(s) ({freed_mb:.1f} MB); "
-                     "their analyses stay in the library")  # fmt: skip
+        lines.append(
+            f"Deleted the downloads of {len(removed)} VOD(s) ({freed_mb:.1f} MB); "
+            "their analyses stay in the library"
+        )
     lines.append(f"Wrote {out / CSV_NAME}")
     return "\n".join(lines)
 

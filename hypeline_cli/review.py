@@ -120,6 +120,8 @@ def _review(args: argparse.Namespace) -> int:
         end = f"–{clock(p.end_s)}" if p.end_s is not None else ""
         print(f"  {'keep  ' if p.kept else 'reject'} {p.label}  {clock(p.start_s)}{end}")
     for (label, start_s), trim in sorted(store.trims(record.id).items()):
-        print(f"  trim   {label}  {clock(start_s)}: start {trim.start_shift_s:+g} s, "
-              f"end {trim.end_shift_s:+g} s")  # fmt: skip
+        print(
+            f"  trim   {label}  {clock(start_s)}: start {trim.start_shift_s:+g} s, "
+            f"end {trim.end_shift_s:+g} s"
+        )
     return 0

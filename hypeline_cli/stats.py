@@ -83,9 +83,17 @@ def _stats(args: argparse.Namespace) -> int:
     with ProgressBars() as bars:
         clap = load_model(args)
         stats = library_stats(
-            Store(), clap, label_list, background_list, template, settings, dates[0], dates[1],
-            best_of=args.best, progress=bars.update,
-        )  # fmt: skip
+            Store(),
+            clap,
+            label_list,
+            background_list,
+            template,
+            settings,
+            dates[0],
+            dates[1],
+            best_of=args.best,
+            progress=bars.update,
+        )
         if args.clips is not None:
             written = best_clips(Store(), stats.best, args.clips, progress=bars.update)
             print(f"Cut {len(written)} best-of clip(s) into {args.clips}/", file=sys.stderr)
@@ -96,8 +104,10 @@ def _stats(args: argparse.Namespace) -> int:
         print(f"No finished analysis made with {clap.name} in that range; analyse a VOD first.")
         return 0
     for v in stats.vods:
-        print(f"{v.date}  {v.title}  ({v.duration_s / 60:.0f} min, "
-              f"{v.highlights_per_hour:.1f} highlights/h)")  # fmt: skip
+        print(
+            f"{v.date}  {v.title}  ({v.duration_s / 60:.0f} min, "
+            f"{v.highlights_per_hour:.1f} highlights/h)"
+        )
         for prompt, minutes in sorted(v.minutes.items(), key=lambda kv: -kv[1]):
             bg = "  (background)" if prompt in background_list else ""
             print(f"  {prompt:<32} {minutes:7.1f} min  {100 * v.share[prompt]:5.1f}%{bg}")

@@ -34,26 +34,41 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     since = st.date_input("From", first, key="stats_since")
     until = st.date_input("To", last, key="stats_until")
     learning = st.toggle(
-        "Learn from my picks", key="learn", value=False,
+        "Learn from my picks",
+        key="learn",
+        value=False,
         help="Adapt each label to the moments you kept and rejected (at least 2 kept).",
-    )  # fmt: skip
+    )
 
 adapter = None
-extra = st.session_state.get("pack_examples", []) if st.session_state.get("pack_model") == clap.name else []  # fmt: skip
+extra = (
+    st.session_state.get("pack_examples", [])
+    if st.session_state.get("pack_model") == clap.name
+    else []
+)
 try:
     if learning:
         adapter = learn(store, clap, settings.labels, settings.background, settings.template, extra)
-        st.dataframe(analytics.learned_table(adapter.reports), hide_index=True, column_config={
-            "before": st.column_config.NumberColumn("precision before", format="%.2f"),
-            "after": st.column_config.NumberColumn("after (leave-one-out)", format="%.2f"),
-        })  # fmt: skip
+        st.dataframe(
+            analytics.learned_table(adapter.reports),
+            hide_index=True,
+            column_config={
+                "before": st.column_config.NumberColumn("precision before", format="%.2f"),
+                "after": st.column_config.NumberColumn("after (leave-one-out)", format="%.2f"),
+            },
+        )
         st.caption(" · ".join(describe(r) for r in adapter.reports))
     stats = library_stats(
-        store, clap, settings.labels, settings.background, settings.template, settings.highlights,
+        store,
+        clap,
+        settings.labels,
+        settings.background,
+        settings.template,
+        settings.highlights,
         since=dt.datetime.combine(since, dt.time(), dt.UTC).timestamp(),
         until=dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp(),
         adapter=adapter,
-    )  # fmt: skip
+    )
 except HypelineError as e:
     st.error(str(e))
     st.stop()
@@ -71,16 +86,28 @@ table = analytics.best_table(stats)
 st.dataframe(table, hide_index=True, key="best_of")
 with st.container(horizontal=True):
     st.download_button("CSV", best_csv(stats.best), "best-of.csv", "text/csv", key="best_csv")
-    st.download_button("JSON", best_json(stats.best), "best-of.json", "application/json", key="best_json")  # fmt: skip
+    st.download_button(
+        "JSON", best_json(stats.best), "best-of.json", "application/json", key="best_json"
+    )
     pack = Pack(
-        labels=settings.labels, background=settings.background, colors=settings.colors,
-        template=settings.template, settings=settings.highlights, model=clap.name,
+        labels=settings.labels,
+        background=settings.background,
+        colors=settings.colors,
+        template=settings.template,
+        settings=settings.highlights,
+        model=clap.name,
         examples=[*library_examples(store, clap.name, settings.labels), *extra],
-        chat_keywords=None if settings.chat_keywords == DEFAULT_KEYWORDS
+        chat_keywords=None
+        if settings.chat_keywords == DEFAULT_KEYWORDS
         else list(settings.chat_keywords),
-    )  # fmt: skip
-    st.download_button("Save as prompt pack", json.dumps(pack.to_dict()),
-                       "hypeline-pack.json", "application/json", key="save_pack")  # fmt: skip
+    )
+    st.download_button(
+        "Save as prompt pack",
+        json.dumps(pack.to_dict()),
+        "hypeline-pack.json",
+        "application/json",
+        key="save_pack",
+    )
 if stats.best:
     labels = [f"{m.title} · {m.label} at {clock(m.start_s)}" for m in stats.best]
     moment = stats.best[labels.index(st.selectbox("Play", labels, key="best_play") or labels[0])]

@@ -15,16 +15,23 @@ budget_bytes = shared.disk_budget_bytes(config)  # None: no disk budget
 store = Store()
 
 st.title("Find the moments")
-st.caption("Paste a VOD link → **Analyze** → download your chapters. Describe the moments in the sidebar.")  # fmt: skip
+st.caption(
+    "Paste a VOD link → **Analyze** → download your chapters. Describe the moments in the sidebar."
+)
 
 paths = policy is None or bool(policy.media_folders)  # shared, no media folder: links only
-TABS = [f":material/link: {'Link or file path' if paths else 'Link'}", ":material/upload: Upload", ":material/video_library: Library"]  # fmt: skip
+TABS = [
+    f":material/link: {'Link or file path' if paths else 'Link'}",
+    ":material/upload: Upload",
+    ":material/video_library: Library",
+]
 link_tab, upload_tab, library_tab = st.tabs(TABS)
 with link_tab:
     link = st.text_input(
-        "VOD link or file path" if paths else "VOD link", key="link",
+        "VOD link or file path" if paths else "VOD link",
+        key="link",
         placeholder="https://www.twitch.tv/videos/…" + ("  or  /path/to/vod.mp4" if paths else ""),
-    )  # fmt: skip
+    )
     if policy is not None and policy.media_folders:
         st.caption("Files open from " + ", ".join(f"`{f}`" for f in policy.media_folders) + ".")
     track = job.track_picker(job.audio_tracks(link, policy), key="link_track")
@@ -51,11 +58,15 @@ job.run(store, policy, budget_bytes)
 
 if job.failed() is not None:  # said above; another VOD's results under it would read as its own
     if "analysis_id" in st.session_state:
-        st.caption("The results shown before are hidden while this error stands: open them again from the Library.")  # fmt: skip
+        st.caption(
+            "The results shown before are hidden while this error stands: open them again from the Library."
+        )
     st.stop()
 if "analysis_id" not in st.session_state:
     if not (pressed or started):  # else its progress, or why it did not start, says enough
-        st.info("Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library.")  # fmt: skip
+        st.info(
+            "Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library."
+        )
     st.stop()
 try:
     record = store.analysis(st.session_state.analysis_id)
@@ -63,7 +74,9 @@ except KeyError:  # the library was moved or emptied
     del st.session_state.analysis_id
     st.rerun()
 if not record.complete and record.kind == "live":
-    st.info(f"{record.title} is a live stream still being followed: watch it on the **Live** page; it opens here once it ends.")  # fmt: skip
+    st.info(
+        f"{record.title} is a live stream still being followed: watch it on the **Live** page; it opens here once it ends."
+    )
     st.stop()
 if not record.complete:
     st.info(
@@ -82,7 +95,11 @@ if settings.problem:
 clap = model.get(record.model)
 if clap is None:
     # The sidebar's own model: the frame shows its error already, so it is not repeated.
-    why = "It is the sidebar's model: see above." if record.model == settings.model else model.error(record.model)  # fmt: skip
+    why = (
+        "It is the sidebar's model: see above."
+        if record.model == settings.model
+        else model.error(record.model)
+    )
     st.info(f"Results need the model this VOD was analysed with. {why}")
     st.stop()
 
@@ -91,7 +108,9 @@ analysis = results.scored(record, store, clap, settings)
 st.subheader(record.title)  # the library's name for it (renamed there), else the VOD's
 st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
-    st.warning(f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence.")  # fmt: skip
+    st.warning(
+        f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence."
+    )
 if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
     picked = job.track_picker(
         tracks, key=f"track_{record.id}", current=record.audio_track, label="Analysed track"
@@ -106,7 +125,11 @@ with table_col:
     results.highlight_table(analysis, store)
 with player_col:
     playing = results.analysis_player(record, store.home)
-    if st.button("More like this", key="more_like_this", icon=":material/manage_search:",
-                 help="Search the whole library for moments like the one playing"):  # fmt: skip
+    if st.button(
+        "More like this",
+        key="more_like_this",
+        icon=":material/manage_search:",
+        help="Search the whole library for moments like the one playing",
+    ):
         st.session_state.search_like = (record.id, playing.start_s if playing else 0.0)
         st.switch_page("pages/search.py")

@@ -36,8 +36,9 @@ try:
         clip = clip_lab.library_moment(Store(), policy, clap)
     else:
         cap_mb = min(shared.upload_cap_mb(config), 200)  # a clip, not a VOD
-        upload = st.file_uploader("An audio or video clip", type=job.MEDIA_TYPES,
-                                  key="lab_upload", max_upload_size=cap_mb)  # fmt: skip
+        upload = st.file_uploader(
+            "An audio or video clip", type=job.MEDIA_TYPES, key="lab_upload", max_upload_size=cap_mb
+        )
         clip = clip_lab.from_file(upload, clf) if upload else None
     if clip is None:
         st.info("Drop a clip, record one, or pick a moment of an analysed VOD.")

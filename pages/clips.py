@@ -14,7 +14,9 @@ policy = shared.policy(config)  # None: one person's dashboard
 store = Store()
 
 st.title("Clips")
-st.caption("Trim each highlight, choose the look, render vertical shorts to post as they are. Trims reach every export, the chapters too.")  # fmt: skip
+st.caption(
+    "Trim each highlight, choose the look, render vertical shorts to post as they are. Trims reach every export, the chapters too."
+)
 
 record = clips.pick(store, policy.allows if policy else None)
 if record is None:
@@ -31,7 +33,9 @@ if clap is None:
 analysis = results.scored(record, store, clap, settings)
 highlights = clips.shown(analysis, store)  # the kept ones when there are keeps, as found
 if not highlights:
-    st.info("No highlight at this threshold: lower it in the sidebar, or keep a moment from Search.")  # fmt: skip
+    st.info(
+        "No highlight at this threshold: lower it in the sidebar, or keep a moment from Search."
+    )
     st.stop()
 look = clips.look(record)
 render = clips.current(record.id)

@@ -48,9 +48,19 @@ st.dataframe(
 
 by_id = {r.id: r for r in records}
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    picked = st.selectbox("Analysis", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="library_pick")  # fmt: skip
-    if st.button("Open", key="library_go", type="primary", icon=":material/open_in_new:",
-                 help="Show it on the Analyze page, with the sidebar's prompts."):  # fmt: skip
+    picked = st.selectbox(
+        "Analysis",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i].title} (#{i})",
+        key="library_pick",
+    )
+    if st.button(
+        "Open",
+        key="library_go",
+        type="primary",
+        icon=":material/open_in_new:",
+        help="Show it on the Analyze page, with the sidebar's prompts.",
+    ):
         st.session_state.analysis_id = picked
         st.session_state.library = picked  # the Analyze page's own library list agrees
         st.switch_page("pages/analyze.py")  # the sidebar's widgets persist across pages
@@ -68,7 +78,9 @@ if st.session_state.get("library_confirm") != record.id:
         st.session_state.library_confirm = record.id
         st.rerun()
     st.stop()
-st.warning(f"Delete **{record.title}**: its embeddings, reviews and, when no other analysis uses it, its downloaded or uploaded media? This cannot be undone.")  # fmt: skip
+st.warning(
+    f"Delete **{record.title}**: its embeddings, reviews and, when no other analysis uses it, its downloaded or uploaded media? This cannot be undone."
+)
 with st.container(horizontal=True):
     if st.button("Delete for good", key="library_delete_yes", type="primary"):
         try:

@@ -28,7 +28,9 @@ policy = shared.policy(shared.config())  # None: one person's dashboard
 store = Store()
 
 st.title("Search the library")
-st.caption("Describe a moment, or give one you like, and find the best such moments across every VOD analysed with this model.")  # fmt: skip
+st.caption(
+    "Describe a moment, or give one you like, and find the best such moments across every VOD analysed with this model."
+)
 
 records = [r for r in store.analyses() if r.n_done > 0 and r.model == settings.model]
 if policy is not None:  # a visitor searches what they may play
@@ -48,29 +50,42 @@ text_tab, clip_tab, moment_tab = st.tabs(
     [":material/search: Text", ":material/upload: Like a clip", ":material/bookmark: Like a moment"]
 )
 with text_tab:
-    text = st.text_input("What does the moment sound like?", key="search_text", placeholder="crowd screaming")  # fmt: skip
+    text = st.text_input(
+        "What does the moment sound like?", key="search_text", placeholder="crowd screaming"
+    )
     by_text = st.button("Search", key="search_go_text", type="primary")
 with clip_tab:
-    upload = st.file_uploader("A short clip", type=["wav", "mp3", "flac", "ogg", "m4a", "mp4"], key="search_clip")  # fmt: skip
+    upload = st.file_uploader(
+        "A short clip", type=["wav", "mp3", "flac", "ogg", "m4a", "mp4"], key="search_clip"
+    )
     by_clip = st.button("Search like this clip", key="search_go_clip", disabled=upload is None)
 with moment_tab:
     cols = st.columns([3, 1])
-    like_id = cols[0].selectbox("VOD", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="search_like_vod")  # fmt: skip
+    like_id = cols[0].selectbox(
+        "VOD", list(by_id), format_func=lambda i: f"{by_id[i].title} (#{i})", key="search_like_vod"
+    )
     like_at = cols[1].text_input("At (h:mm:ss)", key="search_like_at")
     by_moment = st.button("Search like this moment", key="search_go_moment") or (
         like is not None and like[0] in by_id
     )
 
 with st.expander("Filters", icon=":material/filter_list:"):
-    vods = st.multiselect("Only these VODs", list(by_id), format_func=lambda i: by_id[i].title, key="search_vods")  # fmt: skip
+    vods = st.multiselect(
+        "Only these VODs", list(by_id), format_func=lambda i: by_id[i].title, key="search_vods"
+    )
     days = sorted(dt.date.fromtimestamp(aired_s(r)) for r in records)
     span = st.date_input("Aired between", value=(days[0], days[-1]), key="search_days")
     top = st.slider("Results", 5, 100, DEFAULT_TOP, step=5, key="search_top")
     min_score = st.number_input(
-        "Minimum similarity", -1.0, 1.0, DEFAULT_MIN_SCORE, step=0.05, key="search_min",
+        "Minimum similarity",
+        -1.0,
+        1.0,
+        DEFAULT_MIN_SCORE,
+        step=0.05,
+        key="search_min",
         help="Moments whose best cosine with the query is lower are left out "
         "(below 0: less like it than unrelated sound).",
-    )  # fmt: skip
+    )
 
 
 def run(query: Query) -> None:
@@ -106,7 +121,9 @@ except HypelineError as e:
 if "search_results" not in st.session_state:
     st.stop()
 description, hits = st.session_state.search_results
-st.subheader(f"{len(hits)} moments {description if description.startswith('like ') else f'for “{description}”'}")  # fmt: skip
+st.subheader(
+    f"{len(hits)} moments {description if description.startswith('like ') else f'for “{description}”'}"
+)
 
 
 def add(hit: Hit, label: str) -> None:
@@ -118,11 +135,18 @@ table_col, player_col = st.columns([3, 2])
 with table_col:
     for rank, hit in enumerate(hits, 1):
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
-            st.markdown(f"**{rank}.** {hit.title} · `{clock(hit.start_s, hours=True)}–{clock(hit.end_s, hours=True)}` · {hit.score:.3f}")  # fmt: skip
+            st.markdown(
+                f"**{rank}.** {hit.title} · `{clock(hit.start_s, hours=True)}–{clock(hit.end_s, hours=True)}` · {hit.score:.3f}"
+            )
             if st.button("Play", key=f"search_play_{rank}", icon=":material/play_arrow:"):
                 st.session_state.search_playing = hit
-            st.button("Add to highlights", key=f"search_add_{rank}", icon=":material/star:",
-                      on_click=add, args=(hit, description))  # fmt: skip
+            st.button(
+                "Add to highlights",
+                key=f"search_add_{rank}",
+                icon=":material/star:",
+                on_click=add,
+                args=(hit, description),
+            )
 with player_col:
     playing = st.session_state.get("search_playing")
     if playing is not None and playing.analysis_id in by_id:

@@ -355,14 +355,44 @@ def ffmpeg_roundtrip(audio: np.ndarray, suffix: str, codec_args: list[str]) -> n
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "vod" + suffix)
         subprocess.run(
-            [exe, "-v", "error", "-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
-             *codec_args, path],
-            input=audio.astype(np.float32).tobytes(), check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                exe,
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "f32le",
+                "-ar",
+                str(SAMPLE_RATE),
+                "-ac",
+                "1",
+                "-i",
+                "pipe:0",
+                *codec_args,
+                path,
+            ],
+            input=audio.astype(np.float32).tobytes(),
+            check=True,
+            capture_output=True,
+        )
         out = subprocess.run(
-            [exe, "-v", "error", "-i", path, "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                exe,
+                "-v",
+                "error",
+                "-i",
+                path,
+                "-f",
+                "f32le",
+                "-ac",
+                "1",
+                "-ar",
+                str(SAMPLE_RATE),
+                "pipe:1",
+            ],
+            check=True,
+            capture_output=True,
+        )
     return np.frombuffer(out.stdout, dtype=np.float32).copy()
 
 

@@ -268,8 +268,13 @@ class ShortsOptions(BaseModel):
 
     def settings(self) -> ShortSettings:
         """The library's settings, checked (``ShortsError`` names the field)."""
-        return ShortSettings(layout=self.layout, max_s=self.max_s, crop_x=self.crop_x,
-                             facecam=self.facecam, title=self.title).check()  # fmt: skip
+        return ShortSettings(
+            layout=self.layout,
+            max_s=self.max_s,
+            crop_x=self.crop_x,
+            facecam=self.facecam,
+            title=self.title,
+        ).check()
 
 
 class ReelOptions(BaseModel):

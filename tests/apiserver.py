@@ -37,10 +37,26 @@ class ApiServer:
         env.pop("HYPELINE_API_KEY", None)
         log = open(self.home.parent / f"{self.home.name}-server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emotion", "serve", "--port", str(self.port), "--model",
-             str(TINY_CLAP), "--device", "cpu", "--log-level", "warning", *self.args],
-            cwd=REPO, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "emotion",
+                "serve",
+                "--port",
+                str(self.port),
+                "--model",
+                str(TINY_CLAP),
+                "--device",
+                "cpu",
+                "--log-level",
+                "warning",
+                *self.args,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"server exited with {self.proc.returncode}"

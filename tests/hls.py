@@ -61,10 +61,30 @@ class LiveHls:
         if self.producer is not None and self.producer.poll() is None:
             self.producer.kill()
             self.producer.wait()
-        cmd = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-re", "-i", str(self.media),
-               "-vn", "-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", str(SEGMENT_S),
-               "-hls_list_size", str(self.list_size), "-hls_flags", "delete_segments",
-               str(self.root / PLAYLIST)]  # fmt: skip
+        cmd = [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-re",
+            "-i",
+            str(self.media),
+            "-vn",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-f",
+            "hls",
+            "-hls_time",
+            str(SEGMENT_S),
+            "-hls_list_size",
+            str(self.list_size),
+            "-hls_flags",
+            "delete_segments",
+            str(self.root / PLAYLIST),
+        ]
         self.producer = subprocess.Popen(cmd)
 
     def wait_for_segments(self, n: int, timeout_s: float = 30.0) -> None:

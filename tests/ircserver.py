@@ -105,8 +105,10 @@ class IrcServer:
     def say(self, channel: str, text: str, author: str = "viewer", emotes: str = "") -> int:
         """A PRIVMSG from ``author`` to everyone in ``#channel``; how many got it."""
         login = author.lower()
-        tags = (f"@badge-info=;badges=;color=#1E90FF;display-name={author};emotes={emotes};"
-                f"id=m{next(self._ids)};mod=0;tmi-sent-ts={int(time.time() * 1000)};user-type=")  # fmt: skip
+        tags = (
+            f"@badge-info=;badges=;color=#1E90FF;display-name={author};emotes={emotes};"
+            f"id=m{next(self._ids)};mod=0;tmi-sent-ts={int(time.time() * 1000)};user-type="
+        )
         line = f"{tags} :{login}!{login}@{login}.tmi.twitch.tv PRIVMSG #{channel} :{text}"
         return self.send_raw(channel, line)
 

@@ -18,10 +18,22 @@ SR = 48_000
 DURATION_S = 120.0
 # Every trained sound but silence (the bed itself) appears; the siren and the whistle twice.
 VODS = {
-    "Monday Stream": [("a whistle", 15.0, 30.0), ("a siren", 55.0, 70.0), ("a low hum", 90.0, 105.0)],
-    "Tuesday Stream": [("clicking", 10.0, 25.0), ("hissing", 50.0, 65.0), ("rumbling", 85.0, 100.0)],
-    "Friday Stream": [("a siren", 20.0, 35.0), ("clicking", 60.0, 75.0), ("a whistle", 95.0, 110.0)],
-}  # fmt: skip
+    "Monday Stream": [
+        ("a whistle", 15.0, 30.0),
+        ("a siren", 55.0, 70.0),
+        ("a low hum", 90.0, 105.0),
+    ],
+    "Tuesday Stream": [
+        ("clicking", 10.0, 25.0),
+        ("hissing", 50.0, 65.0),
+        ("rumbling", 85.0, 100.0),
+    ],
+    "Friday Stream": [
+        ("a siren", 20.0, 35.0),
+        ("clicking", 60.0, 75.0),
+        ("a whistle", 95.0, 110.0),
+    ],
+}
 SOUNDS = ["a whistle", "a siren", "a low hum", "clicking", "hissing", "rumbling"]
 
 

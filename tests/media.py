@@ -54,12 +54,32 @@ def pattern_video(
     """A moving video test pattern (ffmpeg's ``testsrc2``) with a 440 Hz tone of peak
     ``amplitude``, ``duration_s`` long, H.264 + AAC; ``extra`` output options before the path."""
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=s={size}:r={fps:g}:d={duration_s}",
-        "-f", "lavfi", "-i", f"sine=f=440:d={duration_s}:sample_rate=48000",
-        "-af", f"volume={amplitude / 0.125:.3f}",  # sine's own amplitude is 1/8
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        *extra, "-shortest", str(path),
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=s={size}:r={fps:g}:d={duration_s}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=f=440:d={duration_s}:sample_rate=48000",
+        "-af",
+        f"volume={amplitude / 0.125:.3f}",  # sine's own amplitude is 1/8
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        *extra,
+        "-shortest",
+        str(path),
+    ]
     subprocess.run(cmd, check=True)
     return path

@@ -17,11 +17,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 def start_analyze(*args: str, home: Path, log: Path) -> subprocess.Popen[bytes]:
     """``python -m emotion analyze ARGS`` in the background, stdout and stderr to ``log``.*."""
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
     with open(f"{log}.out", "wb") as out, open(f"{log}.err", "wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "emotion", "analyze", *args], cwd=REPO,
-                                env=env, stdout=out, stderr=err)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "emotion", "analyze", *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
 
 
 def n_done(home: Path) -> dict[int, int]:

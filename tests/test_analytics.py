@@ -48,8 +48,11 @@ def library(clap, tmp_path_factory: pytest.TempPathFactory) -> Store:
     tmp = tmp_path_factory.mktemp("analytics")
     store = Store(tmp / "home")
     for i, (date, events) in enumerate(VODS):
-        path = write_media(tmp / f"stream-{date}.wav",
-                           make_vod(events, DURATION_S, SR, np.random.default_rng(40 + i)), SR)  # fmt: skip
+        path = write_media(
+            tmp / f"stream-{date}.wav",
+            make_vod(events, DURATION_S, SR, np.random.default_rng(40 + i)),
+            SR,
+        )
         aired = parse_date(date) + 20 * 3600  # 20:00 UTC
         os.utime(path, (aired, aired))  # a local file airs when it was last modified
         source = open_source(str(path))
@@ -83,16 +86,25 @@ def test_mood_mix_highlights_and_dates(clap, library: Store) -> None:
 
 
 def test_best_of_over_a_date_range_exports(clap, library: Store) -> None:
-    stats = library_stats(library, clap, LABELS, BACKGROUND, since=parse_date("2026-03-02"),
-                          best_of=2)  # fmt: skip
+    stats = library_stats(
+        library, clap, LABELS, BACKGROUND, since=parse_date("2026-03-02"), best_of=2
+    )
     assert [v.date for v in stats.vods] == ["2026-03-02", "2026-03-05"]
     assert len(stats.best) == 2 and stats.best[0].score >= stats.best[1].score
     every = library_stats(library, clap, LABELS, BACKGROUND, since=parse_date("2026-03-02"))
     assert sorted(m.label for m in every.best) == ["a siren", "a whistle", "clicking"]
     assert stats.best == every.best[:2]
     rows = list(csv.DictReader(io.StringIO(best_csv(stats.best))))
-    assert list(rows[0]) == ["source", "start_s", "end_s", "label", "score", "title", "date",
-                             "analysis_id"]  # fmt: skip
+    assert list(rows[0]) == [
+        "source",
+        "start_s",
+        "end_s",
+        "label",
+        "score",
+        "title",
+        "date",
+        "analysis_id",
+    ]
     assert rows[0]["source"].endswith(f"{rows[0]['title']}.wav")
     assert float(rows[0]["score"]) == pytest.approx(stats.best[0].score, abs=1e-4)
     parsed = json.loads(best_json(stats.best))
@@ -114,8 +126,14 @@ def test_stats_cli(library: Store) -> None:
     env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(library.home)}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "emotion", "stats", *args], cwd=REPO,
-                              env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "emotion", "stats", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     out = run("--labels", ", ".join(LABELS), "--background", "silence", "--since", "2026-03-05")
     assert out.returncode == 0, out.stderr

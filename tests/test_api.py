@@ -74,10 +74,27 @@ def test_classify_equals_the_cli(client: TestClient, media: Path) -> None:
     labels = "clicking, a whistle, a low hum"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cli = subprocess.run(
-        [sys.executable, "-m", "emotion", "classify", str(media / "whistle.mp3"), "--labels",
-         labels, "--model", str(TINY_CLAP), "--device", "cpu", "--precision", "fp32"],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "emotion",
+            "classify",
+            str(media / "whistle.mp3"),
+            "--labels",
+            labels,
+            "--model",
+            str(TINY_CLAP),
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     expected = json.loads(cli.stdout)
     answer = classify(client, media / "whistle.mp3", labels, threshold="0.8")
@@ -107,8 +124,11 @@ def test_health_and_model(client: TestClient) -> None:
     assert (model["device"], model["precision"], model["state"]) == ("cpu", "fp32", "loaded")
     assert "swagger" in client.get("/docs").text.lower()
     assert client.get("/openapi.json").json()["paths"].keys() >= {
-        "/api/classify", "/api/match", "/api/analyses", "/api/analyses/{job_id}/highlights"
-    }  # fmt: skip
+        "/api/classify",
+        "/api/match",
+        "/api/analyses",
+        "/api/analyses/{job_id}/highlights",
+    }
 
 
 @pytest.mark.parametrize(
@@ -227,8 +247,16 @@ def test_stream_gives_the_windows_and_numbers_of_the_analysis(
 ) -> None:
     audio = load_audio(media / "stream.flac", SR)  # what analyze decoded
     with client.websocket_connect("/api/stream") as ws:
-        ws.send_text(json.dumps({"sample_rate": SR, "format": "float32",
-                                 "labels": ANALYSIS["labels"], "background": "silence"}))  # fmt: skip
+        ws.send_text(
+            json.dumps(
+                {
+                    "sample_rate": SR,
+                    "format": "float32",
+                    "labels": ANALYSIS["labels"],
+                    "background": "silence",
+                }
+            )
+        )
         assert ws.receive_json()["type"] == "ready"
         frame_n = SR // 2  # 500 ms frames
         for start in range(0, audio.size, frame_n):
@@ -254,11 +282,20 @@ def test_stream_gives_the_windows_and_numbers_of_the_analysis(
 def test_stream_takes_int16_at_another_rate(client: TestClient) -> None:
     """44.1 kHz int16, resampled by the server (the fixture model hears 16 kHz audio as silence)."""
     rng = np.random.default_rng(5)
-    clip = np.concatenate([make_clip("silence", 10.0, 44_100, rng),
-                           make_clip("a whistle", 10.0, 44_100, rng)])  # fmt: skip
+    clip = np.concatenate(
+        [make_clip("silence", 10.0, 44_100, rng), make_clip("a whistle", 10.0, 44_100, rng)]
+    )
     with client.websocket_connect("/api/stream") as ws:
-        ws.send_text(json.dumps({"sample_rate": 44_100, "format": "int16",
-                                 "labels": ["a whistle", "clicking"], "background": "silence"}))  # fmt: skip
+        ws.send_text(
+            json.dumps(
+                {
+                    "sample_rate": 44_100,
+                    "format": "int16",
+                    "labels": ["a whistle", "clicking"],
+                    "background": "silence",
+                }
+            )
+        )
         assert ws.receive_json()["sample_rate"] == SR
         pcm = (clip * 32767).astype("<i2").tobytes()
         for start in range(0, len(pcm), 3_333 * 2):  # odd-sized frames
@@ -280,15 +317,21 @@ def test_a_key_is_required_when_set(clap, tmp_path: Path, media: Path) -> None:
         assert wrong.status_code == 401 and "API key" in wrong.json()["error"]
         assert c.get("/api/model", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/healthz").status_code == 200
-        big = c.post("/api/classify", headers={"Authorization": "Bearer s3cret"},
-                     files={"audio": ("big.wav", b"\0" * 100_000)}, data={"labels": "a"})  # fmt: skip
+        big = c.post(
+            "/api/classify",
+            headers={"Authorization": "Bearer s3cret"},
+            files={"audio": ("big.wav", b"\0" * 100_000)},
+            data={"labels": "a"},
+        )
         assert big.status_code == 413 and "limit of 0.0625 MB" in big.json()["error"]
         chunked = c.post(
             "/api/classify",
             content=iter([b"x" * 40_000] * 3),  # no content-length: counted as it arrives
-            headers={"Authorization": "Bearer s3cret",
-                     "content-type": "multipart/form-data; boundary=b"},
-        )  # fmt: skip
+            headers={
+                "Authorization": "Bearer s3cret",
+                "content-type": "multipart/form-data; boundary=b",
+            },
+        )
         assert chunked.status_code == 413 and "limit" in chunked.json()["error"]
 
 

@@ -32,8 +32,12 @@ def client(clap, tmp_path_factory) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def job_id(client: TestClient) -> str:
-    body = {"source": "stream.flac", "labels": "a whistle, clicking", "background": "silence",
-            "chat": "chat.csv"}  # fmt: skip
+    body = {
+        "source": "stream.flac",
+        "labels": "a whistle, clicking",
+        "background": "silence",
+        "chat": "chat.csv",
+    }
     created = client.post("/api/analyses", json=body)
     assert created.status_code == 202, created.text
     job = created.json()["id"]

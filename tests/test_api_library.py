@@ -92,9 +92,13 @@ def test_search_can_be_limited_to_some_vods(client: TestClient, library) -> None
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"q": "   "}, 400), ({"q": "a siren", "top": 0}, 422), ({}, 422),
-     ({"q": "a siren", "vod": "x"}, 422)],
-)  # fmt: skip
+    [
+        ({"q": "   "}, 400),
+        ({"q": "a siren", "top": 0}, 422),
+        ({}, 422),
+        ({"q": "a siren", "vod": "x"}, 422),
+    ],
+)
 def test_bad_searches_are_one_sentence(client: TestClient, params: dict, status: int) -> None:
     answer = client.get("/api/search", params=params)
     assert answer.status_code == status, answer.text
@@ -105,8 +109,13 @@ def test_bad_searches_are_one_sentence(client: TestClient, params: dict, status:
 def test_a_monitor_alerts_over_server_sent_events_and_stays_in_the_library(
     client: TestClient, library, media: Path
 ) -> None:
-    request = {"source": "stream.flac", "labels": ["clicking", "a whistle"],
-               "background": ["silence"], "realtime": True, "cooldown_s": 60}  # fmt: skip
+    request = {
+        "source": "stream.flac",
+        "labels": ["clicking", "a whistle"],
+        "background": ["silence"],
+        "realtime": True,
+        "cooldown_s": 60,
+    }
     created = client.post("/api/monitors", json=request)
     assert created.status_code == 201, created.text
     monitor_id = created.json()["id"]

@@ -43,8 +43,13 @@ def client(clap, media: Path, tmp_path_factory) -> Iterator[TestClient]:
 
 
 def _monitor(client: TestClient, **fields: object) -> int:
-    body = {"labels": LABELS, "background": ["silence"], "realtime": True, "cooldown_s": 60,
-            **fields}  # fmt: skip
+    body = {
+        "labels": LABELS,
+        "background": ["silence"],
+        "realtime": True,
+        "cooldown_s": 60,
+        **fields,
+    }
     created = client.post("/api/monitors", json=body)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
@@ -68,8 +73,13 @@ def test_an_alert_carries_chat_s_answer_and_the_status_the_chat(
 ) -> None:
     with IrcServer() as irc:
         monkeypatch.setenv("HYPELINE_TWITCH_IRC", irc.address)
-        monitor_id = _monitor(client, source="stream.flac", chat="twitch:HypeChannel",
-                              chat_lag_s=1, chat_keywords=["catJAM", "KEKW"])  # fmt: skip
+        monitor_id = _monitor(
+            client,
+            source="stream.flac",
+            chat="twitch:HypeChannel",
+            chat_lag_s=1,
+            chat_keywords=["catJAM", "KEKW"],
+        )
         irc.wait_for_join("hypechannel")
         # A burst after the clicking starts, on the stream's clock (three messages every
         # half second from 2 s to 13 s): whatever cell fires, its 10 s after the lag has chat.
@@ -138,15 +148,19 @@ BODY = {"source": "stream.flac", "labels": "clicking", "realtime": True}
         ({"chat": "twitch:no spaces"}, ["not a Twitch channel name", "(chat)"]),
         ({"alert_needs_chat": 2}, ["'alert_needs_chat'", 'add "chat": "twitch"']),
         ({"chat_keywords": "KEKW"}, ["'chat_keywords' are counted in chat", 'add "chat"']),
-        ({"chat": "twitch:hype", "chat_keywords": "catJAM, no way out"},
-         ["'no way out' has 3 words", "(chat_keywords)"]),
-        ({"chat": "twitch:hype", "chat_keywords": ["KEKW", " "]},
-         ["remove the blank ones", "(chat_keywords)"]),
+        (
+            {"chat": "twitch:hype", "chat_keywords": "catJAM, no way out"},
+            ["'no way out' has 3 words", "(chat_keywords)"],
+        ),
+        (
+            {"chat": "twitch:hype", "chat_keywords": ["KEKW", " "]},
+            ["remove the blank ones", "(chat_keywords)"],
+        ),
         ({"chat": "twitch:hype", "chat_lag_s": 99}, ["'chat_lag_s'", "30"]),
         ({"chat": "twitch:hype", "alert_needs_chat": -1}, ["'alert_needs_chat'"]),
         ({"chat": 7}, ["'chat'"]),
     ],
-)  # fmt: skip
+)
 def test_bad_chat_is_refused_in_one_sentence(
     client: TestClient, fields: dict, says: list[str]
 ) -> None:

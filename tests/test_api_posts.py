@@ -24,8 +24,11 @@ from tests.test_cli_analyze_posts import size
 SR = 48_000
 EVENTS = [("a whistle", 10.0, 17.0)]
 ANALYSIS = {"source": "Stream Night.mp4", "labels": "a whistle, clicking", "background": "silence"}
-POSTS = {"shorts": {"max_s": 4, "title": "{label} at {time}"}, "reel": {"length_s": 5},
-         "thumbnails": True}  # fmt: skip
+POSTS = {
+    "shorts": {"max_s": 4, "title": "{label} at {time}"},
+    "reel": {"length_s": 5},
+    "thumbnails": True,
+}
 DEADLINE_S = 120
 
 
@@ -81,8 +84,9 @@ def test_posts_are_rendered_in_the_background_and_downloaded(
     names = [f["name"] for f in status["files"]]
     short = next(n for n in names if n.startswith("shorts/"))
     assert short.startswith("shorts/01-a-whistle-0-00-") and short.endswith(".mp4")
-    assert sorted(names) == sorted([short, short.replace("shorts/", "thumbnails/")[:-4] + ".jpg",
-                                    "reel.mp4"])  # fmt: skip
+    assert sorted(names) == sorted(
+        [short, short.replace("shorts/", "thumbnails/")[:-4] + ".jpg", "reel.mp4"]
+    )
     assert any("reel-chapters.txt was not written" in n for n in status["notes"])  # 1 part
 
     answer = client.get(f"{base}/files/{short}")
@@ -101,8 +105,11 @@ def test_posts_are_rendered_in_the_background_and_downloaded(
     # Asked again: the same folder, the short kept as it was (only what is missing is made).
     (folder,) = posts_folders(home)
     made = (folder / short).stat()
-    again = wait(client, f"/api/analyses/{analysis}/posts/"
-                 f"{client.post(f'/api/analyses/{analysis}/posts', json=POSTS).json()['id']}")  # fmt: skip
+    again = wait(
+        client,
+        f"/api/analyses/{analysis}/posts/"
+        f"{client.post(f'/api/analyses/{analysis}/posts', json=POSTS).json()['id']}",
+    )
     assert sorted(f["name"] for f in again["files"]) == sorted(names)
     assert posts_folders(home) == [folder]
     kept = (folder / short).stat()
@@ -118,15 +125,18 @@ def test_posts_are_rendered_in_the_background_and_downloaded(
         ({"shorts": {"layout": "split"}}, "", "needs the face cam's rectangle"),
         ({"shorts": {"layout": "split"}}, "", "(shorts.facecam)"),
         ({"shorts": {"layout": "vertical"}}, "", "There is no short layout 'vertical'"),
-        ({"shorts": {"layout": "split", "facecam": [0, 0, 100, 32]}}, "",
-         "reaches outside the 64×64 video"),
+        (
+            {"shorts": {"layout": "split", "facecam": [0, 0, 100, 32]}},
+            "",
+            "reaches outside the 64×64 video",
+        ),
         ({"reel": {"length_s": 0}}, "", "(reel.length_s)"),
         ({"reel": {}}, "?threshold=0.9999", "There are no highlights to make a reel of"),
         ({"shorts": {}}, "?threshold=0.9999", "There are no highlights to make shorts of"),
         ({}, "", "Nothing to render"),
         ({"shorts": {"size": 3}}, "", "'shorts.size': Extra inputs are not permitted"),
     ],
-)  # fmt: skip
+)
 def test_bad_options_are_refused_and_nothing_is_rendered(
     client: TestClient, analysis: str, home: Path, body: dict, query: str, words: str
 ) -> None:

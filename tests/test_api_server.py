@@ -38,8 +38,13 @@ def media(tmp_path_factory) -> Path:
     rng = np.random.default_rng(11)
     for i, caption in enumerate(CLASSES):
         write_media(folder / f"clip{i}.wav", make_clip(caption, 2.0, SR, rng), SR)
-    write_media(folder / "clip.mp4", make_clip("a siren", 4.0, SR, rng), SR,
-                audio_args=("-c:a", "aac"), video=True)  # fmt: skip
+    write_media(
+        folder / "clip.mp4",
+        make_clip("a siren", 4.0, SR, rng),
+        SR,
+        audio_args=("-c:a", "aac"),
+        video=True,
+    )
     (folder / "notes.txt").write_text("not audio\n")
     return folder
 
@@ -61,8 +66,13 @@ def upload(
     **fields: str,
 ) -> httpx.Response:
     form = {"labels": labels, **fields} if labels is not None else fields
-    return httpx.post(server.url + "/api/classify", headers=headers,
-                      files={"audio": (name, data)}, data=form, timeout=60)  # fmt: skip
+    return httpx.post(
+        server.url + "/api/classify",
+        headers=headers,
+        files={"audio": (name, data)},
+        data=form,
+        timeout=60,
+    )
 
 
 def test_bad_input_corpus_gets_sentences_and_the_server_keeps_serving(
@@ -74,8 +84,12 @@ def test_bad_input_corpus_gets_sentences_and_the_server_keeps_serving(
 
     def analyses(body: object, raw: bytes | None = None) -> httpx.Response:
         if raw is not None:
-            return httpx.post(api + "/analyses", content=raw, timeout=30,
-                              headers={**AUTH, "content-type": "application/json"})  # fmt: skip
+            return httpx.post(
+                api + "/analyses",
+                content=raw,
+                timeout=30,
+                headers={**AUTH, "content-type": "application/json"},
+            )
         return httpx.post(api + "/analyses", json=body, headers=AUTH, timeout=30)
 
     job = {"source": "clip0.wav", "labels": "a whistle"}
@@ -123,8 +137,9 @@ def test_bad_input_corpus_gets_sentences_and_the_server_keeps_serving(
         [b"\x00\x01garbage"],
         ['{"sample_rate": 48000, "labels": "a"}', b"\x01\x02\x03"],
     ):
-        with connect(server.url.replace("http", "ws") + "/api/stream",
-                     additional_headers=AUTH) as ws:  # fmt: skip
+        with connect(
+            server.url.replace("http", "ws") + "/api/stream", additional_headers=AUTH
+        ) as ws:
             for frame in frames:
                 ws.send(frame)
             replies = []
@@ -156,8 +171,11 @@ def test_load_20_clients_x_25_requests_equal_the_sequential_answers(
         with httpx.Client(timeout=120, headers=AUTH) as http:
             for r in range(25):
                 i = (c + r) % len(clips)
-                answer = http.post(server.url + "/api/classify", data={"labels": labels},
-                                   files={"audio": (f"clip{i}.wav", clips[i])})  # fmt: skip
+                answer = http.post(
+                    server.url + "/api/classify",
+                    data={"labels": labels},
+                    files={"audio": (f"clip{i}.wav", clips[i])},
+                )
                 out.append((i, answer.status_code, answer.json()))
         return out
 
@@ -211,11 +229,19 @@ def test_kill_9_mid_analysis_then_restart_completes_with_the_same_result(
     record = embed_source(clap, ref_store, source, source_identity(source))
     reference = score(record, ref_store.vectors(record), clap, labels, background)
     assert resumed["highlights"] == [
-        {"label": h.label, "start_s": h.start_s, "end_s": h.end_s, "peak_s": h.peak_s,
-         "score": round(h.score, 4), "usual": round(h.usual, 4), "relative": round(h.relative, 2),
-         "why": h.why()}
-        for h in reference.highlights if h.usual is not None and h.relative is not None
-    ]  # fmt: skip
+        {
+            "label": h.label,
+            "start_s": h.start_s,
+            "end_s": h.end_s,
+            "peak_s": h.peak_s,
+            "score": round(h.score, 4),
+            "usual": round(h.usual, 4),
+            "relative": round(h.relative, 2),
+            "why": h.why(),
+        }
+        for h in reference.highlights
+        if h.usual is not None and h.relative is not None
+    ]
     assert len(resumed["highlights"]) == len(reference.highlights)
     assert {h["label"] for h in resumed["highlights"]} == set(labels)
 
@@ -223,8 +249,14 @@ def test_kill_9_mid_analysis_then_restart_completes_with_the_same_result(
 def test_serve_refuses_an_open_address_without_a_key(tmp_path: Path) -> None:
     env = {**os.environ, "HYPELINE_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
     env.pop("HYPELINE_API_KEY", None)
-    out = subprocess.run([sys.executable, "-m", "emotion", "serve", "--host", "0.0.0.0"],
-                         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "emotion", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert out.returncode == 2
     assert out.stderr.startswith(
         "hypeline: Listening on 0.0.0.0 lets other machines in; set an API key"

@@ -52,11 +52,22 @@ def test_a_playlist_is_its_vods_within_the_limit_and_the_dates() -> None:
         return {"entries": entries} if "channel" in url else {"id": "one"}
 
     notes: list[str] = []
-    items = expand(["https://site/channel", "https://site/video"], since="20260202",
-                   probe=probe, on_note=notes.append)  # fmt: skip
-    assert [i.spec for i in items] == ["https://v/4", "https://v/3", "https://v/x", "https://site/video"]  # fmt: skip
-    assert notes == ["1 VOD(s) of https://site/channel carry no date in the playlist, so "
-                     "--since/--until could not judge them; they are in the batch"]  # fmt: skip
+    items = expand(
+        ["https://site/channel", "https://site/video"],
+        since="20260202",
+        probe=probe,
+        on_note=notes.append,
+    )
+    assert [i.spec for i in items] == [
+        "https://v/4",
+        "https://v/3",
+        "https://v/x",
+        "https://site/video",
+    ]
+    assert notes == [
+        "1 VOD(s) of https://site/channel carry no date in the playlist, so "
+        "--since/--until could not judge them; they are in the batch"
+    ]
     assert asked[0] == {"noplaylist": False, "extract_flat": "in_playlist", "playlistend": None}
     limited = expand(["https://site/channel"], limit=2, probe=probe)
     assert [i.spec for i in limited] == ["https://v/4", "https://v/3"]
@@ -66,11 +77,13 @@ def test_a_playlist_is_its_vods_within_the_limit_and_the_dates() -> None:
     ("kwargs", "message"),
     [
         ({"inputs": []}, "Give the VODs to analyse: files, folders, a list file or a link."),
-        ({"inputs": ["x.mp4"], "since": "2026-03-01"},
-         "The since date '2026-03-01' is not YYYYMMDD; write e.g. 20260301."),
+        (
+            {"inputs": ["x.mp4"], "since": "2026-03-01"},
+            "The since date '2026-03-01' is not YYYYMMDD; write e.g. 20260301.",
+        ),
         ({"inputs": ["x.mp4"], "limit": 0}, "The limit counts VODs; give 1 or more."),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_are_one_sentence(kwargs: dict, message: str) -> None:
     with pytest.raises(HypelineError) as e:
         expand(**kwargs)
@@ -83,7 +96,12 @@ def test_an_empty_folder_is_said(tmp_path: Path) -> None:
 
 
 def test_one_failure_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
-    items = [Item("a.mp4"), Item("broken.mp4"), Item("http://x", "Could not reach x."), Item("b.mp4")]  # fmt: skip
+    items = [
+        Item("a.mp4"),
+        Item("broken.mp4"),
+        Item("http://x", "Could not reach x."),
+        Item("b.mp4"),
+    ]
     ran: list[str] = []
 
     def runner(spec: str) -> Done:
@@ -99,16 +117,23 @@ def test_one_failure_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
     assert outcomes[1].error == "broken.mp4 holds no audio; give a file with sound."
     with (tmp_path / CSV_NAME).open() as f:
         rows = list(csv.DictReader(f))
-    assert [(r["vod"], r["title"], r["analysis_id"], r["windows"], r["highlights"], r["error"])
-            for r in rows] == [
+    assert [
+        (r["vod"], r["title"], r["analysis_id"], r["windows"], r["highlights"], r["error"])
+        for r in rows
+    ] == [
         ("a.mp4", "A.MP4", "1", "10", "2", ""),
         ("broken.mp4", "", "", "0", "0", "broken.mp4 holds no audio; give a file with sound."),
         ("http://x", "", "", "0", "0", "Could not reach x."),
         ("b.mp4", "B.MP4", "3", "30", "2", ""),
-    ]  # fmt: skip
+    ]
     progress = [p for p in seen if hasattr(p, "stage")]
-    assert [p.message for p in progress] == ["VOD 1 of 4", "VOD 2 of 4", "VOD 3 of 4, 1 failed",
-                                             "VOD 4 of 4, 2 failed", "4 VOD(s)"]  # fmt: skip
+    assert [p.message for p in progress] == [
+        "VOD 1 of 4",
+        "VOD 2 of 4",
+        "VOD 3 of 4, 1 failed",
+        "VOD 4 of 4, 2 failed",
+        "4 VOD(s)",
+    ]
 
 
 def test_a_stop_stops_the_batch_with_what_was_done_kept(tmp_path: Path) -> None:

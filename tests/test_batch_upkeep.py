@@ -48,20 +48,45 @@ def test_keep_media_no_deletes_a_links_download_after_its_clips(
     own.mkdir()
     audio = make_vod([("a whistle", 10.0, 18.0)], 40.0, SR, np.random.default_rng(1))
     write_media(served / "Link Night.mp4", audio, SR, audio_args=("-c:a", "aac"), video=True)
-    local = write_media(own / "Own Night.flac",
-                        make_vod([("clicking", 20.0, 28.0)], 40.0, SR, np.random.default_rng(2)), SR)  # fmt: skip
+    local = write_media(
+        own / "Own Night.flac",
+        make_vod([("clicking", 20.0, 28.0)], 40.0, SR, np.random.default_rng(2)),
+        SR,
+    )
     local_before = (local.read_bytes(), local.stat().st_mtime_ns)
     home, out = tmp_path / "home", tmp_path / "out"
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
 
     with serve_folder(served) as server:
         link = server.url("Link%20Night.mp4")
         done = subprocess.run(
-            [sys.executable, "-m", "emotion", "batch", link, str(local), *ARGS, "--keep-media",
-             "no", "--clips", "--formats", "json", "--out", str(out)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "emotion",
+                "batch",
+                link,
+                str(local),
+                *ARGS,
+                "--keep-media",
+                "no",
+                "--clips",
+                "--formats",
+                "json",
+                "--out",
+                str(out),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0] == "2 of 2 VOD(s) analysed"
@@ -89,8 +114,9 @@ def test_keep_media_no_deletes_a_links_download_after_its_clips(
         assert linked.complete and not linked.source.path.exists()
         rescored = moments(linked, store, clap, SETTINGS)
         assert [(h.label, round(h.start_s, 3), round(h.end_s, 3)) for h in rescored.highlights] == [
-            (h["label"], round(h["start_s"], 3), round(h["end_s"], 3)) for h in batch_doc["highlights"]
-        ]  # fmt: skip
+            (h["label"], round(h["start_s"], 3), round(h["end_s"], 3))
+            for h in batch_doc["highlights"]
+        ]
         assert [h.label for h in rescored.highlights] == ["a whistle"]
         (hit, *_) = search(store, text_query(clap, "a whistle"), [clap.name], top=3)
         assert hit.analysis_id == linked.id and 5.0 <= hit.best_start_s <= 18.0
@@ -124,8 +150,10 @@ def test_remove_download_removes_only_a_finished_download(tmp_path: Path) -> Non
     removed = disk.remove_download(files["download"], home)
     assert removed is not None
     assert (removed.path, removed.area, removed.size_bytes) == (
-        home / "downloads" / "vid-1234", "downloads", 1000,
-    )  # fmt: skip
+        home / "downloads" / "vid-1234",
+        "downloads",
+        1000,
+    )
     assert not removed.path.exists() and (home / "downloads").is_dir()
     assert disk.remove_download(files["download"], home) is None  # gone already
 
@@ -134,8 +162,10 @@ def test_remove_download_removes_only_a_finished_download(tmp_path: Path) -> Non
 def archive(tmp_path: Path) -> list[Path]:
     """Three short VODs of 7 windows each (37 s on the 10 s / 5 s grid)."""
     events = [[("a whistle", 5.0, 12.0)], [("clicking", 15.0, 24.0)], [("a siren", 20.0, 30.0)]]
-    return [write_media(tmp_path / f"vod{i}.flac", make_vod(e, 37.0, SR, np.random.default_rng(i)),
-                        SR) for i, e in enumerate(events)]  # fmt: skip
+    return [
+        write_media(tmp_path / f"vod{i}.flac", make_vod(e, 37.0, SR, np.random.default_rng(i)), SR)
+        for i, e in enumerate(events)
+    ]
 
 
 def test_a_batch_leaves_an_index_that_the_next_search_uses_as_it_is(
@@ -150,8 +180,14 @@ def test_a_batch_leaves_an_index_that_the_next_search_uses_as_it_is(
 
     notes: list[str] = []
     seen: list[Progress] = []
-    outcomes = run_batch([Item(str(p)) for p in archive], one, tmp_path / "out",
-                         progress=seen.append, on_note=notes.append, store=store)  # fmt: skip
+    outcomes = run_batch(
+        [Item(str(p)) for p in archive],
+        one,
+        tmp_path / "out",
+        progress=seen.append,
+        on_note=notes.append,
+        store=store,
+    )
     assert [o.windows for o in outcomes] == [7, 7, 7]
     # Trained once the library passed the threshold; the last VOD (7 windows pending, far
     # below PENDING_MAX_WINDOWS) added by the batch's last update.
@@ -172,12 +208,16 @@ def test_a_batch_leaves_an_index_that_the_next_search_uses_as_it_is(
     hits = search(store, text_query(clap, "a whistle"), [clap.name], top=5, on_note=notes.append)
     assert hits == search(store, text_query(clap, "a whistle"), [clap.name], top=5, index=False)
     assert hits[0].analysis_id == outcomes[0].analysis_id
-    assert (manifest.stat().st_mtime_ns, sorted(p.name for p in status.path.glob("index-*"))) == written  # fmt: skip
+    assert (
+        manifest.stat().st_mtime_ns,
+        sorted(p.name for p in status.path.glob("index-*")),
+    ) == written
     assert len(notes) == 2  # no note from the search
 
     # The batch again: all in the library, the index as it was (no note, no write).
-    run_batch([Item(str(p)) for p in archive], one, tmp_path / "out", on_note=notes.append,
-              store=store)  # fmt: skip
+    run_batch(
+        [Item(str(p)) for p in archive], one, tmp_path / "out", on_note=notes.append, store=store
+    )
     assert len(notes) == 2 and manifest.stat().st_mtime_ns == written[0]
 
 
@@ -189,8 +229,13 @@ def test_a_small_librarys_batch_writes_no_index(clap, archive: list[Path], tmp_p
         return Done(record.title, record.id, record.n_done, 0)
 
     notes: list[str] = []
-    run_batch([Item(str(p)) for p in archive[:2]], one, tmp_path / "out", on_note=notes.append,
-              store=store)  # fmt: skip
+    run_batch(
+        [Item(str(p)) for p in archive[:2]],
+        one,
+        tmp_path / "out",
+        on_note=notes.append,
+        store=store,
+    )
     assert notes == [] and search_index.status(store, clap.name) is None
     assert not (store.home / "index").exists()
 
@@ -226,8 +271,9 @@ def test_lanes_never_update_the_index_at_once(
             record = embed(open_spec(spec), clap, store, batch_size=3, embedder=tally)
             return Done(record.title, record.id, record.n_done, 0, tally.windows)
 
-        outcomes = run_batch([Item(str(p)) for p in archive], one, tmp_path / "out",
-                             lanes=engine.lanes, store=store)  # fmt: skip
+        outcomes = run_batch(
+            [Item(str(p)) for p in archive], one, tmp_path / "out", lanes=engine.lanes, store=store
+        )
     finally:
         engine.close()
     assert [o.embedded for o in outcomes] == [7, 7, 7]

@@ -73,13 +73,28 @@ def _streamlit(tmp_path: Path, *options: str) -> Iterator[str]:
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "dashboard.py",
-            "--server.headless", "true", "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none", *options,
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            *options,
         ],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -112,11 +127,17 @@ def browser(tmp_path: Path):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--window-size=1400,1000", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):  # fmt: skip
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
@@ -165,9 +186,12 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
 
     vod = make_vod(EVENTS, 90.0, SR, np.random.default_rng(7))
     path = write_media(
-        tmp_path / "synthetic-vod.mp4", vod, SR, audio_args=("-c:a", "aac", "-b:a", "128k"),
+        tmp_path / "synthetic-vod.mp4",
+        vod,
+        SR,
+        audio_args=("-c:a", "aac", "-b:a", "128k"),
         video=True,
-    )  # fmt: skip
+    )
     d = browser
     started = time.monotonic()
     d.get(server)
@@ -189,9 +213,10 @@ def _analyze_a_file(server: str, browser, tmp_path: Path) -> None:
     select_tab(d, "Upload")
     # the VOD's uploader: not the sidebar's prompt-pack loader, nor a chat replay's
     uploader = next(
-        u for u in css('[data-testid="stMain"] [data-testid="stFileUploader"]')
+        u
+        for u in css('[data-testid="stMain"] [data-testid="stFileUploader"]')
         if "A video or audio file" in u.get_attribute("textContent")
-    )  # fmt: skip
+    )
     uploader.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(path))
     wait_for("the upload", lambda: "synthetic-vod.mp4" in d.page_source, timeout_s=60)
     select_tab(d, "Upload")  # a rerun that lands as the tab is clicked can show the first tab

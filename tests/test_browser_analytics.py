@@ -47,30 +47,45 @@ def test_analytics_page_in_the_browser(clap, browser, tmp_path: Path) -> None:  
             # The model loads in the background; the app is redrawn once it is ready.
             wait_for("the model", lambda: "ready ·" in _text(d), timeout_s=120)
             # The prompts come from a prompt pack, through the sidebar's uploader.
-            pack = save_pack(Pack(["a tone"], ["silence", "clicking"], name="tones"),
-                             tmp_path / "tones.json")  # fmt: skip
+            pack = save_pack(
+                Pack(["a tone"], ["silence", "clicking"], name="tones"), tmp_path / "tones.json"
+            )
             uploader = '[data-testid="stSidebar"] input[type="file"]'
             wait_for("the pack uploader", lambda: css(uploader))[0].send_keys(str(pack))
-            wait_for("the pack's prompts", lambda: "a tone" in sidebar_values()
-                     and "laughter" not in sidebar_values())  # fmt: skip
-            link = wait_for("the Analytics link", lambda: [
-                a for a in css(NAV_LINKS) if a.text.split("\n")[-1] == "Analytics"
-            ])  # fmt: skip
+            wait_for(
+                "the pack's prompts",
+                lambda: "a tone" in sidebar_values() and "laughter" not in sidebar_values(),
+            )
+            link = wait_for(
+                "the Analytics link",
+                lambda: [a for a in css(NAV_LINKS) if a.text.split("\n")[-1] == "Analytics"],
+            )
             link[0].click()
             wait_for("three charts", lambda: len(css(".js-plotly-plot")) == 3, timeout_s=60)
-            wait_for("the heatmap", lambda: css(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image"))  # fmt: skip
+            wait_for(
+                "the heatmap",
+                lambda: css(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image"),
+            )
             wait_for("the mood bars", lambda: css(".js-plotly-plot .barlayer path"))
             body = _text(d)
             assert "Best of" in body and "Save as prompt pack" in body
             assert not css('[data-testid="stException"]'), body
             assert "stream-2026-03-01" in d.page_source
 
-            toggle = wait_for("the switch", lambda: [
-                e for e in css('[data-testid="stCheckbox"] label, label') if "Learn from my picks" in e.text
-            ])  # fmt: skip
+            toggle = wait_for(
+                "the switch",
+                lambda: [
+                    e
+                    for e in css('[data-testid="stCheckbox"] label, label')
+                    if "Learn from my picks" in e.text
+                ],
+            )
             toggle[0].click()
-            wait_for("the precision table", lambda: "learned" in _text(d) or
-                     "leave-one-out precision 0.00 → 1.00" in _text(d), timeout_s=60)  # fmt: skip
+            wait_for(
+                "the precision table",
+                lambda: "learned" in _text(d) or "leave-one-out precision 0.00 → 1.00" in _text(d),
+                timeout_s=60,
+            )
             assert not css('[data-testid="stException"]'), _text(d)
             time.sleep(2)
             d.set_window_size(1400, 1700)

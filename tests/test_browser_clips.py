@@ -45,12 +45,36 @@ def _vod(path: Path) -> Path:
     """The fixture's sounds under a moving test pattern, 640×360 (stills worth looking at)."""
     audio = make_vod(EVENTS, 90.0, SR, np.random.default_rng(7)).astype("<f4")
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=90",
-        "-f", "f32le", "-ar", str(SR), "-ac", "1", "-i", "pipe:0",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "128k", "-shortest", str(path),
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=640x360:r=25:d=90",
+        "-f",
+        "f32le",
+        "-ar",
+        str(SR),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-shortest",
+        str(path),
+    ]
     subprocess.run(cmd, input=audio.tobytes(), check=True, timeout=120)
     return path
 

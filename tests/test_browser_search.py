@@ -59,7 +59,10 @@ def _search(url: str, d, tmp_path: Path) -> None:
     box = 'input[aria-label="What does the moment sound like?"]'
     tb.wait_for("the query box", lambda: d.find_elements(By.CSS_SELECTOR, box), 60)
     d.find_element(By.CSS_SELECTOR, box).send_keys("a siren", Keys.ENTER)
-    tb.wait_for("the query", lambda: d.find_element(By.CSS_SELECTOR, box).get_attribute("value") == "a siren")  # fmt: skip
+    tb.wait_for(
+        "the query",
+        lambda: d.find_element(By.CSS_SELECTOR, box).get_attribute("value") == "a siren",
+    )
     time.sleep(1)  # the Enter's rerun
     tb.wait_for("the Search button", lambda: tb._enabled_button(d, "Search")).click()
     moment = r"^(\d+)\. (.+?) · (\d:\d\d:\d\d)–(\d:\d\d:\d\d) · ([\d.-]+)$"

@@ -32,8 +32,10 @@ def test_pick_the_mic_track_in_the_browser(server: str, browser, tmp_path: Path)
     picker = wait_for("the track picker", lambda: css('input[aria-label="Audio track"]'))[0]
     picker.click()
     options = [e.text for e in wait_for("the options", lambda: css('[role="option"]'))]
-    assert options == ['1: opus, mono, 48000 Hz, "Game", default',
-                       '2: opus, mono, 48000 Hz, eng, "Mic"'], options  # fmt: skip
+    assert options == [
+        '1: opus, mono, 48000 Hz, "Game", default',
+        '2: opus, mono, 48000 Hz, eng, "Mic"',
+    ], options
     _option(d, '"Mic"').click()
     wait_for("track 2 chosen", lambda: '"Mic"' in d.page_source.replace("&quot;", '"'))
     wait_for("an enabled Analyze button", lambda: _enabled_button(d, "Analyze")).click()

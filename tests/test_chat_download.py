@@ -21,8 +21,14 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _info(url: str, subtitles: dict) -> dict:
     """yt-dlp's metadata as a site's extractor gives it (Twitch's names a rechat track)."""
-    return {"id": "v1", "title": "A VOD", "extractor": "twitch:vod", "webpage_url": url,
-            "subtitles": subtitles, "formats": []}  # fmt: skip
+    return {
+        "id": "v1",
+        "title": "A VOD",
+        "extractor": "twitch:vod",
+        "webpage_url": url,
+        "subtitles": subtitles,
+        "formats": [],
+    }
 
 
 def test_a_rechat_track_is_fetched_once_and_read_as_chat(tmp_path: Path) -> None:

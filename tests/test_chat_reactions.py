@@ -192,8 +192,10 @@ def test_other_keywords_are_counted_from_the_stored_token_counts() -> None:
     assert "catJAM" not in reaction(default.series, 1201.0, 1211.0, LAG_S).top
 
     counted, notes = count_keywords(back, ["catJAM", "KEKW", "vibe check"])
-    assert notes == ["Chat did not use 'vibe check' in this analysis (by 2 or more messages "
-                     "within 10 s), so it counts as 0."]  # fmt: skip
+    assert notes == [
+        "Chat did not use 'vibe check' in this analysis (by 2 or more messages "
+        "within 10 s), so it counts as 0."
+    ]
     windows = counted.windows
     burst = 1210 // 5  # [1210 s, 1220 s) holds the burst: once per message
     assert windows.keyword("catJAM")[burst] == 40 and windows.keyword("catJAM").sum() == 40 * 2
@@ -213,8 +215,13 @@ def test_other_keywords_are_counted_from_the_stored_token_counts() -> None:
 
 
 def test_a_token_one_message_used_alone_is_not_kept_unless_asked_for() -> None:
-    messages = [Message(1.0, "a", "gg"), Message(2.0, "b", "gg hype"), Message(3.0, "c", "KEKW"),
-                Message(14.0, "d", "hype"), Message(25.0, "e", "lol")]  # fmt: skip
+    messages = [
+        Message(1.0, "a", "gg"),
+        Message(2.0, "b", "gg hype"),
+        Message(3.0, "c", "KEKW"),
+        Message(14.0, "d", "hype"),
+        Message(25.0, "e", "lol"),
+    ]
     result = chat_reactions(messages, 10.0, 5.0, 30.0, keywords=["hype"])
     vocabulary = set(result.tokens.vocabulary)  # type: ignore[union-attr]
     assert {"gg", "hype", "KEKW", "lol"} <= vocabulary  # 2 in a bin; asked for; defaults

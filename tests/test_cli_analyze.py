@@ -27,18 +27,29 @@ ARGS = ["--labels", "a whistle, clicking", "--background", "silence"]
 
 
 def analyze(*args: str, home: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "emotion", "analyze", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "emotion", "analyze", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def vod(tmp_path_factory: pytest.TempPathFactory) -> Path:
     audio = make_vod(EVENTS, 100.0, SR, np.random.default_rng(3))
     folder = tmp_path_factory.mktemp("vod")
-    return write_media(folder / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"),
-                       video=True)  # fmt: skip
+    return write_media(
+        folder / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"), video=True
+    )
 
 
 @pytest.mark.decoder
@@ -48,8 +59,14 @@ def test_analyze_writes_every_export_and_a_summary(vod: Path, tmp_path: Path) ->
     folder = vod.parent / "hypeline-out" / "stream-night"  # beside the VOD, not in the cwd
     assert not (tmp_path / "hypeline-out").exists()
     names = {p.name for p in folder.iterdir()}
-    assert names == {"highlights.json", "highlights.csv", "highlights.srt", "chapters.txt",
-                     "highlights.edl", "highlights.fcpxml"}  # fmt: skip
+    assert names == {
+        "highlights.json",
+        "highlights.csv",
+        "highlights.srt",
+        "chapters.txt",
+        "highlights.edl",
+        "highlights.fcpxml",
+    }
     doc = json.loads((folder / "highlights.json").read_text())
     assert doc["source"]["title"] == "Stream Night"
     # As decoded: AAC priming/padding moves it by a few ms, differently in each ffmpeg build.
@@ -69,8 +86,15 @@ def test_per_prompt_thresholds_and_the_relative_scale_are_exported_by_name(
     vod: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    out = analyze(str(vod), *ARGS, "--threshold", "0.5, a whistle=0.999", "--out",
-                  str(tmp_path / "a"), home=home)  # fmt: skip
+    out = analyze(
+        str(vod),
+        *ARGS,
+        "--threshold",
+        "0.5, a whistle=0.999",
+        "--out",
+        str(tmp_path / "a"),
+        home=home,
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads((tmp_path / "a" / "highlights.json").read_text())
     assert (doc["scale"], doc["threshold"], doc["thresholds"]) == (
@@ -96,9 +120,20 @@ def test_reanalysis_with_other_labels_rescores_without_decoding(vod: Path, tmp_p
     home = tmp_path / "home"
     assert analyze(str(vod), *ARGS, "--out", str(tmp_path / "a"), home=home).returncode == 0
     mtime = (home / "embeddings" / "1.f32").stat().st_mtime_ns
-    out = analyze(str(vod), "--labels", "a whistle", "--background", "silence, clicking",
-                  "--threshold", "0.7", "--formats", "json", "--out", str(tmp_path / "b"),
-                  home=home)  # fmt: skip
+    out = analyze(
+        str(vod),
+        "--labels",
+        "a whistle",
+        "--background",
+        "silence, clicking",
+        "--threshold",
+        "0.7",
+        "--formats",
+        "json",
+        "--out",
+        str(tmp_path / "b"),
+        home=home,
+    )
     assert out.returncode == 0, out.stderr
     assert (home / "embeddings" / "1.f32").stat().st_mtime_ns == mtime  # nothing appended
     doc = json.loads((tmp_path / "b" / "highlights.json").read_text())
@@ -114,9 +149,13 @@ def test_kill_9_then_rerun_resumes_to_identical_json(tmp_path: Path) -> None:
 
     home = tmp_path / "home"
     env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "emotion", "analyze", *args, "--out",
-                             str(tmp_path / "killed")], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emotion", "analyze", *args, "--out", str(tmp_path / "killed")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     done = 0
     deadline = time.monotonic() + 120
     while done < 20 and time.monotonic() < deadline and proc.poll() is None:
@@ -138,13 +177,26 @@ def test_kill_9_then_rerun_resumes_to_identical_json(tmp_path: Path) -> None:
 def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     text = tmp / "notes.mp4"
     text.write_text("not a video\n" * 100)
-    truncated = write_media(tmp / "cut.mp4", tone(440, 20, SR), SR, audio_args=("-c:a", "aac"),
-                            video=True)  # fmt: skip
+    truncated = write_media(
+        tmp / "cut.mp4", tone(440, 20, SR), SR, audio_args=("-c:a", "aac"), video=True
+    )
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     silent = tmp / "silent.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "color=c=black:s=64x64:r=25:d=2", "-c:v", "libx264", str(silent)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=64x64:r=25:d=2",
+            "-c:v",
+            "libx264",
+            str(silent),
+        ],
+        check=True,
+    )
     empty = write_media(tmp / "empty.wav", np.zeros(0, np.float32), SR)
     ok = write_media(tmp / "ok.wav", tone(440, 3, SR), SR)
     return {
@@ -201,20 +253,45 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 # The cases whose sentence comes from what ffmpeg makes of the file.
-DECODED = ["text named .mp4", "truncated media", "video without audio", "zero-length audio",
-           "audio track that is not there"]  # fmt: skip
+DECODED = [
+    "text named .mp4",
+    "truncated media",
+    "video without audio",
+    "zero-length audio",
+    "audio track that is not there",
+]
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.decoder) if c in DECODED else c for c in [
-    "missing file", "text named .mp4", "truncated media", "video without audio",
-    "zero-length audio", "file:// URL", "unreachable URL", "empty labels", "blank label",
-    "duplicate label", "unknown format", "label too long for the text tower",
-    "more than 200 labels", "labels equal but for case and spacing",
-    "control character in a label", "template without {}", "template with two {}",
-    "audio track that is not there", "no labels at all", "threshold for an unknown prompt",
-    "threshold out of 0-1", "threshold not a number",
-]])  # fmt: skip
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.decoder) if c in DECODED else c
+        for c in [
+            "missing file",
+            "text named .mp4",
+            "truncated media",
+            "video without audio",
+            "zero-length audio",
+            "file:// URL",
+            "unreachable URL",
+            "empty labels",
+            "blank label",
+            "duplicate label",
+            "unknown format",
+            "label too long for the text tower",
+            "more than 200 labels",
+            "labels equal but for case and spacing",
+            "control character in a label",
+            "template without {}",
+            "template with two {}",
+            "audio track that is not there",
+            "no labels at all",
+            "threshold for an unknown prompt",
+            "threshold out of 0-1",
+            "threshold not a number",
+        ]
+    ],
+)
 def test_bad_input_is_one_sentence_and_no_files(case: str, tmp_path: Path) -> None:
     args, message = bad_inputs(tmp_path)[case]
     out_dir = tmp_path / "out"
@@ -249,8 +326,17 @@ def test_chat_auto_on_a_link_without_chat_is_a_note_and_sound_alone(
 
     with serve_folder(vod.parent) as server:
         link = server.url("Stream%20Night.mp4")
-        done = analyze(link, *ARGS, "--chat", "auto", "--formats", "json",
-                       "--out", str(tmp_path / "out"), home=tmp_path / "home")  # fmt: skip
+        done = analyze(
+            link,
+            *ARGS,
+            "--chat",
+            "auto",
+            "--formats",
+            "json",
+            "--out",
+            str(tmp_path / "out"),
+            home=tmp_path / "home",
+        )
     assert done.returncode == 0, done.stderr
     assert f"note: {link} offers no chat replay" in done.stderr
     doc = json.loads((tmp_path / "out" / "highlights.json").read_text())

@@ -24,11 +24,25 @@ def size(path: Path) -> tuple[int, int]:
         picture = probe_picture(path)
         assert picture is not None, path
         return picture.width, picture.height
-    info = json.loads(subprocess.run(
-        [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout)  # fmt: skip
+    info = json.loads(
+        subprocess.run(
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "json",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     stream = info["streams"][0]
     return stream["width"], stream["height"]
 
@@ -36,8 +50,19 @@ def size(path: Path) -> tuple[int, int]:
 @pytest.mark.decoder
 def test_analyze_shorts_and_reel_post_every_exported_highlight(vod: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = analyze(str(vod), *ARGS, "--out", str(out), "--formats", "json", "--shorts", "--reel",
-                   "--short-max", "10", home=tmp_path / "home")  # fmt: skip
+    done = analyze(
+        str(vod),
+        *ARGS,
+        "--out",
+        str(out),
+        "--formats",
+        "json",
+        "--shorts",
+        "--reel",
+        "--short-max",
+        "10",
+        home=tmp_path / "home",
+    )
     assert done.returncode == 0, done.stderr
     highlights = json.loads((out / "highlights.json").read_text())["highlights"]
     shorts = sorted((out / "shorts").iterdir())
@@ -50,17 +75,21 @@ def test_analyze_shorts_and_reel_post_every_exported_highlight(vod: Path, tmp_pa
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--shorts", "--layout", "split"], "needs the face cam's rectangle"),
-    (["--facecam", "0,0,32,32"], "--facecam shapes the shorts, which only --shorts makes"),
-    (["--reel-length", "1m"], "--reel-length shapes the reel, which only --reel makes"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--shorts", "--layout", "split"], "needs the face cam's rectangle"),
+        (["--facecam", "0,0,32,32"], "--facecam shapes the shorts, which only --shorts makes"),
+        (["--reel-length", "1m"], "--reel-length shapes the reel, which only --reel makes"),
+    ],
+)
 def test_shorts_settings_are_refused_before_the_vod_is_opened(
     flags: list[str], message: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"  # the VOD is not there: its error would come first if it were read
-    done = analyze(str(tmp_path / "gone.mp4"), *ARGS, *flags, "--out", str(out),
-                   home=tmp_path / "home")  # fmt: skip
+    done = analyze(
+        str(tmp_path / "gone.mp4"), *ARGS, *flags, "--out", str(out), home=tmp_path / "home"
+    )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""

@@ -28,10 +28,20 @@ VODS = {
 
 
 def hypeline(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "emotion", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "emotion", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.decoder
@@ -46,22 +56,40 @@ def test_a_folder_and_a_list_with_a_broken_file_and_an_unreachable_link(tmp_path
     (tmp_path / "more.txt").write_text(f"# also these\n{broken}\n{url}\n")
     home, out = tmp_path / "home", tmp_path / "out"
 
-    first = hypeline("batch", str(vods), str(tmp_path / "more.txt"), *ARGS, "--out", str(out),
-                     home=home, cwd=tmp_path)  # fmt: skip
+    first = hypeline(
+        "batch",
+        str(vods),
+        str(tmp_path / "more.txt"),
+        *ARGS,
+        "--out",
+        str(out),
+        home=home,
+        cwd=tmp_path,
+    )
     assert first.returncode == 1, first.stderr
     assert first.stdout.splitlines()[0] == "2 of 4 VOD(s) analysed, 2 failed"
     assert "Traceback" not in first.stderr
     with (out / "batch.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["title"], r["highlights"], bool(r["error"])) for r in rows] == [
-        ("Friday", "1", False), ("Monday", "1", False), ("", "0", True), ("", "0", True)
-    ]  # fmt: skip
+        ("Friday", "1", False),
+        ("Monday", "1", False),
+        ("", "0", True),
+        ("", "0", True),
+    ]
     assert "127.0.0.1" in rows[3]["error"] and rows[2]["vod"] == str(broken)
 
     # Each VOD is the analysis a solo analyze makes: same highlights, nothing embedded again.
     stored = n_done(home)
-    solo = hypeline("analyze", str(vods / "Monday.flac"), *ARGS, "--out", str(tmp_path / "solo"),
-                    home=home, cwd=tmp_path)  # fmt: skip
+    solo = hypeline(
+        "analyze",
+        str(vods / "Monday.flac"),
+        *ARGS,
+        "--out",
+        str(tmp_path / "solo"),
+        home=home,
+        cwd=tmp_path,
+    )
     assert solo.returncode == 0, solo.stderr
     batch_doc = json.loads((out / "monday" / "highlights.json").read_text())
     solo_doc = json.loads((tmp_path / "solo" / "highlights.json").read_text())
@@ -78,8 +106,9 @@ def test_a_folder_and_a_list_with_a_broken_file_and_an_unreachable_link(tmp_path
 
 
 def test_bad_arguments_exit_2_before_any_work(tmp_path: Path) -> None:
-    out = hypeline("batch", str(tmp_path), *ARGS, "--since", "March", home=tmp_path / "h",
-                   cwd=tmp_path)  # fmt: skip
+    out = hypeline(
+        "batch", str(tmp_path), *ARGS, "--since", "March", home=tmp_path / "h", cwd=tmp_path
+    )
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "hypeline: The since date 'March' is not YYYYMMDD; write e.g. 20260301."

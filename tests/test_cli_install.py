@@ -34,32 +34,72 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the built wheel installed (dependencies from this interpreter's site)."""
     root = tmp_path_factory.mktemp("install")
     # Built from a copy: setuptools writes build/ and *.egg-info beside the sources.
-    source = shutil.copytree(REPO, root / "src", ignore=shutil.ignore_patterns(
-        ".git", "build", "*.egg-info", "__pycache__", ".*_cache", ".venv", "hypeline-out"))  # fmt: skip
+    source = shutil.copytree(
+        REPO,
+        root / "src",
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "*.egg-info", "__pycache__", ".*_cache", ".venv", "hypeline-out"
+        ),
+    )
     wheels = root / "wheels"
-    build = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
-             "--no-build-isolation", "-q", "-w", str(wheels)]  # fmt: skip
+    build = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        str(source),
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(wheels),
+    ]
     subprocess.run(build, check=True, capture_output=True, timeout=300, cwd=root)
     env = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)],
-                   check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True, timeout=120
+    )
     (wheel,) = wheels.glob("hypeline-*.whl")
-    subprocess.run([env / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-index", str(wheel)], check=True, capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [
+            env / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return env
 
 
 def test_hypeline_answers_from_any_folder(venv: Path, tmp_path: Path) -> None:
-    out = subprocess.run([venv / "bin" / "hypeline", "--help"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [venv / "bin" / "hypeline", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     for command in ("analyze", "dashboard", "serve", "search", "live"):
         assert f"    {command}" in out.stdout
     where = subprocess.run(
-        [venv / "bin" / "python", "-c",
-         "import hypeline_cli.dashboard as d, emotion; print(d.entry_file()); print(emotion.__file__)"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            venv / "bin" / "python",
+            "-c",
+            "import hypeline_cli.dashboard as d, emotion; print(d.entry_file()); print(emotion.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     entry, library = (Path(line) for line in where.stdout.split())
     assert entry.is_relative_to(venv) and library.is_relative_to(venv), where.stdout  # not the repo
     assert entry.parent.name == "hypeline_dashboard"

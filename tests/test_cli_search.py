@@ -203,8 +203,18 @@ def test_analyze_records_the_labels_it_scored_with(home, capsys, tmp_path: Path)
     path, ids = home
     aid = ids["Monday Stream"]
     vod = Store(path).analysis(aid).source.path
-    code, _, err = run(capsys, "analyze", str(vod), "--labels", "a siren, a whistle",
-                       "--background", "silence", "--formats", "json",
-                       "--out", str(tmp_path / "out"))  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "analyze",
+        str(vod),
+        "--labels",
+        "a siren, a whistle",
+        "--background",
+        "silence",
+        "--formats",
+        "json",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 0, err
     assert Store(path).analysis(aid).last_labels == ("a siren", "a whistle")

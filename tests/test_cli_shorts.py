@@ -34,8 +34,9 @@ def analysed(clap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
     audio = make_vod(EVENTS, 30.0, SR, np.random.default_rng(7))
-    path = write_media(tmp_path / "Stream Night.mp4", audio, SR, video=True,
-                       audio_args=("-c:a", "aac"))  # fmt: skip
+    path = write_media(
+        tmp_path / "Stream Night.mp4", audio, SR, video=True, audio_args=("-c:a", "aac")
+    )
     source = open_source(path)
     return embed_source(clap, Store(), source, source_identity(source)).id
 
@@ -53,10 +54,23 @@ def test_shorts_writes_the_highlights_as_vertical_clips(
     assert any(p.name.startswith("01-a-whistle-0-00-") for p in written)
     ffprobe = shutil.which("ffprobe")
     if ffprobe is not None:
-        info = json.loads(subprocess.run(
-            [ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json",
-             str(written[0])], capture_output=True, text=True, check=True,
-        ).stdout)  # fmt: skip
+        info = json.loads(
+            subprocess.run(
+                [
+                    ffprobe,
+                    "-v",
+                    "error",
+                    "-show_streams",
+                    "-show_format",
+                    "-of",
+                    "json",
+                    str(written[0]),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (1080, 1920)
         assert 3.0 - 0.15 <= float(info["format"]["duration"]) <= 4.0 + 0.15
@@ -74,8 +88,21 @@ def test_shorts_reel_with_no_shorts_writes_only_the_reel(
     analysed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = main(["shorts", str(analysed), *ARGS, "--out", str(out), "--reel", "--no-shorts",
-                 "--reel-length", "1m", "--reel-spacing", "5s"])  # fmt: skip
+    code = main(
+        [
+            "shorts",
+            str(analysed),
+            *ARGS,
+            "--out",
+            str(out),
+            "--reel",
+            "--no-shorts",
+            "--reel-length",
+            "1m",
+            "--reel-spacing",
+            "5s",
+        ]
+    )
     stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
     assert [Path(line) for line in stdout.splitlines()][:1] == [out / "reel.mp4"]
@@ -101,8 +128,11 @@ def test_a_trim_changes_the_short(
     # the quiet bed, so the quiet-edge search keeps it there): named and cut from the trim.
     store = Store()
     settings = Settings(Prompts.parse("a whistle, clicking", "silence"))
-    (h,) = [h for h in moments(store.analysis(analysed), store, clap, settings).highlights
-            if h.label == "a whistle"]  # fmt: skip
+    (h,) = [
+        h
+        for h in moments(store.analysis(analysed), store, clap, settings).highlights
+        if h.label == "a whistle"
+    ]
     shorts = {}
     for name, shift_s in (("found", 0.0), ("trimmed", -5.0)):
         store.set_trim(analysed, h.label, h.start_s, Trim(shift_s, 0.0), h.end_s)

@@ -37,8 +37,9 @@ TEMPLATE = "This is a sound of {}."  # the sidebar's default
 @pytest.fixture(scope="module")
 def whistle(tmp_path_factory) -> Path:
     clip = make_clip("a whistle", 6.0, SR, np.random.default_rng(11))
-    return write_media(tmp_path_factory.mktemp("lab") / "whistle.ogg", clip, SR,
-                       audio_args=("-c:a", "libvorbis"))  # fmt: skip
+    return write_media(
+        tmp_path_factory.mktemp("lab") / "whistle.ogg", clip, SR, audio_args=("-c:a", "libvorbis")
+    )
 
 
 def lab() -> AppTest:
@@ -157,8 +158,9 @@ def test_a_recording_from_the_microphone_is_classified(home: Path) -> None:
 
 
 def test_a_moment_of_the_library_is_cut_from_its_vod(home: Path, clap, tmp_path: Path) -> None:
-    audio = make_vod([("a whistle", 20.0, 30.0), ("clicking", 40.0, 50.0)], 60.0, SR,
-                     np.random.default_rng(13))  # fmt: skip
+    audio = make_vod(
+        [("a whistle", 20.0, 30.0), ("clicking", 40.0, 50.0)], 60.0, SR, np.random.default_rng(13)
+    )
     vod = write_media(tmp_path / "vod.flac", audio, SR)
     source = open_source(str(vod))
     embed_source(clap, Store(), source, source_identity(source))

@@ -26,8 +26,16 @@ from tests.synth import make_vod
 
 SR = 48_000
 EVENTS = [("clicking", 20.0, 32.0), ("a whistle", 65.0, 72.0), ("clicking", 120.0, 130.0)]
-ARGS = ["--labels", "a whistle, clicking", "--background", "silence", "--batch-size", "2",
-        "--formats", "json"]  # fmt: skip
+ARGS = [
+    "--labels",
+    "a whistle, clicking",
+    "--background",
+    "silence",
+    "--batch-size",
+    "2",
+    "--formats",
+    "json",
+]
 N_WINDOWS = 29  # 150 s
 FOLLOWING = "note: Another process is analysing this VOD; following its progress."
 RUN_TIMEOUT_S = 120
@@ -80,8 +88,9 @@ def test_two_analyses_of_one_vod_at_once_give_the_solo_result(
 ) -> None:
     _, expected, vectors = solo
     home = tmp_path / "home"
-    runs = run_all([[str(vod), *ARGS, "--out", str(tmp_path / name)] for name in "ab"],
-                   home, tmp_path)  # fmt: skip
+    runs = run_all(
+        [[str(vod), *ARGS, "--out", str(tmp_path / name)] for name in "ab"], home, tmp_path
+    )
     for name in "ab":
         assert export(tmp_path / name) == expected
     # One followed the other (said so in one line) instead of writing too.
@@ -96,8 +105,12 @@ def test_kill_9_of_the_holder_the_waiter_takes_over_and_gets_the_solo_result(
 ) -> None:
     _, expected, vectors = solo
     home = tmp_path / "home"
-    procs = [start_analyze(str(vod), *ARGS, "--out", str(tmp_path / name), home=home,
-                           log=tmp_path / name) for name in "ab"]  # fmt: skip
+    procs = [
+        start_analyze(
+            str(vod), *ARGS, "--out", str(tmp_path / name), home=home, log=tmp_path / name
+        )
+        for name in "ab"
+    ]
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         waiter = None
@@ -129,11 +142,25 @@ def test_no_wait_exits_2_in_one_line_while_another_holds_the_vod(
     home = tmp_path / "home"
     store = Store(home)
     source = open_source(str(vod))
-    record = store.open_analysis(source, source_identity(source), clap.name, 10.0, 5.0,
-                                 clap.embedding_dim, source.check_track(None))  # fmt: skip
+    record = store.open_analysis(
+        source,
+        source_identity(source),
+        clap.name,
+        10.0,
+        5.0,
+        clap.embedding_dim,
+        source.check_track(None),
+    )
     with store.lease(record.id):  # as a run of another process would
-        proc = start_analyze(str(vod), *ARGS, "--no-wait", "--out", str(tmp_path / "out"),
-                             home=home, log=tmp_path / "run")  # fmt: skip
+        proc = start_analyze(
+            str(vod),
+            *ARGS,
+            "--no-wait",
+            "--out",
+            str(tmp_path / "out"),
+            home=home,
+            log=tmp_path / "run",
+        )
         proc.wait(timeout=RUN_TIMEOUT_S)
     err = (tmp_path / "run.err").read_text()
     assert proc.returncode == 2, err
@@ -173,12 +200,12 @@ def test_three_vods_at_once_by_three_processes_are_each_right(clap, tmp_path: Pa
         audio = make_vod(events, 50.0, SR, np.random.default_rng(20 + i))
         paths[name] = write_media(tmp_path / f"{name}.flac", audio, SR)
         source = open_source(str(paths[name]))
-        record = embed_source(clap, reference_store, source, source_identity(source),
-                              batch_size=2)  # fmt: skip
+        record = embed_source(clap, reference_store, source, source_identity(source), batch_size=2)
         references[name] = reference_store.vectors(record)
     home = tmp_path / "home"
-    runs = run_all([[str(paths[name]), *ARGS, "--out", str(tmp_path / name)] for name in vods],
-                   home, tmp_path)  # fmt: skip
+    runs = run_all(
+        [[str(paths[name]), *ARGS, "--out", str(tmp_path / name)] for name in vods], home, tmp_path
+    )
     assert not any(FOLLOWING in r.stderr for r in runs)  # different VODs never wait
     store = Store(home)
     analyses = {r.source.title: r for r in store.analyses()}
@@ -187,7 +214,9 @@ def test_three_vods_at_once_by_three_processes_are_each_right(clap, tmp_path: Pa
         record = analyses[name]
         assert record.complete and record.n_done == 9
         np.testing.assert_array_equal(store.vectors(record), references[name])
-        found = sorted((h["label"], h["start_s"], h["end_s"]) for h in export(tmp_path / name)["highlights"])  # fmt: skip
+        found = sorted(
+            (h["label"], h["start_s"], h["end_s"]) for h in export(tmp_path / name)["highlights"]
+        )
         assert [f[0] for f in found] == sorted(e[0] for e in events), found
         for (label, start_s, end_s), (got, got_start, got_end) in zip(
             sorted(events), found, strict=True

@@ -70,8 +70,9 @@ def vod(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def long_vod(tmp_path_factory) -> Path:
     """Long enough (batches of 2) for a second caller to arrive while the first embeds."""
-    audio = make_vod([("a whistle", 60.0, 75.0), ("clicking", 150.0, 165.0)], 240.0, SR,
-                     np.random.default_rng(6))  # fmt: skip
+    audio = make_vod(
+        [("a whistle", 60.0, 75.0), ("clicking", 150.0, 165.0)], 240.0, SR, np.random.default_rng(6)
+    )
     return write_media(tmp_path_factory.mktemp("long") / "long-vod.flac", audio, SR)
 
 
@@ -126,9 +127,14 @@ def expected_rows(
 ) -> list[tuple[str, str, str, float]]:
     (record,) = store.analyses()
     analysis = score(
-        record, store.vectors(record), clap, labels, BACKGROUND, template,
+        record,
+        store.vectors(record),
+        clap,
+        labels,
+        BACKGROUND,
+        template,
         HighlightSettings(**settings),
-    )  # fmt: skip
+    )
     return [
         (h.label, clock(h.start_s), clock(h.end_s), round(h.score, 6)) for h in analysis.highlights
     ]
@@ -209,8 +215,13 @@ def test_analyze_page_shows_the_librarys_highlights_and_rescores_without_audio(
     whistles = [r for r in rows(at) if r[0] == "a whistle"]
     assert any(start <= clock(25) <= end for _, start, end, _ in whistles), whistles
     assert [b.label for b in at.get("download_button")][:6] == [
-        "YouTube chapters", "EDL", "FCPXML", "SRT", "CSV", "JSON",
-    ]  # fmt: skip
+        "YouTube chapters",
+        "EDL",
+        "FCPXML",
+        "SRT",
+        "CSV",
+        "JSON",
+    ]
 
     # From here on, touching the audio or the audio tower is a failure.
     def no_audio(*args, **kwargs):
@@ -298,9 +309,14 @@ def test_an_interrupted_analysis_resumes_from_the_library(
     stop = threading.Event()
     with pytest.raises(Cancelled):
         embed_source(
-            clap, store, source, source_identity(source), batch_size=4,
-            progress=lambda p: stop.set(), cancel=stop,
-        )  # fmt: skip
+            clap,
+            store,
+            source,
+            source_identity(source),
+            batch_size=4,
+            progress=lambda p: stop.set(),
+            cancel=stop,
+        )
     (record,) = store.analyses()
     assert not record.complete and record.n_done == 4
     embedded = count_embedded(monkeypatch)
@@ -472,10 +488,20 @@ def test_a_session_follows_a_cli_run_of_the_same_vod(
     home: Path, long_vod: Path, long_reference: np.ndarray, clap, tmp_path: Path, monkeypatch
 ) -> None:
     cli = start_analyze(
-        str(long_vod), "--labels", ", ".join(LABELS), "--background", ", ".join(BACKGROUND),
-        "--batch-size", "2", "--formats", "json", "--out", str(tmp_path / "cli"), home=home,
+        str(long_vod),
+        "--labels",
+        ", ".join(LABELS),
+        "--background",
+        ", ".join(BACKGROUND),
+        "--batch-size",
+        "2",
+        "--formats",
+        "json",
+        "--out",
+        str(tmp_path / "cli"),
+        home=home,
         log=tmp_path / "cli",
-    )  # fmt: skip
+    )
     try:
         assert wait_for_a_holder(home) < LONG_WINDOWS
         embedded = count_embedded(monkeypatch)
@@ -590,7 +616,7 @@ def test_missing_weights_are_said_once(home: Path, vod: Path) -> None:
 
 
 def test_the_first_steps_hint_goes_once_analyze_is_pressed(home: Path, vod: Path) -> None:
-    hint = "Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library."  # fmt: skip
+    hint = "Paste a link or drop a file above and press **Analyze**, or open a past analysis from the Library."
     at = app().run()
     assert [i.value for i in at.info] == [hint]
     at.text_input(key="link").input(str(home / "nope.mp4"))

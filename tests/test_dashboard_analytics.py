@@ -25,8 +25,11 @@ from ui import packs
 from ui.prompt_rows import Prompt, seed
 
 SR = 48_000
-PROMPTS = [Prompt("a tone", "#636EFA"), Prompt("silence", "#9E9E9E", background=True),
-           Prompt("clicking", "#7A7A7A", background=True)]  # fmt: skip
+PROMPTS = [
+    Prompt("a tone", "#636EFA"),
+    Prompt("silence", "#9E9E9E", background=True),
+    Prompt("clicking", "#7A7A7A", background=True),
+]
 # sirens (kept) and whistles (rejected), which "a tone" matches alike
 VODS = [
     (
@@ -105,8 +108,10 @@ def test_charts_best_of_and_learning_from_picks(library: Store, clap) -> None:
     assert heat["layout"]["xaxis"]["ticktext"] == ["0:00", "0:30", "1:00", "1:30", "2:00", "2:30"]
     assert heat["layout"]["xaxis"]["tickvals"] == [0, 30, 60, 90, 120, 150]
     assert [t["y"] for t in heat["data"]] == [[0], [1]]
-    assert heat["layout"]["yaxis"]["ticktext"] == ["2026-03-01 · stream-2026-03-01",
-                                                   "2026-03-03 · stream-2026-03-03"]  # fmt: skip
+    assert heat["layout"]["yaxis"]["ticktext"] == [
+        "2026-03-01 · stream-2026-03-01",
+        "2026-03-03 · stream-2026-03-03",
+    ]
     for trace in heat["data"]:
         assert len(trace["x"]) == HEAT_BINS + 1  # the bins' edges, in seconds
         assert trace["x"][0] == 0 and trace["x"][-1] == pytest.approx(150.0, abs=0.5)
@@ -157,9 +162,13 @@ def parse_date_date(text: str):
 def test_a_pack_fills_the_sidebar(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
-    pack = Pack(labels=["a tone", "laughter"], background=["silence"],
-                colors={"a tone": "#123456"}, template="the sound of {}",
-                settings=HighlightSettings(threshold=0.72, merge_gap_s=12.0, smoothing_s=10.0))  # fmt: skip
+    pack = Pack(
+        labels=["a tone", "laughter"],
+        background=["silence"],
+        colors={"a tone": "#123456"},
+        template="the sound of {}",
+        settings=HighlightSettings(threshold=0.72, merge_gap_s=12.0, smoothing_s=10.0),
+    )
     at = AppTest.from_file(DASHBOARD, default_timeout=RUN_TIMEOUT_S)
     packs.apply(at.session_state, pack)
     at.run()

@@ -63,9 +63,14 @@ def click_play(at: AppTest, row: int) -> AppTest:
 def highlights(home: Path, clap):
     (record,) = [r for r in Store(home).analyses() if r.source.path.name == "synthetic-vod.mp4"]
     analysis = score(
-        record, Store(home).vectors(record), clap, LABELS, BACKGROUND, DEFAULT_TEMPLATE,
+        record,
+        Store(home).vectors(record),
+        clap,
+        LABELS,
+        BACKGROUND,
+        DEFAULT_TEMPLATE,
         HighlightSettings(),
-    )  # fmt: skip
+    )
     return analysis.highlights
 
 
@@ -83,7 +88,7 @@ def test_a_failed_run_says_why_in_sight_and_hides_the_other_vods_results(
     assert status.label == "Stopped by an error"
     assert not status.error  # the sentence is not folded away inside the status box
     assert not at.data_editor and not at.get("plotly_chart") and not at.get("video")
-    hidden = "The results shown before are hidden while this error stands: open them again from the Library."  # fmt: skip
+    hidden = "The results shown before are hidden while this error stands: open them again from the Library."
     assert [c.value for c in at.caption if "hidden" in c.value] == [hidden]
     # A sidebar change reruns the page: the error still stands, the results stay hidden.
     at.sidebar.slider(key="smoothing_s").set_value(5).run()

@@ -44,7 +44,9 @@ def _embed(home: Path, media: Path, clap) -> int:
     return embed_source(clap, store, source, source_identity(source)).id
 
 
-def _open(at: AppTest, home: Path, media: Path | None, clap, library: Path | None = None) -> tuple[AppTest, int]:  # fmt: skip
+def _open(
+    at: AppTest, home: Path, media: Path | None, clap, library: Path | None = None
+) -> tuple[AppTest, int]:
     """The Clips page over the analysis of ``media`` (embedded now), or ``library``'s."""
     if library is not None:
         shutil.copytree(library, home, dirs_exist_ok=True)
@@ -69,7 +71,10 @@ def _csv(aid: int, at: AppTest, home: Path, clap) -> list[tuple[str, str, str]]:
         store.analysis(aid), store, clap, at.session_state["settings"].pipeline
     )
     files, _ = pipeline.export_files(analysis, store, ["csv"])
-    return [(r["label"], r["start_s"], r["end_s"]) for r in csv.DictReader(io.StringIO(files["csv"].decode()))]  # fmt: skip
+    return [
+        (r["label"], r["start_s"], r["end_s"])
+        for r in csv.DictReader(io.StringIO(files["csv"].decode()))
+    ]
 
 
 def test_a_trim_is_stored_on_change_and_reaches_the_exports(

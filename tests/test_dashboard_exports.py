@@ -59,11 +59,18 @@ def test_the_panel_says_what_a_keep_or_an_untick_leaves_out(home: Path, vod: Pat
 
 def _analysis(n: int) -> Analysis:
     return Analysis(
-        source=Source(Path("vod.mp4"), "VOD", 600.0), model="m", window_s=10.0, hop_s=5.0,
-        template="{}", labels=["win"], background=[], window_starts_s=np.zeros(0),
-        scores=np.zeros((0, 1), dtype=np.float32), analysis_id=1,
+        source=Source(Path("vod.mp4"), "VOD", 600.0),
+        model="m",
+        window_s=10.0,
+        hop_s=5.0,
+        template="{}",
+        labels=["win"],
+        background=[],
+        window_starts_s=np.zeros(0),
+        scores=np.zeros((0, 1), dtype=np.float32),
+        analysis_id=1,
         highlights=[Highlight("win", 60.0 * i, 60.0 * i + 10, 60.0 * i, 0.9) for i in range(n)],
-    )  # fmt: skip
+    )
 
 
 def test_the_reason_counts_in_words() -> None:

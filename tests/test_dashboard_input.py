@@ -19,8 +19,10 @@ WORDY = "a whistle " + "that goes on and on " * 40
 def test_a_prompt_longer_than_the_text_tower_is_an_error_not_a_crash(
     home: Path, tmp_path: Path
 ) -> None:
-    at = analyzed(app([Prompt(WORDY, "#636EFA"), Prompt("silence", "#9E9E9E", True)]),
-                  tmp_path / "anything.mp4")  # fmt: skip
+    at = analyzed(
+        app([Prompt(WORDY, "#636EFA"), Prompt("silence", "#9E9E9E", True)]),
+        tmp_path / "anything.mp4",
+    )
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert any("is too long for this model" in e and "the limit is 128" in e for e in errors), (
@@ -32,12 +34,19 @@ def test_a_prompt_longer_than_the_text_tower_is_an_error_not_a_crash(
 
 def test_a_file_with_two_tracks_offers_a_track_picker(home: Path, tmp_path: Path) -> None:
     recording = two_track_recording(tmp_path)
-    at = app([Prompt("a siren", "#636EFA"), Prompt("a whistle", "#EF553B"),
-              Prompt("silence", "#9E9E9E", True)]).run()  # fmt: skip
+    at = app(
+        [
+            Prompt("a siren", "#636EFA"),
+            Prompt("a whistle", "#EF553B"),
+            Prompt("silence", "#9E9E9E", True),
+        ]
+    ).run()
     at.text_input(key="link").input(str(recording)).run()
     picker = at.selectbox(key="link_track")
-    assert picker.options == ['1: opus, mono, 48000 Hz, "Game", default',
-                              '2: opus, mono, 48000 Hz, eng, "Mic"']  # fmt: skip
+    assert picker.options == [
+        '1: opus, mono, 48000 Hz, "Game", default',
+        '2: opus, mono, 48000 Hz, eng, "Mic"',
+    ]
     assert picker.value == 1
     picker.select(2).run()
     at.button(key="analyze_link").click().run()

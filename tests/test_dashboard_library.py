@@ -112,8 +112,11 @@ def test_a_folder_analysed_from_the_library_page_with_a_broken_file_said(
     path, ids = home
     folder = tmp_path / "archive"
     folder.mkdir()
-    write_media(folder / "Sunday.flac", make_vod([("a whistle", 5.0, 12.0)], 30.0, 48_000,
-                                                 np.random.default_rng(5)), 48_000)  # fmt: skip
+    write_media(
+        folder / "Sunday.flac",
+        make_vod([("a whistle", 5.0, 12.0)], 30.0, 48_000, np.random.default_rng(5)),
+        48_000,
+    )
     (folder / "broken.mp4").write_text("not a video")
     at = library_page()
     at.text_area(key="batch_inputs").input(str(folder))

@@ -166,7 +166,9 @@ def test_like_a_moment_and_errors_show_as_sentences(home) -> None:
     at.button(key="search_go_moment").click()
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["'1:75' is not a time; give it as h:mm:ss, m:ss or seconds, e.g. 1:02:03."]  # fmt: skip
+    assert [e.value for e in at.error] == [
+        "'1:75' is not a time; give it as h:mm:ss, m:ss or seconds, e.g. 1:02:03."
+    ]
 
 
 def test_search_in_an_empty_library_says_what_to_do(tmp_path: Path, monkeypatch) -> None:

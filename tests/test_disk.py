@@ -41,21 +41,30 @@ def home(tmp_path: Path) -> Path:
 def test_usage_counts_media_per_area_and_the_analyses_apart(home: Path) -> None:
     usage = disk.usage(home)
     assert dict(usage.area_bytes) == {
-        "downloads": 6000, "uploads": 500, "previews": 100, "exports": 0,
-    }  # fmt: skip
+        "downloads": 6000,
+        "uploads": 500,
+        "previews": 100,
+        "exports": 0,
+    }
     assert usage.media_bytes == 6600
     assert usage.kept_bytes == 4700
     assert [i.path.name for i in disk.items(home)] == [
-        "a-1111", "f00d", "b-2222", "beef.m4a", "c-3333",
-    ]  # fmt: skip
+        "a-1111",
+        "f00d",
+        "b-2222",
+        "beef.m4a",
+        "c-3333",
+    ]
 
 
 def test_over_budget_the_least_recently_used_go_first_and_embeddings_stay(home: Path) -> None:
     removed = disk.evict(2000, home)
     # 6600 bytes: a (3000) → 3600, the upload (500) → 3100, b (2000) → 1100 ≤ 2000.
     assert [(i.area, i.path.name) for i in removed] == [
-        ("downloads", "a-1111"), ("uploads", "f00d"), ("downloads", "b-2222"),
-    ]  # fmt: skip
+        ("downloads", "a-1111"),
+        ("uploads", "f00d"),
+        ("downloads", "b-2222"),
+    ]
     assert sorted(p.name for p in (home / "downloads").iterdir()) == ["c-3333", "index"]
     assert (home / "previews" / "beef.m4a").is_file()
     assert (home / "embeddings" / "1.f32").stat().st_size == 4000
@@ -78,5 +87,7 @@ def test_kept_paths_and_recent_use_are_never_evicted(home: Path) -> None:
     assert "b-2222" not in [i.path.name for i in removed]
     assert recent.is_file()  # a download being written right now
     assert sorted(p.name for p in (home / "downloads").iterdir()) == [
-        ".incomplete", "b-2222", "index",
-    ]  # fmt: skip
+        ".incomplete",
+        "b-2222",
+        "index",
+    ]

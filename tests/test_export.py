@@ -138,8 +138,11 @@ def test_json_round_trip(wav_60s: Path, tmp_path: Path) -> None:
     (path,) = write_exports(analysis, tmp_path, ["json"])
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["source"] == {
-        "title": "My stream", "path": str(wav_60s), "duration_s": 60.0, "audio_track": 1,
-    }  # fmt: skip
+        "title": "My stream",
+        "path": str(wav_60s),
+        "duration_s": 60.0,
+        "audio_track": 1,
+    }
     assert doc["nonfinite_audio_s"] == 0.0
     assert doc["model"] == "laion/clap-htsat-unfused"
     assert (doc["window_s"], doc["hop_s"]) == (10.0, 5.0)
@@ -190,19 +193,69 @@ def test_csv_rows(wav_60s: Path, tmp_path: Path) -> None:
     (path,) = write_exports(wav_analysis(wav_60s), tmp_path, ["csv"])
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["label", "start_s", "end_s", "peak_s", "score", "start", "end",
-                       "usual", "relative", "why"]  # fmt: skip
+    assert rows[0] == [
+        "label",
+        "start_s",
+        "end_s",
+        "peak_s",
+        "score",
+        "start",
+        "end",
+        "usual",
+        "relative",
+        "why",
+    ]
     # Made by hand here: no usual level known, so no ratio in "why".
     assert rows[1:] == [
-        ["win celebration", "0.500", "3.000", "1.000", "0.7000", "0:00:00.500", "0:00:03.000",
-         "", "", "win celebration 0.70"],
-        ["win celebration", "12.520", "18.000", "15.000", "0.9346", "0:00:12.520", "0:00:18.000",
-         "", "", "win celebration 0.93"],
-        ["laughing", "30.000", "34.000", "32.500", "0.8123", "0:00:30.000", "0:00:34.000",
-         "", "", "laughing 0.81"],
-        ["laughing", "36.000", "39.500", "38.000", "0.6600", "0:00:36.000", "0:00:39.500",
-         "", "", "laughing 0.66"],
-    ]  # fmt: skip
+        [
+            "win celebration",
+            "0.500",
+            "3.000",
+            "1.000",
+            "0.7000",
+            "0:00:00.500",
+            "0:00:03.000",
+            "",
+            "",
+            "win celebration 0.70",
+        ],
+        [
+            "win celebration",
+            "12.520",
+            "18.000",
+            "15.000",
+            "0.9346",
+            "0:00:12.520",
+            "0:00:18.000",
+            "",
+            "",
+            "win celebration 0.93",
+        ],
+        [
+            "laughing",
+            "30.000",
+            "34.000",
+            "32.500",
+            "0.8123",
+            "0:00:30.000",
+            "0:00:34.000",
+            "",
+            "",
+            "laughing 0.81",
+        ],
+        [
+            "laughing",
+            "36.000",
+            "39.500",
+            "38.000",
+            "0.6600",
+            "0:00:36.000",
+            "0:00:39.500",
+            "",
+            "",
+            "laughing 0.66",
+        ],
+    ]
 
 
 SRT_CUE = re.compile(
@@ -358,8 +411,9 @@ def test_video_clips_are_cut_with_padding(mp4_40s: Path, tmp_path: Path) -> None
     ]
     assert sorted(clips.iterdir()) == paths[1:]
     assert [(p.stage, p.fraction, p.message) for p in calls[::5]] == [
-        ("export", 0.0, "0/5 files"), ("export", 1.0, "5/5 files"),
-    ]  # fmt: skip
+        ("export", 0.0, "0/5 files"),
+        ("export", 1.0, "5/5 files"),
+    ]
     assert [p.message for p in calls] == [f"{i}/5 files" for i in range(6)]
     # padded by 1 s, clamped to [0, 40]
     expected_s = [4.0 - 0.0, 19.0 - 11.52, 35.0 - 29.0, 40.0 - 35.0]

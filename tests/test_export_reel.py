@@ -65,8 +65,12 @@ def test_moments_are_picked_by_score_one_per_spacing_then_put_in_vod_order() -> 
     assert [p.highlight.label for p in parts] == ["b", "d", "e"]
     assert [p.reel_start_s for p in parts] == pytest.approx([0.0, 9.5, 19.0])
     assert [p.highlight.label for p in plan_reel(found, 2000.0, ReelSettings(spacing_s=0))] == [
-        "a", "b", "c", "d", "e",
-    ]  # fmt: skip
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+    ]
 
 
 def test_the_reel_is_filled_to_its_length_and_a_long_moment_is_cut_around_its_peak() -> None:
@@ -81,8 +85,13 @@ def test_the_reel_is_filled_to_its_length_and_a_long_moment_is_cut_around_its_pe
 def test_chapters_are_refused_when_youtube_would_ignore_them() -> None:
     two = place([plan_reel([moment("a", 0, 20, 0.9)], 100.0, ReelSettings())[0]] * 2)
     assert "needs 3 chapters" in str(reel_chapters(two, 39.5)[1])
-    short = place(plan_reel([moment(x, i * 20, i * 20 + 4, 0.9) for i, x in enumerate("abc")],
-                            100.0, ReelSettings(spacing_s=0)))  # fmt: skip
+    short = place(
+        plan_reel(
+            [moment(x, i * 20, i * 20 + 4, 0.9) for i, x in enumerate("abc")],
+            100.0,
+            ReelSettings(spacing_s=0),
+        )
+    )
     lines, refusal = reel_chapters(short, 11.0)
     assert lines[0] == "0:00 a (0:00)" and "shorter than YouTube's 10 s" in str(refusal)
 
@@ -139,8 +148,12 @@ def test_an_audio_only_reel_shows_the_waveform_and_skips_invalid_chapters(
     tmp_path: Path,
 ) -> None:
     t = np.arange(20 * SR) / SR
-    podcast = write_media(tmp_path / "podcast.m4a", (0.3 * np.sin(2 * np.pi * 330 * t)).astype("f4"),
-                          SR, audio_args=("-c:a", "aac"))  # fmt: skip
+    podcast = write_media(
+        tmp_path / "podcast.m4a",
+        (0.3 * np.sin(2 * np.pi * 330 * t)).astype("f4"),
+        SR,
+        audio_args=("-c:a", "aac"),
+    )
     (tmp_path / "out").mkdir()
     stale = tmp_path / "out" / "reel-chapters.txt"
     stale.write_text("0:00 an earlier reel\n", encoding="utf-8")

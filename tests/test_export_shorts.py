@@ -42,10 +42,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "vertical": make_video(folder / "vertical.mp4", "360x640"),
         "quiet": make_video(folder / "quiet.mp4", "320x180", amplitude=0.03),
         "audio": write_media(
-            folder / "podcast.m4a", (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), SR,
+            folder / "podcast.m4a",
+            (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32),
+            SR,
             audio_args=("-c:a", "aac"),
         ),
-    }  # fmt: skip
+    }
 
 
 def probe(path: Path) -> dict:
@@ -54,8 +56,10 @@ def probe(path: Path) -> dict:
         pytest.skip("ffprobe is not installed")
     out = subprocess.run(
         [FFPROBE, "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -72,10 +76,24 @@ def assert_short(path: Path, duration_s: float) -> dict:
 
 def integrated_lufs(path: Path) -> float:
     proc = subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-nostats", "-i", str(path), "-map", "0:a",
-         "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-nostats",
+            "-i",
+            str(path),
+            "-map",
+            "0:a",
+            "-af",
+            "ebur128",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = proc.stderr[proc.stderr.rindex("Summary:") :]
     found = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
     assert found is not None
@@ -84,10 +102,28 @@ def integrated_lufs(path: Path) -> float:
 
 def first_frame_mean(path: Path) -> float:
     raw = subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-ss", "1", "-i", str(path),
-         "-frames:v", "1", "-vf", "scale=108:192", "-pix_fmt", "gray", "-f", "rawvideo", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-ss",
+            "1",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=108:192",
+            "-pix_fmt",
+            "gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return float(np.frombuffer(raw, np.uint8).mean())
 
 
@@ -255,8 +291,20 @@ def test_a_rotated_video_is_measured_upright(media: dict[str, Path], tmp_path: P
     # differently: 5.1 from the stream's rotate tag, 7.x and later from -display_rotation.
     out = tmp_path / "phone.mp4"
     for before, after in ((), ("-metadata:s:v:0", "rotate=90")), (("-display_rotation", "90"), ()):
-        cmd = [ffmpeg_exe(), "-nostdin", "-loglevel", "quiet", "-y", *before,
-               "-i", str(media["wide"]), "-c", "copy", *after, str(out)]  # fmt: skip
+        cmd = [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-loglevel",
+            "quiet",
+            "-y",
+            *before,
+            "-i",
+            str(media["wide"]),
+            "-c",
+            "copy",
+            *after,
+            str(out),
+        ]
         if subprocess.run(cmd, check=False).returncode == 0:
             picture = ffmpeg_tools.probe_picture(out)
             if picture is not None and (picture.width, picture.height) == (360, 640):

@@ -46,10 +46,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "video": pattern_video(folder / "stream night.mp4", "320x180", CLIP_S),
         "audio": write_media(
-            folder / "podcast.m4a", (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), SR,
+            folder / "podcast.m4a",
+            (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32),
+            SR,
             audio_args=("-c:a", "aac"),
         ),
-    }  # fmt: skip
+    }
 
 
 def probe(path: Path) -> dict:
@@ -58,8 +60,10 @@ def probe(path: Path) -> dict:
         pytest.skip("ffprobe is not installed")
     out = subprocess.run(
         [FFPROBE, "-v", "error", "-show_streams", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     (stream,) = json.loads(out)["streams"]
     return stream
 
@@ -78,8 +82,7 @@ def test_one_jpeg_per_highlight_named_like_the_clips_and_a_rerun_keeps_them(
     media: dict[str, Path], tmp_path: Path
 ) -> None:
     seen: list[str] = []
-    made = write_thumbnails(media["video"], HIGHLIGHTS, tmp_path,
-                            lambda p: seen.append(p.message))  # fmt: skip
+    made = write_thumbnails(media["video"], HIGHLIGHTS, tmp_path, lambda p: seen.append(p.message))
     folder = tmp_path / THUMBNAILS_DIR
     assert [p.name for p in made.paths] == NAMES and made.notes == []
     assert sorted(p.name for p in folder.iterdir()) == NAMES  # no temporary left behind
@@ -140,25 +143,42 @@ def test_the_pipeline_writes_stills_beside_the_other_exports(
 ) -> None:
     store = Store(tmp_path / "home")
     source = Source(media["video"], "stream night", CLIP_S, has_video=True, fps=30.0)
-    analysis = Analysis(source, "tiny", 1.0, 1.0, "{}", [h.label for h in HIGHLIGHTS], [],
-                        np.zeros(0), np.zeros((0, 3)), CLIP_S, list(HIGHLIGHTS))  # fmt: skip
+    analysis = Analysis(
+        source,
+        "tiny",
+        1.0,
+        1.0,
+        "{}",
+        [h.label for h in HIGHLIGHTS],
+        [],
+        np.zeros(0),
+        np.zeros((0, 3)),
+        CLIP_S,
+        list(HIGHLIGHTS),
+    )
     notes: list[str] = []
     written = pipeline.export(
-        analysis, store, tmp_path,
-        pipeline.ExportSettings(formats=("csv",), thumbnails=True), on_note=notes.append,
-    )  # fmt: skip
+        analysis,
+        store,
+        tmp_path,
+        pipeline.ExportSettings(formats=("csv",), thumbnails=True),
+        on_note=notes.append,
+    )
     stills = sorted((tmp_path / THUMBNAILS_DIR).iterdir())
     assert written == [tmp_path / "highlights.csv", *stills] and notes == []
     assert len(stills) == len(HIGHLIGHTS)
     # Without the setting there are none; an audio-only source gets a note instead.
     other = tmp_path / "other"
-    pipeline.export(analysis, store, other,
-                    pipeline.ExportSettings(formats=("csv",)))  # fmt: skip
+    pipeline.export(analysis, store, other, pipeline.ExportSettings(formats=("csv",)))
     assert not (other / THUMBNAILS_DIR).exists()
     audio = dataclasses.replace(analysis, source=Source(media["audio"], "podcast", CLIP_S))
-    pipeline.export(audio, store, other,
-                    pipeline.ExportSettings(formats=("csv",), thumbnails=True),
-                    on_note=notes.append)  # fmt: skip
+    pipeline.export(
+        audio,
+        store,
+        other,
+        pipeline.ExportSettings(formats=("csv",), thumbnails=True),
+        on_note=notes.append,
+    )
     assert notes == ["podcast.m4a has no picture: no thumbnails."]
     assert not (other / THUMBNAILS_DIR).exists()
 
@@ -167,15 +187,35 @@ def test_the_pipeline_writes_stills_beside_the_other_exports(
 def test_analyze_with_thumbnails_writes_one_per_highlight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    audio = make_vod([("clicking", 20.0, 32.0), ("a whistle", 65.0, 72.0)], 100.0, SR,
-                     np.random.default_rng(3))  # fmt: skip
-    vod = write_media(tmp_path / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"),
-                      video=True)  # fmt: skip
+    audio = make_vod(
+        [("clicking", 20.0, 32.0), ("a whistle", 65.0, 72.0)], 100.0, SR, np.random.default_rng(3)
+    )
+    vod = write_media(
+        tmp_path / "Stream Night.mp4", audio, SR, audio_args=("-c:a", "aac"), video=True
+    )
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
     out = tmp_path / "out"
-    code = cli(["analyze", str(vod), "--labels", "a whistle, clicking", "--background",
-                "silence", "--formats", "json", "--thumbnails", "--out", str(out),
-                "--model", str(TINY_CLAP), "--device", "cpu", "--precision", "fp32"])  # fmt: skip
+    code = cli(
+        [
+            "analyze",
+            str(vod),
+            "--labels",
+            "a whistle, clicking",
+            "--background",
+            "silence",
+            "--formats",
+            "json",
+            "--thumbnails",
+            "--out",
+            str(out),
+            "--model",
+            str(TINY_CLAP),
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+        ]
+    )
     assert code == 0
     doc = json.loads((out / "highlights.json").read_text())
     stills = sorted(p.name for p in (out / THUMBNAILS_DIR).iterdir())

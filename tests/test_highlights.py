@@ -108,8 +108,10 @@ def test_per_prompt_thresholds_override_the_default_for_their_prompt() -> None:
     settings = HighlightSettings(threshold=0.6, per_prompt=(("laughter", 0.4),), merge_gap_s=0)
     found = find_highlights(["laughter", "scream"], starts, cells, 5.0, 30.0, settings)
     assert [(h.label, h.start_s, h.end_s) for h in found] == [
-        ("laughter", 5.0, 15.0), ("laughter", 20.0, 25.0), ("scream", 20.0, 25.0)
-    ]  # fmt: skip
+        ("laughter", 5.0, 15.0),
+        ("laughter", 20.0, 25.0),
+        ("scream", 20.0, 25.0),
+    ]
     assert settings.threshold_for("scream") == 0.6 and settings.threshold_for("laughter") == 0.4
 
 
@@ -117,10 +119,13 @@ def test_per_prompt_thresholds_override_the_default_for_their_prompt() -> None:
     ("text", "parsed"),
     [
         ("0.5", (0.5, ())),
-        ("laughter=0.4, jump scare scream=0.7", (None, (("laughter", 0.4), ("jump scare scream", 0.7)))),
+        (
+            "laughter=0.4, jump scare scream=0.7",
+            (None, (("laughter", 0.4), ("jump scare scream", 0.7))),
+        ),
         ("0.55,  laughter = 0.4 ,", (0.55, (("laughter", 0.4),))),
     ],
-)  # fmt: skip
+)
 def test_thresholds_parse_a_default_and_per_prompt_values(text: str, parsed: tuple) -> None:
     from emotion.scoring.highlights import parse_thresholds
 
@@ -130,17 +135,29 @@ def test_thresholds_parse_a_default_and_per_prompt_values(text: str, parsed: tup
 @pytest.mark.parametrize(
     ("settings", "labels", "message"),
     [
-        (HighlightSettings(per_prompt=(("lauhgter", 0.4),)), ["laughter"],
-         'No prompt is called "lauhgter"; a threshold names a prompt as given (laughter).'),
-        (HighlightSettings(per_prompt=(("laughter", 1.4),)), ["laughter"],
-         'The threshold for "laughter" is a probability; give a number between 0 and 1.'),
-        (HighlightSettings.on_scale("relative", threshold=-2.0), ["laughter"],
-         "The relative threshold counts spreads above the stream's usual level; give a "
-         "number above 0 (e.g. 4)."),
-        (HighlightSettings(scale="loudest"), ["laughter"],
-         "The scale is absolute or relative, not 'loudest'."),
+        (
+            HighlightSettings(per_prompt=(("lauhgter", 0.4),)),
+            ["laughter"],
+            'No prompt is called "lauhgter"; a threshold names a prompt as given (laughter).',
+        ),
+        (
+            HighlightSettings(per_prompt=(("laughter", 1.4),)),
+            ["laughter"],
+            'The threshold for "laughter" is a probability; give a number between 0 and 1.',
+        ),
+        (
+            HighlightSettings.on_scale("relative", threshold=-2.0),
+            ["laughter"],
+            "The relative threshold counts spreads above the stream's usual level; give a "
+            "number above 0 (e.g. 4).",
+        ),
+        (
+            HighlightSettings(scale="loudest"),
+            ["laughter"],
+            "The scale is absolute or relative, not 'loudest'.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_thresholds_are_one_sentence(settings: HighlightSettings, labels, message) -> None:
     with pytest.raises(HypelineError) as e:
         settings.check(labels)
@@ -158,8 +175,14 @@ def test_on_a_quiet_stream_relative_does_not_turn_blips_into_highlights() -> Non
     rng = np.random.default_rng(8)
     p = rng.uniform(0.0, 0.05, 360)
     p[[40, 200]] = 0.15  # blips a probability of 0.15 does not make an event
-    found = find_highlights(["scream"], np.arange(360) * 5.0, p[:, None], 5.0, 1800.0,
-                            HighlightSettings.on_scale("relative"))  # fmt: skip
+    found = find_highlights(
+        ["scream"],
+        np.arange(360) * 5.0,
+        p[:, None],
+        5.0,
+        1800.0,
+        HighlightSettings.on_scale("relative"),
+    )
     assert found == []
 
 
@@ -170,8 +193,9 @@ def test_relative_finds_a_flat_streams_own_outliers_that_absolute_leaves_out() -
     p = rng.uniform(0.0, 0.05, 360)
     p[[40, 41, 200]] = 0.25
     starts = np.arange(360) * 5.0
-    relative = find_highlights(["scream"], starts, p[:, None], 5.0, 1800.0,
-                               HighlightSettings.on_scale("relative"))  # fmt: skip
+    relative = find_highlights(
+        ["scream"], starts, p[:, None], 5.0, 1800.0, HighlightSettings.on_scale("relative")
+    )
     assert [(h.start_s, h.end_s) for h in relative] == [(200.0, 210.0), (1000.0, 1005.0)]
     assert all(h.relative == pytest.approx(4.54, abs=0.01) for h in relative)
     assert find_highlights(["scream"], starts, p[:, None], 5.0, 1800.0, HighlightSettings()) == []

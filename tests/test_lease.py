@@ -51,8 +51,9 @@ def test_one_holder_at_a_time_in_one_process(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="uses kill -9 and sleep")
 def test_another_process_is_refused_until_the_holder_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "1.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], cwd=REPO,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     child_pid = None
     try:
         assert holder.stdout is not None

@@ -81,13 +81,24 @@ SHIFTED = (EVENT[1] + 5.0, EVENT[2] + 5.0)  # after a 5 s late start or a 5 s ho
 
 
 def _wav_s16_stereo_44k(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "s16.wav", channels(resampled(a, 44_100), 2), 44_100, channels=2,
-                       audio_args=("-c:a", "pcm_s16le"))  # fmt: skip
+    return write_media(
+        d / "s16.wav",
+        channels(resampled(a, 44_100), 2),
+        44_100,
+        channels=2,
+        audio_args=("-c:a", "pcm_s16le"),
+    )
 
 
 def _surround_51_aac(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "surround51.mp4", channels(a, 6), SR, channels=6, video=True,
-                       audio_args=("-c:a", "aac", "-b:a", "256k"))  # fmt: skip
+    return write_media(
+        d / "surround51.mp4",
+        channels(a, 6),
+        SR,
+        channels=6,
+        video=True,
+        audio_args=("-c:a", "aac", "-b:a", "256k"),
+    )
 
 
 def _surround_51_front_only(d: Path, a: np.ndarray) -> Path:
@@ -102,28 +113,49 @@ def _surround_71_flac(d: Path, a: np.ndarray) -> Path:
 
 
 def _mov_pcm(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "capture.mov", channels(a, 2), SR, channels=2, video=True,
-                       audio_args=("-c:a", "pcm_s16le"))  # fmt: skip
+    return write_media(
+        d / "capture.mov",
+        channels(a, 2),
+        SR,
+        channels=2,
+        video=True,
+        audio_args=("-c:a", "pcm_s16le"),
+    )
 
 
 def _mpegts(d: Path, a: np.ndarray) -> Path:
     # A transport stream starts at an arbitrary clock (1.4 s here); times count from it.
-    return write_media(d / "record.ts", a, SR, video=True,
-                       audio_args=("-c:a", "aac", "-f", "mpegts"))  # fmt: skip
+    return write_media(
+        d / "record.ts", a, SR, video=True, audio_args=("-c:a", "aac", "-f", "mpegts")
+    )
 
 
 def _flv(d: Path, a: np.ndarray) -> Path:
-    return write_media(d / "stream.flv", a, SR, video=True,
-                       audio_args=("-c:a", "aac", "-ar", "44100"))  # fmt: skip
+    return write_media(
+        d / "stream.flv", a, SR, video=True, audio_args=("-c:a", "aac", "-ar", "44100")
+    )
 
 
 def _vfr_video(d: Path, a: np.ndarray) -> Path:
     # Frames at irregular times (a game capture dropping frames): 25 fps with every other
     # second's frames dropped, kept as variable frame rate.
     out = d / "vfr.mp4"
-    ffmpeg(*black_video(DURATION_S), *pcm_input(d, a),
-           "-vf", "select='lt(mod(t,2),1)+not(mod(n,3))'", "-fps_mode", "vfr",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out))  # fmt: skip
+    ffmpeg(
+        *black_video(DURATION_S),
+        *pcm_input(d, a),
+        "-vf",
+        "select='lt(mod(t,2),1)+not(mod(n,3))'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(out),
+    )
     return out
 
 
@@ -131,17 +163,32 @@ def _late_audio(d: Path, a: np.ndarray) -> Path:
     # The audio starts 5 s after the video (a capture card that came up late).
     out = d / "late.mp4"
     # (Timestamps shifted with asetpts: ffmpeg 9 ignores -itsoffset on raw PCM input.)
-    ffmpeg(*black_video(DURATION_S + 5), *pcm_input(d, a), "-af", "asetpts=PTS+5/TB",
-           "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-           "-c:a", "aac", str(out))  # fmt: skip
+    ffmpeg(
+        *black_video(DURATION_S + 5),
+        *pcm_input(d, a),
+        "-af",
+        "asetpts=PTS+5/TB",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(out),
+    )
     return out
 
 
 def _hole_in_audio(d: Path, a: np.ndarray) -> Path:
     # 5 s of the stream lost at 8 s: the timestamps jump, no samples fill the hole.
     out = d / "hole.mkv"
-    ffmpeg(*pcm_input(d, a), "-af", "asetpts='if(gte(T,8),PTS+5/TB,PTS)'",
-           "-c:a", "libopus", str(out))  # fmt: skip
+    ffmpeg(
+        *pcm_input(d, a), "-af", "asetpts='if(gte(T,8),PTS+5/TB,PTS)'", "-c:a", "libopus", str(out)
+    )
     return out
 
 
@@ -152,8 +199,19 @@ def _nonfinite_float_wav(d: Path, a: np.ndarray) -> Path:
     broken[31 * SR : 31 * SR + 100] = -np.inf
     out = d / "broken.wav"
     np.ascontiguousarray(broken, dtype="<f4").tofile(d / "broken.f32")
-    ffmpeg("-f", "f32le", "-ar", str(SR), "-ac", "1", "-i", str(d / "broken.f32"),
-           "-c:a", "pcm_f32le", str(out))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "f32le",
+        "-ar",
+        str(SR),
+        "-ac",
+        "1",
+        "-i",
+        str(d / "broken.f32"),
+        "-c:a",
+        "pcm_f32le",
+        str(out),
+    )
     return out
 
 

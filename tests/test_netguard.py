@@ -86,9 +86,12 @@ def test_a_link_is_judged_by_every_address_its_host_resolves_to() -> None:
         with pytest.raises(BlockedAddressError):
             check_public_url(url, dns)
     assert dns.asked == [
-        ("vods.example", 443), ("gone.example", 443), ("nas.example", 8080),
-        ("sneaky.example", 80), ("metadata.example", 80),
-    ]  # fmt: skip
+        ("vods.example", 443),
+        ("gone.example", 443),
+        ("nas.example", 8080),
+        ("sneaky.example", 80),
+        ("metadata.example", 80),
+    ]
 
 
 def test_literal_addresses_are_judged_without_a_lookup() -> None:

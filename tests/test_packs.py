@@ -59,8 +59,11 @@ def test_round_trip(tmp_path: Path) -> None:
     back = load_pack(path)
     assert (back.name, back.labels, back.background) == (pack.name, pack.labels, pack.background)
     assert (back.colors, back.template, back.settings, back.model) == (
-        pack.colors, pack.template, pack.settings, pack.model,
-    )  # fmt: skip
+        pack.colors,
+        pack.template,
+        pack.settings,
+        pack.model,
+    )
     assert [(e.label, e.kept, e.title, e.start_s, e.end_s) for e in back.examples] == [
         (e.label, e.kept, e.title, e.start_s, e.end_s) for e in pack.examples
     ]
@@ -133,34 +136,74 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "emotion", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "emotion", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_analyze_with_a_pack_then_review_and_learn(tmp_path: Path) -> None:
     # sirens at 10 and 90 s, whistles at 50 and 120 s: "a tone" finds both kinds
-    events = [("a siren", 10.0, 30.0), ("a whistle", 50.0, 70.0), ("a siren", 90.0, 110.0),
-              ("a whistle", 120.0, 140.0)]  # fmt: skip
+    events = [
+        ("a siren", 10.0, 30.0),
+        ("a whistle", 50.0, 70.0),
+        ("a siren", 90.0, 110.0),
+        ("a whistle", 120.0, 140.0),
+    ]
     vod = write_media(
         tmp_path / "vod.wav", make_vod(events, 150.0, SR, np.random.default_rng(300)), SR
     )
     pack = Pack(labels=["a tone"], background=["silence", "clicking"])
     pack_path = save_pack(pack, tmp_path / "pack.json")
     home = tmp_path / "home"
-    out = run(home, "analyze", str(vod), "--pack", str(pack_path), "--formats", "json",
-              "--out", str(tmp_path / "out"))  # fmt: skip
+    out = run(
+        home,
+        "analyze",
+        str(vod),
+        "--pack",
+        str(pack_path),
+        "--formats",
+        "json",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert out.returncode == 0, out.stderr
     assert "4 highlight(s) for a tone" in out.stdout
 
     (record,) = Store(home).analyses()
-    out = run(home, "review", str(record.id), "--label", "a tone", "--keep", "0:10-0:30",
-              "--keep", "1:30-1:50", "--reject", "50-70,2:00-2:20")  # fmt: skip
+    out = run(
+        home,
+        "review",
+        str(record.id),
+        "--label",
+        "a tone",
+        "--keep",
+        "0:10-0:30",
+        "--keep",
+        "1:30-1:50",
+        "--reject",
+        "50-70,2:00-2:20",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "vod: 4 pick(s)"
     assert "keep   a tone  0:10–0:30" in out.stdout and "reject a tone  2:00–2:20" in out.stdout
 
-    out = run(home, "analyze", str(vod), "--pack", str(pack_path), "--learn", "--formats",
-              "json", "--out", str(tmp_path / "out"))  # fmt: skip
+    out = run(
+        home,
+        "analyze",
+        str(vod),
+        "--pack",
+        str(pack_path),
+        "--learn",
+        "--formats",
+        "json",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert out.returncode == 0, out.stderr
     assert "learned a tone: 2 kept, 2 rejected; leave-one-out precision 0.00 → 1.00" in out.stderr
     assert "2 highlight(s) for a tone" in out.stdout, out.stdout

@@ -65,10 +65,11 @@ def test_a_moment_added_over_a_highlight_of_its_label_is_that_highlight_kept() -
         Highlight("a siren", 90.0, 95.0, 90.0, 1.0),
     ]
     # The siren holding a kept moment counts as kept; the whistle found at 60 does not.
-    assert pipeline.chosen(merged, {("a whistle", 10.0): True, ("a siren", 90.0): True,
-                                    ("a siren", 24.0): True}, moments) == [
-        merged[0], merged[1], merged[3]
-    ]  # fmt: skip
+    assert pipeline.chosen(
+        merged,
+        {("a whistle", 10.0): True, ("a siren", 90.0): True, ("a siren", 24.0): True},
+        moments,
+    ) == [merged[0], merged[1], merged[3]]
     # Dropping the found siren itself wins over the moment inside it.
     assert found[0] not in pipeline.chosen(merged, {("a siren", 20.0): False}, moments)
 
@@ -114,9 +115,26 @@ def reviewed(clap, vod: Path, home: Path, tmp_path_factory) -> int:
 
 def _cli_files(vod: Path, home: Path, out: Path, monkeypatch) -> dict[str, bytes]:
     monkeypatch.setenv("HYPELINE_HOME", str(home))
-    code = cli(["analyze", str(vod), "--labels", ", ".join(LABELS), "--background",
-                ", ".join(BACKGROUND), "--smoothing", str(RULES.smoothing_s), "--out", str(out),
-                "--model", str(TINY_CLAP), "--device", "cpu", "--precision", "fp32"])  # fmt: skip
+    code = cli(
+        [
+            "analyze",
+            str(vod),
+            "--labels",
+            ", ".join(LABELS),
+            "--background",
+            ", ".join(BACKGROUND),
+            "--smoothing",
+            str(RULES.smoothing_s),
+            "--out",
+            str(out),
+            "--model",
+            str(TINY_CLAP),
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+        ]
+    )
     assert code == 0
     return {fmt: (out / FILENAMES[fmt]).read_bytes() for fmt in FORMATS}
 
@@ -160,8 +178,14 @@ def _dashboard_files(aid: int, home: Path, monkeypatch) -> dict[str, bytes]:
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
     at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    seed(at.session_state, [Prompt("a whistle", "#636EFA"), Prompt("clicking", "#EF553B"),
-                            Prompt("silence", "#9E9E9E", background=True)])  # fmt: skip
+    seed(
+        at.session_state,
+        [
+            Prompt("a whistle", "#636EFA"),
+            Prompt("clicking", "#EF553B"),
+            Prompt("silence", "#9E9E9E", background=True),
+        ],
+    )
     at.session_state.analysis_id = aid
     at.run()
     at.slider(key="smoothing_s").set_value(int(RULES.smoothing_s)).run()

@@ -45,8 +45,10 @@ def write_chat(path: Path) -> Path:
         rows += [(start + LAG_S + i * 8 / n, f"fan{i}", f"{word} {word}") for i in range(n)]
     # Half of the KEKW burst also types catJAM (no default keyword, no platform emote: a
     # CSV has none), twice: it votes once per message.
-    rows = [(t, a, f"{text} catJAM catJAM" if text == "KEKW KEKW" and int(a[3:]) % 2 else text)
-            for t, a, text in rows]  # fmt: skip
+    rows = [
+        (t, a, f"{text} catJAM catJAM" if text == "KEKW KEKW" and int(a[3:]) % 2 else text)
+        for t, a, text in rows
+    ]
     rows += [(DECOY_S + i * 6 / 40, f"raider{i}", "OMEGALUL") for i in range(40)]
     lines = "".join(f"{t:.2f},{a},{text}\n" for t, a, text in sorted(rows))
     path.write_text("time_s,author,text\n" + lines, encoding="utf-8")
@@ -56,8 +58,9 @@ def write_chat(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def analysed(clap, tmp_path_factory) -> tuple[Store, int, Path]:
     folder = tmp_path_factory.mktemp("chat")
-    vod = write_media(folder / "Chat Night.flac", make_vod(EVENTS, DURATION_S, SR,
-                      np.random.default_rng(5)), SR)  # fmt: skip
+    vod = write_media(
+        folder / "Chat Night.flac", make_vod(EVENTS, DURATION_S, SR, np.random.default_rng(5)), SR
+    )
     chat = write_chat(folder / "chat.csv")
     store = Store(folder / "home")
     settings = pipeline.Settings(PROMPTS, RULES, chat=chat)
@@ -100,9 +103,13 @@ def test_each_highlight_gets_chat_reaction_and_the_lag_is_estimated(analysed) ->
 
 def test_rank_chat_keeps_what_chat_reacted_to(clap, analysed) -> None:
     store, aid, _ = analysed
-    kept = {rank: [(h.label, event_of(h.start_s)) for h in rescore(clap, store, aid, top_k=1,
-                                                                  rank=rank).highlights]
-            for rank in ("sound", "chat", "both")}  # fmt: skip
+    kept = {
+        rank: [
+            (h.label, event_of(h.start_s))
+            for h in rescore(clap, store, aid, top_k=1, rank=rank).highlights
+        ]
+        for rank in ("sound", "chat", "both")
+    }
     assert kept["sound"] == [("a whistle", 110)]  # the loudest
     assert kept["chat"] == [("clicking", 60)] == kept["both"]  # chat ×10 outweighs its lower score
 
@@ -138,9 +145,24 @@ def test_a_bad_chat_file_exits_2_with_nothing_written(
     bad = tmp_path / "chat.json"
     for content in ('{"nothing": "here"}', ""):
         bad.write_text(content)
-        code = cli(["analyze", str(folder / "Chat Night.flac"), "--labels", "a whistle",
-                    "--chat", str(bad), "--out", str(tmp_path / "out"), "--model",
-                    str(TINY_CLAP), "--device", "cpu", "--precision", "fp32"])  # fmt: skip
+        code = cli(
+            [
+                "analyze",
+                str(folder / "Chat Night.flac"),
+                "--labels",
+                "a whistle",
+                "--chat",
+                str(bad),
+                "--out",
+                str(tmp_path / "out"),
+                "--model",
+                str(TINY_CLAP),
+                "--device",
+                "cpu",
+                "--precision",
+                "fp32",
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
         assert "(--chat FILE)" in err
@@ -182,14 +204,34 @@ def test_other_chat_keywords_are_counted_from_the_stored_chat_without_the_file(
             again.chat is not None
             and sum(t.get("catJAM", 0) for t in again.chat.series.tokens) == CAT_JAM
         )
-        assert notes == ["Chat did not use 'gg ez' in this analysis (by 2 or more messages "
-                         "within 10 s), so it counts as 0."]  # fmt: skip
+        assert notes == [
+            "Chat did not use 'gg ez' in this analysis (by 2 or more messages "
+            "within 10 s), so it counts as 0."
+        ]
         # The CLI's --chat-keywords: the same VOD again, its stored chat judged by catJAM.
         monkeypatch.setenv("HYPELINE_HOME", str(store.home))
-        code = cli(["analyze", str(folder / "Chat Night.flac"), "--labels", "a whistle, clicking",
-                    "--background", "silence", "--smoothing", "10", "--chat-keywords", "catJAM",
-                    "--out", str(tmp_path / "out"), "--model", str(TINY_CLAP), "--device", "cpu",
-                    "--precision", "fp32"])  # fmt: skip
+        code = cli(
+            [
+                "analyze",
+                str(folder / "Chat Night.flac"),
+                "--labels",
+                "a whistle, clicking",
+                "--background",
+                "silence",
+                "--smoothing",
+                "10",
+                "--chat-keywords",
+                "catJAM",
+                "--out",
+                str(tmp_path / "out"),
+                "--model",
+                str(TINY_CLAP),
+                "--device",
+                "cpu",
+                "--precision",
+                "fp32",
+            ]
+        )
         assert code == 0, capsys.readouterr().err
         doc = json.loads((tmp_path / "out" / "highlights.json").read_text())
         (clicking_out,) = [h for h in doc["highlights"] if event_of(h["start_s"]) == 60]
@@ -213,8 +255,18 @@ def test_bad_chat_keywords_exit_2_in_one_sentence(
 ) -> None:
     _, _, folder = analysed
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
-    code = cli([command, str(folder / "Chat Night.flac"), "--labels", "a whistle",
-                "--chat-keywords", keywords, "--out", str(tmp_path / "out")])  # fmt: skip
+    code = cli(
+        [
+            command,
+            str(folder / "Chat Night.flac"),
+            "--labels",
+            "a whistle",
+            "--chat-keywords",
+            keywords,
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and said in err and "Traceback" not in err, err
     assert err.rstrip().endswith("(--chat-keywords).")
@@ -225,15 +277,27 @@ def _version_1(chat: stored.Chat) -> bytes:
     """The chat as the library stored it before keywords could change (ENCODING_VERSION 1)."""
     w, s = chat.reactions.windows, chat.reactions.series
     doc = {
-        "version": 1, "n_messages": chat.n_messages, "beyond": chat.reactions.beyond,
-        "windows": {"window_s": w.window_s, "hop_s": w.hop_s, "messages": w.messages.tolist(),
-                    "chatters": w.chatters.tolist(), "emotes": w.emotes.tolist(),
-                    "keywords": list(w.keywords), "keyword_counts": w.keyword_counts.tolist(),
-                    "top": [list(t) for t in w.top]},
-        "series": {"bin_s": s.bin_s, "messages": s.messages.tolist(),
-                   "chatters": s.chatters.tolist(), "tokens": [dict(t) for t in s.tokens],
-                   "baseline": s.baseline},
-    }  # fmt: skip
+        "version": 1,
+        "n_messages": chat.n_messages,
+        "beyond": chat.reactions.beyond,
+        "windows": {
+            "window_s": w.window_s,
+            "hop_s": w.hop_s,
+            "messages": w.messages.tolist(),
+            "chatters": w.chatters.tolist(),
+            "emotes": w.emotes.tolist(),
+            "keywords": list(w.keywords),
+            "keyword_counts": w.keyword_counts.tolist(),
+            "top": [list(t) for t in w.top],
+        },
+        "series": {
+            "bin_s": s.bin_s,
+            "messages": s.messages.tolist(),
+            "chatters": s.chatters.tolist(),
+            "tokens": [dict(t) for t in s.tokens],
+            "baseline": s.baseline,
+        },
+    }
     return zlib.compress(json.dumps(doc).encode(), 6)
 
 
@@ -255,8 +319,10 @@ def test_a_chat_stored_in_the_old_form_still_loads_with_the_default_keywords(
         again = pipeline.moments(store.analysis(aid), store, clap, settings, on_note=notes.append)
         (clicking,) = [h for h in again.highlights if event_of(h.start_s) == 60]
         assert clicking.chat is not None and clicking.chat.top == ("KEKW",)  # the defaults'
-        assert notes == ["This analysis's chat was stored before chat keywords could change, "
-                         "so it is counted with the default keywords; attach its chat file "
-                         "again to count yours."]  # fmt: skip
+        assert notes == [
+            "This analysis's chat was stored before chat keywords could change, "
+            "so it is counted with the default keywords; attach its chat file "
+            "again to count yours."
+        ]
     finally:
         store.set_chat(aid, record.format, record.n_messages, record.data)

@@ -26,8 +26,16 @@ from tests.test_cli_analyze_posts import size
 REPO = Path(__file__).resolve().parents[1]
 SR = 48_000
 EVENTS = [("a whistle", 5.0, 10.0), ("a whistle", 30.0, 35.0), ("a whistle", 55.0, 60.0)]
-ARGS = ["--labels", "a whistle, clicking", "--background", "silence", "--device", "cpu",
-        "--short-max", "4"]  # fmt: skip
+ARGS = [
+    "--labels",
+    "a whistle, clicking",
+    "--background",
+    "silence",
+    "--device",
+    "cpu",
+    "--short-max",
+    "4",
+]
 DEADLINE_S = 60
 
 
@@ -37,8 +45,9 @@ def analysed(clap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("HYPELINE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HYPELINE_MODEL", str(TINY_CLAP))
     audio = make_vod(EVENTS, 65.0, SR, np.random.default_rng(11))
-    path = write_media(tmp_path / "Three Whistles.mp4", audio, SR, video=True,
-                       audio_args=("-c:a", "aac"))  # fmt: skip
+    path = write_media(
+        tmp_path / "Three Whistles.mp4", audio, SR, video=True, audio_args=("-c:a", "aac")
+    )
     source = open_source(path)
     return embed_source(clap, Store(), source, source_identity(source)).id
 
@@ -60,14 +69,22 @@ def test_a_killed_render_leaves_no_half_short_and_the_next_run_makes_only_the_re
     shorts = out / "shorts"
     cmd = [sys.executable, "-m", "emotion", "shorts", str(analysed), *ARGS, "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + DEADLINE_S
         # Killed once the first short is whole and the second is being written.
-        while not (shorts.is_dir() and any(n.startswith("01-") for n in finals(shorts))
-                   and any((atomic.final_of(p) or "").startswith("02-")
-                           for p in temporaries(shorts))):  # fmt: skip
+        while not (
+            shorts.is_dir()
+            and any(n.startswith("01-") for n in finals(shorts))
+            and any((atomic.final_of(p) or "").startswith("02-") for p in temporaries(shorts))
+        ):
             assert proc.poll() is None, proc.communicate()[1].decode()
             assert time.monotonic() < deadline, "the render never reached its second short"
             time.sleep(0.005)

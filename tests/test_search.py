@@ -116,8 +116,15 @@ def test_collapse_reports_the_best_window_and_the_span(tmp_path: Path) -> None:
     two = store.open_analysis(source, "id:a", "m", 10.0, 2.5, 4)
     # (score, analysis id, row): rows 3-5 of the first chain (windows start 5 s apart and
     # last 10 s), row 9 stands alone; in the second (2.5 s hop) rows 3 and 6 overlap.
-    candidates = [(0.8, one.id, 3), (0.9, one.id, 4), (0.95, one.id, 5), (0.5, one.id, 9),
-                  (0.7, two.id, 3), (0.6, two.id, 6), (0.4, two.id, 10)]  # fmt: skip
+    candidates = [
+        (0.8, one.id, 3),
+        (0.9, one.id, 4),
+        (0.95, one.id, 5),
+        (0.5, one.id, 9),
+        (0.7, two.id, 3),
+        (0.6, two.id, 6),
+        (0.4, two.id, 10),
+    ]
     hits = _collapse(candidates, {one.id: one, two.id: two})
     assert [(h.analysis_id, h.start_s, h.end_s, h.best_start_s, h.score) for h in hits] == [
         (one.id, 15.0, 35.0, 25.0, 0.95),

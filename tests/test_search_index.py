@@ -132,8 +132,11 @@ def test_a_library_changed_by_another_process(clap, library) -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(store.home), str(ids["Monday Stream"]), clap.name],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["2"]
     hits = same_both_ways(store, query, [clap.name], top=5)

@@ -135,10 +135,12 @@ def test_links_into_the_servers_network_are_refused_without_a_connection(
         # The second server stands in for a public site: reachable under the policy.
         policy = shared.policy
         monkeypatch.setattr(
-            shared, "policy", lambda config: dataclasses.replace(
+            shared,
+            "policy",
+            lambda config: dataclasses.replace(
                 policy(config), reachable=frozenset({("127.0.0.1", public.port)})
             ),
-        )  # fmt: skip
+        )
         at = app(shared=True).run()
         for link in (private.url(vod.name), public.url("watch")):
             at.text_input(key="link").input(link)

@@ -41,10 +41,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _ffmpeg(*video, *h264, "-an", str(root / "silent.mp4"))
     (root / "hls").mkdir()
     _ffmpeg(
-        *video, *sine, *h264, "-c:a", "aac", "-shortest",
-        "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod",
+        *video,
+        *sine,
+        *h264,
+        "-c:a",
+        "aac",
+        "-shortest",
+        "-f",
+        "hls",
+        "-hls_time",
+        "2",
+        "-hls_playlist_type",
+        "vod",
         str(root / "hls" / "index.m3u8"),
-    )  # fmt: skip
+    )
     (root / "page.html").write_text("<html><head><title>Hi</title></head><body>hello</body></html>")
     (root / "two.html").write_text(
         '<html><body><video src="clip.mp4"></video><video src="hls/index.m3u8"></video></body></html>'

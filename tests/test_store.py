@@ -87,8 +87,9 @@ def test_readers_take_only_counted_vectors_while_a_batch_is_written(
         store.finish(lease, record.id, 60.0)
 
 
-@pytest.mark.parametrize("damage", ["bytes appended", "a second writer's copy", "bytes cut",
-                                    "file deleted"])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage", ["bytes appended", "a second writer's copy", "bytes cut", "file deleted"]
+)
 def test_a_damaged_store_is_found_repaired_with_a_note_and_scores_like_a_clean_one(
     clap, tmp_path: Path, vod: Path, clean: np.ndarray, damage: str
 ) -> None:
@@ -160,10 +161,18 @@ def test_a_second_caller_follows_the_holder_then_returns_its_result(
     reports: list[Progress] = []
     notes: list[str] = []
     result = []
-    waiter = threading.Thread(target=lambda: result.append(embed_source(
-        clap, store, source, source_identity(source), progress=reports.append,
-        on_note=notes.append,
-    )))  # fmt: skip
+    waiter = threading.Thread(
+        target=lambda: result.append(
+            embed_source(
+                clap,
+                store,
+                source,
+                source_identity(source),
+                progress=reports.append,
+                on_note=notes.append,
+            )
+        )
+    )
     waiter.start()
     deadline = time.monotonic() + 10
     while not reports and time.monotonic() < deadline:

@@ -24,16 +24,23 @@ CREATE TABLE reviews (analysis_id INTEGER NOT NULL REFERENCES analyses(id), labe
 def test_a_version_1_library_is_migrated_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "library.sqlite") as db:
         db.executescript(V1)
-        db.execute("INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
-                   "90.0, 1, 25.0, 0)")  # fmt: skip
-        db.execute("INSERT INTO analyses VALUES (7, 1, 'laion/clap-htsat-fused', 10, 5, 512, "
-                   "'complete', 17, 90.0, 1, 2)")  # fmt: skip
+        db.execute(
+            "INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
+            "90.0, 1, 25.0, 0)"
+        )
+        db.execute(
+            "INSERT INTO analyses VALUES (7, 1, 'laion/clap-htsat-fused', 10, 5, 512, "
+            "'complete', 17, 90.0, 1, 2)"
+        )
         db.execute("INSERT INTO reviews VALUES (7, 'laughter', 25.0, 1)")
     store = Store(tmp_path)
     (record,) = store.analyses()
     assert (record.id, record.source.title, record.n_done, record.duration_s) == (
-        7, "Old VOD", 17, 90.0,
-    )  # fmt: skip
+        7,
+        "Old VOD",
+        17,
+        90.0,
+    )
     assert record.audio_track == 1 and record.nonfinite_s == 0.0 and record.complete
     assert store.reviews(7) == {("laughter", 25.0): True}
     with sqlite3.connect(tmp_path / "library.sqlite") as db:
@@ -57,19 +64,30 @@ CREATE TABLE analyses (id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERE
 
 def test_a_version_2_library_gains_precision_names_and_dates(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "library.sqlite") as db:
-        db.executescript(V1.split("CREATE TABLE analyses")[0] + V2_ANALYSES
-                         + "CREATE TABLE reviews" + V1.split("CREATE TABLE reviews")[1])  # fmt: skip
-        db.execute("INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
-                   "90.0, 1, 25.0, 0)")  # fmt: skip
-        db.execute("INSERT INTO analyses VALUES (7, 1, 'm', 10, 5, 512, 'complete', 17, 90.0, "
-                   "1, 2, 2, 1.5)")  # fmt: skip
+        db.executescript(
+            V1.split("CREATE TABLE analyses")[0]
+            + V2_ANALYSES
+            + "CREATE TABLE reviews"
+            + V1.split("CREATE TABLE reviews")[1]
+        )
+        db.execute(
+            "INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
+            "90.0, 1, 25.0, 0)"
+        )
+        db.execute(
+            "INSERT INTO analyses VALUES (7, 1, 'm', 10, 5, 512, 'complete', 17, 90.0, "
+            "1, 2, 2, 1.5)"
+        )
         db.execute("PRAGMA user_version = 2")
     store = Store(tmp_path)
     (record,) = store.analyses()
     assert (record.id, record.audio_track, record.nonfinite_s, record.n_done) == (7, 2, 1.5, 17)
     assert (record.precision, record.kind, record.name, record.published) == (
-        "fp32", "vod", None, None,
-    )  # fmt: skip
+        "fp32",
+        "vod",
+        None,
+        None,
+    )
     assert record.title == "Old VOD"
     # The same key in another precision is another analysis; the same precision is this one.
     args = (record.source, "sha256:ab", "m", 10, 5, 512, 2)

@@ -39,16 +39,45 @@ def two_track_recording(folder: Path, default_track: int = 1) -> Path:
         inputs += ["-f", "f32le", "-ar", str(SR), "-ac", "1", "-i", str(raw)]
     out = folder / "obs recording.mkv"
     subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-v", "error", "-y",
-         "-f", "lavfi", "-i", f"color=c=black:s=64x64:r=25:d={DURATION_S}", *inputs,
-         "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-         "-c:a", "libopus", "-b:a", "96k",
-         "-metadata:s:a:0", "title=Game", "-metadata:s:a:1", "title=Mic",
-         "-metadata:s:a:1", "language=eng",
-         f"-disposition:a:{default_track - 1}", "default",
-         f"-disposition:a:{2 - default_track}", "0", str(out)],
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=black:s=64x64:r=25:d={DURATION_S}",
+            *inputs,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-metadata:s:a:0",
+            "title=Game",
+            "-metadata:s:a:1",
+            "title=Mic",
+            "-metadata:s:a:1",
+            "language=eng",
+            f"-disposition:a:{default_track - 1}",
+            "default",
+            f"-disposition:a:{2 - default_track}",
+            "0",
+            str(out),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -58,10 +87,20 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "emotion", "analyze", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "emotion", "analyze", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_probe_lists_the_tracks_with_their_names(recording: Path) -> None:
@@ -103,8 +142,17 @@ def test_each_track_is_its_own_analysis_and_rescores(recording: Path, tmp_path: 
     vectors = sorted((home / "embeddings").glob("*.f32"))
     assert len(vectors) == 2
     mtimes = [p.stat().st_mtime_ns for p in vectors]
-    again = cli(str(recording), *ARGS, "--audio-track", "2", "--threshold", "0.9",
-                "--out", str(tmp_path / "again"), home=home)  # fmt: skip
+    again = cli(
+        str(recording),
+        *ARGS,
+        "--audio-track",
+        "2",
+        "--threshold",
+        "0.9",
+        "--out",
+        str(tmp_path / "again"),
+        home=home,
+    )
     assert again.returncode == 0, again.stderr
     assert [p.stat().st_mtime_ns for p in vectors] == mtimes  # re-scored, nothing embedded
     doc = json.loads((tmp_path / "again" / "highlights.json").read_text())
@@ -126,8 +174,15 @@ def test_the_containers_default_track_is_the_default(tmp_path: Path, clap) -> No
 
 
 def test_a_track_that_is_not_there_is_one_sentence(recording: Path, tmp_path: Path) -> None:
-    out = cli(str(recording), *ARGS, "--audio-track", "3", "--out", str(tmp_path / "o"),
-              home=tmp_path / "home")  # fmt: skip
+    out = cli(
+        str(recording),
+        *ARGS,
+        "--audio-track",
+        "3",
+        "--out",
+        str(tmp_path / "o"),
+        home=tmp_path / "home",
+    )
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip() == (
         "hypeline: obs recording has no audio track 3; its tracks are 1: opus, mono, "

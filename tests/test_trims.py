@@ -39,11 +39,19 @@ def _analysis(store: Store) -> Analysis:
         Highlight("win", 290.0, 300.0, 295.0, 0.7),
     ]
     return Analysis(
-        source=source, model="m", window_s=10.0, hop_s=5.0, template="{}",
-        labels=["win", "fail"], background=[], window_starts_s=np.zeros(0),
-        scores=np.zeros((0, 2), dtype=np.float32), duration_s=DURATION_S, highlights=hs,
+        source=source,
+        model="m",
+        window_s=10.0,
+        hop_s=5.0,
+        template="{}",
+        labels=["win", "fail"],
+        background=[],
+        window_starts_s=np.zeros(0),
+        scores=np.zeros((0, 2), dtype=np.float32),
+        duration_s=DURATION_S,
+        highlights=hs,
         analysis_id=record.id,
-    )  # fmt: skip
+    )
 
 
 def _spans(files: dict[str, bytes]) -> tuple[list[str], list[tuple[str, str, str]], list]:
@@ -138,8 +146,10 @@ def test_bad_trims_say_what_to_do(tmp_path: Path) -> None:
 def test_a_version_5_library_gains_trims_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "library.sqlite") as db:
         db.executescript(V1)
-        db.execute("INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
-                   "90.0, 1, 25.0, 0)")  # fmt: skip
+        db.execute(
+            "INSERT INTO sources VALUES (1, 'sha256:ab', 'Old VOD', '/v.mp4', NULL, NULL, "
+            "90.0, 1, 25.0, 0)"
+        )
         db.execute(
             "INSERT INTO analyses VALUES (7, 1, 'm', 10, 5, 512, 'complete', 17, 90.0, 1, 2)"
         )
@@ -163,14 +173,26 @@ def test_the_cli_stores_a_trim_and_refuses_a_bad_one(tmp_path: Path) -> None:
     env = {"HYPELINE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     cmd = [sys.executable, "-m", "emotion", "review", aid, "--label", "win"]
     repo = Path(__file__).resolve().parents[1]
-    ok = subprocess.run([*cmd, "--trim", "1:00=-2,+3"], capture_output=True, text=True, env=env,
-                        cwd=repo, timeout=60)  # fmt: skip
+    ok = subprocess.run(
+        [*cmd, "--trim", "1:00=-2,+3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=repo,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "trim   win  1:00: start -2 s, end +3 s" in ok.stdout
     assert Store(tmp_path).trims(analysis.analysis_id) == {("win", 60.0): Trim(-2.0, 3.0)}
     files, _ = pipeline.export_files(analysis, store, ["csv"])
     assert "win,58.000,78.000" in files["csv"].decode()
-    bad = subprocess.run([*cmd, "--trim", "1:00=-30,0"], capture_output=True, text=True, env=env,
-                         cwd=repo, timeout=60)  # fmt: skip
+    bad = subprocess.run(
+        [*cmd, "--trim", "1:00=-30,0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=repo,
+        timeout=60,
+    )
     assert bad.returncode == 2
     assert "at most 15 s either way" in bad.stderr and "Traceback" not in bad.stderr

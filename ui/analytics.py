@@ -33,11 +33,15 @@ def mood_mix(stats: LibraryStats, colors: Mapping[str, str]) -> go.Figure:
         grey = prompt in stats.background
         color = BACKGROUND_PALETTE[j % len(BACKGROUND_PALETTE)] if grey else colors.get(prompt)
         fig.add_bar(
-            x=names, y=[v.minutes[prompt] for v in stats.vods], name=prompt,
+            x=names,
+            y=[v.minutes[prompt] for v in stats.vods],
+            name=prompt,
             marker={"color": color, "opacity": 0.45 if grey else 1.0},
             customdata=[100 * v.share[prompt] for v in stats.vods],
-            hovertemplate="%{x}<br>" + prompt + ": %{y:.1f} min (%{customdata:.0f}%)<extra></extra>",
-        )  # fmt: skip
+            hovertemplate="%{x}<br>"
+            + prompt
+            + ": %{y:.1f} min (%{customdata:.0f}%)<extra></extra>",
+        )
     fig.update_layout(barmode="stack", yaxis_title="minutes", title="Mood mix", **LAYOUT)
     return fig
 
@@ -79,21 +83,35 @@ def heatmap(stats: LibraryStats) -> go.Figure:
         edges_s = np.linspace(0.0, vod.duration_s, HEAT_BINS + 1)
         spans = [[name, f"{clock(a)}–{clock(b)}"] for a, b in pairwise(edges_s)]
         fig.add_heatmap(
-            z=[vod.heat.tolist()], x=edges_s.tolist(), y=[row], customdata=[spans],
-            coloraxis="coloraxis", name=name,
+            z=[vod.heat.tolist()],
+            x=edges_s.tolist(),
+            y=[row],
+            customdata=[spans],
+            coloraxis="coloraxis",
+            name=name,
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}: %{z:.2f}<extra></extra>",
-        )  # fmt: skip
+        )
     ticks_s = clock_ticks(max((v.duration_s for v in stats.vods), default=0.0))
-    fig.update_xaxes(title="time into the stream", tickvals=ticks_s,
-                     ticktext=[clock(t) for t in ticks_s], showgrid=False)  # fmt: skip
+    fig.update_xaxes(
+        title="time into the stream",
+        tickvals=ticks_s,
+        ticktext=[clock(t) for t in ticks_s],
+        showgrid=False,
+    )
     fig.update_yaxes(tickvals=list(range(len(names))), ticktext=names, showgrid=False)
     fig.update_layout(
         title="Where the moments are",
-        coloraxis={"colorscale": [[0.0, "#1b1b2f"], [0.5, "#AB63FA"], [1.0, "#FECB52"]],
-                   "cmin": 0, "cmax": 1, "colorbar": {"title": "p"}},
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        coloraxis={
+            "colorscale": [[0.0, "#1b1b2f"], [0.5, "#AB63FA"], [1.0, "#FECB52"]],
+            "cmin": 0,
+            "cmax": 1,
+            "colorbar": {"title": "p"},
+        },
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
         **LAYOUT,
-    )  # fmt: skip
+    )
     return fig
 
 

@@ -28,19 +28,33 @@ RESULT_KEY = "batch_result"
 
 def panel(store: Store, settings: Settings) -> None:
     """The "Analyze many VODs" box, and the last batch's table."""
-    with st.expander("Analyze many VODs", icon=":material/playlist_add:",
-                     expanded=RESULT_KEY in st.session_state):  # fmt: skip
+    with st.expander(
+        "Analyze many VODs", icon=":material/playlist_add:", expanded=RESULT_KEY in st.session_state
+    ):
         text = st.text_area(
-            "VODs, one a line", key="batch_inputs", height=110,
+            "VODs, one a line",
+            key="batch_inputs",
+            height=110,
             placeholder="/videos/2026 (a folder: its media files)\n/videos/list.txt\nhttps://www.twitch.tv/somechannel/videos",
             help="Folders (searched for media files), files, .txt lists of paths and links, "
             "channel or playlist links (newest first). A VOD already analysed costs nothing.",
-        )  # fmt: skip
-        limit = st.number_input("At most this many VODs of each channel (0: all)", min_value=0,
-                                value=0, step=1, key="batch_limit")  # fmt: skip
-        keep = st.checkbox("Keep the downloaded media", value=True, key="batch_keep_media",
-                           help="Off: each link's download is deleted once it is embedded; its analysis stays (your own files are never deleted).")  # fmt: skip
-        if st.button("Analyze all", key="batch_start", type="primary", icon=":material/play_arrow:"):  # fmt: skip
+        )
+        limit = st.number_input(
+            "At most this many VODs of each channel (0: all)",
+            min_value=0,
+            value=0,
+            step=1,
+            key="batch_limit",
+        )
+        keep = st.checkbox(
+            "Keep the downloaded media",
+            value=True,
+            key="batch_keep_media",
+            help="Off: each link's download is deleted once it is embedded; its analysis stays (your own files are never deleted).",
+        )
+        if st.button(
+            "Analyze all", key="batch_start", type="primary", icon=":material/play_arrow:"
+        ):
             inputs = [line.strip() for line in text.splitlines() if line.strip()]
             _run(store, settings, inputs, int(limit) or None, keep)
         shown: tuple[list[Outcome], str] | None = st.session_state.get(RESULT_KEY)
@@ -71,7 +85,9 @@ def _run(
         def show(p: Progress) -> None:
             eta = f", about {clock(p.eta_s)} left" if p.eta_s else ""
             bar = overall if p.stage == "batch" else current
-            bar.progress(p.fraction or 0.0, text=f"{p.message}{eta}" if p.stage == "batch" else p.message)  # fmt: skip
+            bar.progress(
+                p.fraction or 0.0, text=f"{p.message}{eta}" if p.stage == "batch" else p.message
+            )
             if p.stage == "batch":
                 status.update(label=f"Analyzing: {p.message}{eta}")
 
@@ -79,15 +95,20 @@ def _run(
             source = pipeline.open_spec(spec, None, show)
             record = pipeline.embed(source, clap, store, progress=show, on_note=_note)
             analysis = results.scored(record, store, clap, settings)
-            return Done(source.title, record.id, record.n_done, len(analysis.highlights),
-                        media=source.path)  # fmt: skip
+            return Done(
+                source.title, record.id, record.n_done, len(analysis.highlights), media=source.path
+            )
 
-        outcomes = run_batch(items, one, out, progress=show, on_note=_note, store=store,
-                             keep_media=keep_media)  # fmt: skip
+        outcomes = run_batch(
+            items, one, out, progress=show, on_note=_note, store=store, keep_media=keep_media
+        )
         failed = sum(not o.ok for o in outcomes)
-        status.update(label=f"Analyzed {len(outcomes) - failed} of {len(outcomes)} VOD(s)"
-                      + (f", {failed} failed" if failed else ""),
-                      state="error" if failed else "complete", expanded=False)  # fmt: skip
+        status.update(
+            label=f"Analyzed {len(outcomes) - failed} of {len(outcomes)} VOD(s)"
+            + (f", {failed} failed" if failed else ""),
+            state="error" if failed else "complete",
+            expanded=False,
+        )
     st.session_state[RESULT_KEY] = (outcomes, str(out / CSV_NAME))
 
 
@@ -97,15 +118,24 @@ def _note(text: str) -> None:
 
 def _table(outcomes: list[Outcome], csv_path: str) -> None:
     st.dataframe(
-        pd.DataFrame({
-            "VOD": [o.title or o.spec for o in outcomes],
-            "windows": [o.windows for o in outcomes],
-            "highlights": [o.highlights for o in outcomes],
-            "time": [clock(o.seconds) for o in outcomes],
-            "error": [o.error or "" for o in outcomes],
-        }),
-        hide_index=True, key="batch_table",
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "VOD": [o.title or o.spec for o in outcomes],
+                "windows": [o.windows for o in outcomes],
+                "highlights": [o.highlights for o in outcomes],
+                "time": [clock(o.seconds) for o in outcomes],
+                "error": [o.error or "" for o in outcomes],
+            }
+        ),
+        hide_index=True,
+        key="batch_table",
+    )
     with open(csv_path, "rb") as f:
-        st.download_button("batch.csv", f.read(), file_name=CSV_NAME, mime="text/csv",
-                           key="batch_csv", icon=":material/download:")  # fmt: skip
+        st.download_button(
+            "batch.csv",
+            f.read(),
+            file_name=CSV_NAME,
+            mime="text/csv",
+            key="batch_csv",
+            icon=":material/download:",
+        )

@@ -55,9 +55,12 @@ def from_file(upload: UploadedFile, clf: Classifier) -> Clip:
 def library_moment(store: Store, policy: SourcePolicy | None, clap: Clap) -> Clip | None:
     """Pick an analysed VOD and a time; the window there, cut from its file with ffmpeg."""
     records = [
-        r for r in store.analyses()
-        if r.complete and r.source.path.is_file() and (policy is None or policy.allows(r.source.path))
-    ]  # fmt: skip
+        r
+        for r in store.analyses()
+        if r.complete
+        and r.source.path.is_file()
+        and (policy is None or policy.allows(r.source.path))
+    ]
     if not records:
         st.info("No analysed VOD here yet: analyse one on the Analyze page first.")
         return None
@@ -74,8 +77,11 @@ def library_moment(store: Store, policy: SourcePolicy | None, clap: Clap) -> Cli
         record.source.path, clap.sampling_rate, start_s, record.window_s, record.audio_track
     )
     st.caption(f"The {record.window_s:g} s window from {clock(start_s)}, as the analysis heard it.")
-    return Clip(f"{record.source.title} @ {clock(start_s)}",
-                f"{record.id}@{start_s}:{record.window_s}", waveform)  # fmt: skip
+    return Clip(
+        f"{record.source.title} @ {clock(start_s)}",
+        f"{record.id}@{start_s}:{record.window_s}",
+        waveform,
+    )
 
 
 def embedding(clip: Clip, clf: Classifier) -> np.ndarray:
@@ -114,13 +120,21 @@ def waveform_figure(waveform: np.ndarray, sampling_rate: int) -> go.Figure:
     t = np.arange(blocks.shape[0]) * per / sampling_rate
     fig = go.Figure(
         go.Scatter(
-            x=np.concatenate([t, t[::-1]]), y=np.concatenate([blocks.max(1), blocks.min(1)[::-1]]),
-            fill="toself", mode="lines", line={"width": 0.5, "color": "#9147FF"},
-            hoverinfo="skip", showlegend=False,
+            x=np.concatenate([t, t[::-1]]),
+            y=np.concatenate([blocks.max(1), blocks.min(1)[::-1]]),
+            fill="toself",
+            mode="lines",
+            line={"width": 0.5, "color": "#9147FF"},
+            hoverinfo="skip",
+            showlegend=False,
         )
-    )  # fmt: skip
-    fig.update_layout(height=200, margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                      xaxis_title="seconds", yaxis={"range": [-1, 1], "title": None})  # fmt: skip
+    )
+    fig.update_layout(
+        height=200,
+        margin={"l": 10, "r": 10, "t": 10, "b": 30},
+        xaxis_title="seconds",
+        yaxis={"range": [-1, 1], "title": None},
+    )
     return fig
 
 
@@ -128,13 +142,20 @@ def mel_figure(mel: np.ndarray, hop_s: float) -> go.Figure:
     """The log-mel the audio tower reads: time across, mel bands up, dB as colour."""
     fig = go.Figure(
         go.Heatmap(
-            z=mel.T, x=np.arange(mel.shape[0]) * hop_s, y=np.arange(mel.shape[1]),
-            colorscale="Magma", colorbar={"title": "dB"},
+            z=mel.T,
+            x=np.arange(mel.shape[0]) * hop_s,
+            y=np.arange(mel.shape[1]),
+            colorscale="Magma",
+            colorbar={"title": "dB"},
             hovertemplate="%{x:.2f} s · band %{y} · %{z:.1f} dB<extra></extra>",
         )
-    )  # fmt: skip
-    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                      xaxis_title="seconds", yaxis_title="mel band")  # fmt: skip
+    )
+    fig.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 10, "b": 30},
+        xaxis_title="seconds",
+        yaxis_title="mel band",
+    )
     return fig
 
 
@@ -146,16 +167,26 @@ def bars_figure(
     names = [name + (" (background)" if name in background else "") for name, _ in ranked]
     fig = go.Figure(
         go.Bar(
-            x=[p for _, p in ranked], y=names, orientation="h",
-            marker={"color": [BACKGROUND_GREY if n in background else colors.get(n, "#9147FF")
-                              for n, _ in ranked]},
-            text=[f"{p:.1%}" for _, p in ranked], textposition="auto",
+            x=[p for _, p in ranked],
+            y=names,
+            orientation="h",
+            marker={
+                "color": [
+                    BACKGROUND_GREY if n in background else colors.get(n, "#9147FF")
+                    for n, _ in ranked
+                ]
+            },
+            text=[f"{p:.1%}" for _, p in ranked],
+            textposition="auto",
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
         )
-    )  # fmt: skip
-    fig.update_layout(height=60 + 36 * len(ranked), margin={"l": 10, "r": 10, "t": 10, "b": 30},
-                      xaxis={"range": [0, 1], "tickformat": ".0%"},
-                      yaxis={"autorange": "reversed"})  # fmt: skip
+    )
+    fig.update_layout(
+        height=60 + 36 * len(ranked),
+        margin={"l": 10, "r": 10, "t": 10, "b": 30},
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"autorange": "reversed"},
+    )
     return fig
 
 

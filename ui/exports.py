@@ -46,10 +46,15 @@ def panel(analysis: Analysis, store: Store) -> None:
     with st.container(horizontal=True):
         for fmt, (label, tip) in BUTTONS.items():
             st.download_button(
-                label, data[fmt], file_name=f"{stem}-{FILENAMES[fmt]}", key=f"download_{fmt}",
-                help=tip, on_click="ignore", icon=":material/download:",
+                label,
+                data[fmt],
+                file_name=f"{stem}-{FILENAMES[fmt]}",
+                key=f"download_{fmt}",
+                help=tip,
+                on_click="ignore",
+                icon=":material/download:",
                 type="primary" if fmt == "chapters" else "secondary",
-            )  # fmt: skip
+            )
         _clips(subset, store.home, stem)
     for note in notes:
         st.caption(f":material/info: {note}")
@@ -86,12 +91,22 @@ def _clips(subset: Analysis, home: Path, stem: str) -> None:
     """Cutting clips takes a while: prepared on demand (with progress), then downloadable."""
     if (zip_path := clipzip.made(subset, home)) is not None:
         st.download_button(
-            "Clips (zip)", zip_path.read_bytes, file_name=f"{stem}-clips.zip", key="download_clips",
-            on_click="ignore", icon=":material/movie:", mime="application/zip",
-        )  # fmt: skip
+            "Clips (zip)",
+            zip_path.read_bytes,
+            file_name=f"{stem}-clips.zip",
+            key="download_clips",
+            on_click="ignore",
+            icon=":material/movie:",
+            mime="application/zip",
+        )
         return
-    if not st.button("Prepare clips", key="prepare_clips", icon=":material/movie:",
-                     disabled=not subset.highlights, help="Cuts one clip per highlight."):  # fmt: skip
+    if not st.button(
+        "Prepare clips",
+        key="prepare_clips",
+        icon=":material/movie:",
+        disabled=not subset.highlights,
+        help="Cuts one clip per highlight.",
+    ):
         return
     bar = st.progress(0.0, text="Cutting clips…")
 

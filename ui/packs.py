@@ -21,10 +21,13 @@ from ui.prompt_rows import THRESHOLD_RANGES, Prompt, seed, threshold_key
 def loader() -> None:
     """An uploader that replaces the prompts and settings with a pack's."""
     st.file_uploader(
-        "Load a prompt pack", type=["json"], key="pack_file", on_change=_load,
+        "Load a prompt pack",
+        type=["json"],
+        key="pack_file",
+        on_change=_load,
         help="A pack saved from the Analytics page: prompts, colors, template, thresholds "
         "and learned picks.",
-    )  # fmt: skip
+    )
     if problem := st.session_state.get("pack_error"):
         st.error(problem)
 
@@ -49,8 +52,11 @@ def apply(state: Any, pack: Pack) -> None:
         text = state[f"prompt_text_{pid}"]
         if text in own and not state[f"prompt_bg_{pid}"]:
             state[threshold_key(s.scale, pid)] = _on_grid(own[text], low, high, step)
-    for key, value in (("min_duration_s", s.min_duration_s), ("merge_gap_s", s.merge_gap_s),
-                       ("smoothing_s", s.smoothing_s)):  # fmt: skip
+    for key, value in (
+        ("min_duration_s", s.min_duration_s),
+        ("merge_gap_s", s.merge_gap_s),
+        ("smoothing_s", s.smoothing_s),
+    ):
         state[key] = int(min(60, max(0, 5 * round(value / 5))))  # the sliders' grid
     state["chat_keywords"] = ", ".join(pack.chat_keywords or DEFAULT_KEYWORDS)
     state["pack_examples"] = pack.examples

@@ -17,12 +17,20 @@ from emotion.scoring.highlights import ABSOLUTE, RELATIVE
 
 # The threshold sliders of each scale: (min, max, step, help); the default is the scale's.
 THRESHOLD_RANGES = {
-    ABSOLUTE: (0.05, 0.95, 0.05,
-               "How sure the model must be (probability) for a moment to start a highlight."),
-    RELATIVE: (1.0, 10.0, 0.5,
-               "How far above this stream's usual level for the prompt, in spreads, a moment "
-               "must rise to start a highlight."),
-}  # fmt: skip
+    ABSOLUTE: (
+        0.05,
+        0.95,
+        0.05,
+        "How sure the model must be (probability) for a moment to start a highlight.",
+    ),
+    RELATIVE: (
+        1.0,
+        10.0,
+        0.5,
+        "How far above this stream's usual level for the prompt, in spreads, a moment "
+        "must rise to start a highlight.",
+    ),
+}
 
 
 def threshold_key(scale: str, pid: int | None = None) -> str:

@@ -79,14 +79,21 @@ def show_timeline(analysis: Analysis, settings: Settings, store: Store) -> None:
         else None
     )
     fig = timeline.figure(
-        analysis, settings.colors, settings.highlights.threshold,
-        settings.highlights.smoothing_s, dropped, chat.reactions.series if chat else None,
-    )  # fmt: skip
+        analysis,
+        settings.colors,
+        settings.highlights.threshold,
+        settings.highlights.smoothing_s,
+        dropped,
+        chat.reactions.series if chat else None,
+    )
     ends = {h.start_s: h.end_s for h in analysis.highlights}  # a band or a star: its span
     st.plotly_chart(
-        fig, key="timeline", on_select=partial(_on_timeline, analysis.analysis_id or 0, ends),
-        selection_mode=("points", "box"), config={"displaylogo": False},
-    )  # fmt: skip
+        fig,
+        key="timeline",
+        on_select=partial(_on_timeline, analysis.analysis_id or 0, ends),
+        selection_mode=("points", "box"),
+        config={"displaylogo": False},
+    )
     lane = " (or a bar of the chat lane: messages per 10 s, spikes in orange)" if chat else ""
     st.caption(
         f"Click a line, a band or a star{lane} to play from there; drag to zoom, double-click to zoom out."
@@ -141,11 +148,17 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
     )
     key = f"highlights_{st.session_state.get('table_version', 0)}"
     st.data_editor(
-        table, key=key, hide_index=True,
+        table,
+        key=key,
+        hide_index=True,
         disabled=["thumbnail", "moment", "start", "end", "score", "why"],
         column_config={
             "play": st.column_config.ButtonColumn(
-                "Play", width=72, type="tertiary", key="play_click", on_click=_on_play,
+                "Play",
+                width=72,
+                type="tertiary",
+                key="play_click",
+                on_click=_on_play,
                 args=(aid, [(h.start_s, h.end_s) for h in hs]),
                 help="Play this highlight, from its start to its end",
             ),
@@ -165,8 +178,9 @@ def highlight_table(analysis: Analysis, store: Store) -> None:
                 "Why", help="The peak, and how far above this VOD's usual level for the moment"
             ),
         },
-        on_change=_on_table, args=(key, aid, [review_key(h.label, h.start_s) for h in hs]),
-    )  # fmt: skip
+        on_change=_on_table,
+        args=(key, aid, [review_key(h.label, h.start_s) for h in hs]),
+    )
     if not hs:
         st.caption("No highlight at this threshold: lower it in the sidebar.")
 
@@ -232,12 +246,20 @@ def analysis_player(record: AnalysisRecord, home: Path) -> PlayPoint | None:
     if point is None:
         _player(record.source, home, record.audio_track, 0)
     else:
-        _player(record.source, home, record.audio_track, point.start_s, point.end_s,
-                autoplay=True, press=point.press)  # fmt: skip
+        _player(
+            record.source,
+            home,
+            record.audio_track,
+            point.start_s,
+            point.end_s,
+            autoplay=True,
+            press=point.press,
+        )
     st.toggle(
-        "Keep playing past the end", key="keep_playing",
+        "Keep playing past the end",
+        key="keep_playing",
         help="For the next Play: play on past the highlight's end instead of stopping there.",
-    )  # fmt: skip
+    )
     return point
 
 
@@ -280,7 +302,9 @@ def _player(
     """
     path = source.path
     if not path.is_file():
-        st.info(f"{path} is gone (moved or deleted), so there is nothing to play; the timeline and exports still work.")  # fmt: skip
+        st.info(
+            f"{path} is gone (moved or deleted), so there is nothing to play; the timeline and exports still work."
+        )
         return
     start = int(start_s)
     end = None if end_s is None else max(math.ceil(end_s), start + 1)  # whole seconds, rounded out
@@ -289,16 +313,34 @@ def _player(
     if path.stat().st_size <= PLAYER_MAX_BYTES and audio_track == 1:
         mime = mimetypes.guess_type(path.name)[0]
         if source.has_video:
-            st.video(str(path), format=mime or "video/mp4", start_time=start, end_time=end,
-                     autoplay=autoplay, alt=alt)  # fmt: skip
+            st.video(
+                str(path),
+                format=mime or "video/mp4",
+                start_time=start,
+                end_time=end,
+                autoplay=autoplay,
+                alt=alt,
+            )
         else:
-            st.audio(str(path), format=mime or "audio/mpeg", start_time=start, end_time=end,
-                     autoplay=autoplay, alt=alt)  # fmt: skip
+            st.audio(
+                str(path),
+                format=mime or "audio/mpeg",
+                start_time=start,
+                end_time=end,
+                autoplay=autoplay,
+                alt=alt,
+            )
         return
     preview = _preview(source, home, audio_track)
     if preview is not None:
-        st.audio(str(preview), format="audio/mp4", start_time=start, end_time=end,
-                 autoplay=autoplay, alt=alt)  # fmt: skip
+        st.audio(
+            str(preview),
+            format="audio/mp4",
+            start_time=start,
+            end_time=end,
+            autoplay=autoplay,
+            alt=alt,
+        )
         st.caption("A light audio preview of this long VOD; exports and clips use the original.")
 
 

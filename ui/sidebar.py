@@ -103,9 +103,14 @@ def _model_picker(locked: bool = False) -> str:
     if name == LOCAL_FOLDER:
         folder = "" if wanted in KNOWN_MODELS else wanted
         typed = st.text_input(
-            "Folder", folder, key="model_folder", persist_state=PERSIST, placeholder="/path/to/checkpoint",
-            disabled=locked, help="Set by the server (HYPELINE_MODEL)." if locked else None,
-        ).strip()  # fmt: skip
+            "Folder",
+            folder,
+            key="model_folder",
+            persist_state=PERSIST,
+            placeholder="/path/to/checkpoint",
+            disabled=locked,
+            help="Set by the server (HYPELINE_MODEL)." if locked else None,
+        ).strip()
         name = folder if locked else typed  # a crafted client can send a disabled value
     status = st.empty()
     if not name:
@@ -118,9 +123,10 @@ def _model_picker(locked: bool = False) -> str:
     clap = model.get(name)
     if clap is not None:
         status.badge(
-            f"ready · {clap.device.type} · {clap.precision}", icon=":material/check_circle:",
+            f"ready · {clap.device.type} · {clap.precision}",
+            icon=":material/check_circle:",
             color="green",
-        )  # fmt: skip
+        )
     else:
         with status.container(horizontal=True, vertical_alignment="center"):
             st.badge("missing", icon=":material/error:", color="red", help=model.error(name))
@@ -162,18 +168,30 @@ def _prompt_editor() -> tuple[Prompt, ...]:
                 "bg", key=f"prompt_bg_{pid}", persist_state=PERSIST, help=BACKGROUND_HELP
             )
             st.button(
-                ":material/close:", key=f"prompt_del_{pid}", on_click=_remove, args=(pid,),
-                type="tertiary", help="Remove this prompt",
-            )  # fmt: skip
+                ":material/close:",
+                key=f"prompt_del_{pid}",
+                on_click=_remove,
+                args=(pid,),
+                type="tertiary",
+                help="Remove this prompt",
+            )
         prompts.append(Prompt(label.strip(), color, background))
     st.text_input(
-        "Add moments", key="add_moments", on_change=_add, args=(False,),
-        placeholder="e.g. rage quit, donation alert", help="Comma-separated; press Enter.",
-    )  # fmt: skip
+        "Add moments",
+        key="add_moments",
+        on_change=_add,
+        args=(False,),
+        placeholder="e.g. rage quit, donation alert",
+        help="Comma-separated; press Enter.",
+    )
     st.text_input(
-        "Add background sounds", key="add_background", on_change=_add, args=(True,),
-        placeholder="e.g. game music", help=BACKGROUND_HELP,
-    )  # fmt: skip
+        "Add background sounds",
+        key="add_background",
+        on_change=_add,
+        args=(True,),
+        placeholder="e.g. game music",
+        help=BACKGROUND_HELP,
+    )
     return tuple(prompts)
 
 
@@ -200,18 +218,32 @@ SCALE_NAMES = {ABSOLUTE: "Absolute", RELATIVE: "This stream's own"}
 def _highlight_settings() -> tuple[str, HighlightSettings]:
     st.subheader("Highlights")
     defaults = HighlightSettings()
-    scale = st.segmented_control(
-        "Scale", SCALES, default=defaults.scale, format_func=SCALE_NAMES.__getitem__, key="scale",
-        persist_state=PERSIST, help="Absolute: the probability. This stream's own: how far a "
-        "prompt rises above its usual level on this VOD (for streams whose sound always "
-        "half-matches a prompt, e.g. game music that sounds like cheering).",
-    ) or defaults.scale  # fmt: skip
+    scale = (
+        st.segmented_control(
+            "Scale",
+            SCALES,
+            default=defaults.scale,
+            format_func=SCALE_NAMES.__getitem__,
+            key="scale",
+            persist_state=PERSIST,
+            help="Absolute: the probability. This stream's own: how far a "
+            "prompt rises above its usual level on this VOD (for streams whose sound always "
+            "half-matches a prompt, e.g. game music that sounds like cheering).",
+        )
+        or defaults.scale
+    )
     low, high, step, why = THRESHOLD_RANGES[scale]
     own = HighlightSettings.on_scale(scale).threshold
     threshold = st.slider(
-        "Threshold", low, high, own, step, key=threshold_key(scale), persist_state=PERSIST,
+        "Threshold",
+        low,
+        high,
+        own,
+        step,
+        key=threshold_key(scale),
+        persist_state=PERSIST,
         help=why,
-    )  # fmt: skip
+    )
     per_prompt = []
     with st.expander("Per-prompt thresholds"):
         for pid in st.session_state.prompt_ids:
@@ -219,27 +251,49 @@ def _highlight_settings() -> tuple[str, HighlightSettings]:
             if not text or st.session_state.get(f"prompt_bg_{pid}"):
                 continue
             value = st.number_input(
-                text, low, high, None, step, key=threshold_key(scale, pid), persist_state=PERSIST,
-                placeholder=f"{threshold:g}", help="Empty: the threshold above.",
-            )  # fmt: skip
+                text,
+                low,
+                high,
+                None,
+                step,
+                key=threshold_key(scale, pid),
+                persist_state=PERSIST,
+                placeholder=f"{threshold:g}",
+                help="Empty: the threshold above.",
+            )
             if value is not None:
                 per_prompt.append((" ".join(text.split()), float(value)))
     min_duration_s = st.slider(
         "Minimum highlight length (s)", 0, 60, 0, 5, key="min_duration_s", persist_state=PERSIST
     )
     merge_gap_s = st.slider(
-        "Merge gap (s)", 0, 60, int(defaults.merge_gap_s), 5, key="merge_gap_s", persist_state=PERSIST,
+        "Merge gap (s)",
+        0,
+        60,
+        int(defaults.merge_gap_s),
+        5,
+        key="merge_gap_s",
+        persist_state=PERSIST,
         help="Highlights of one moment closer than this become one.",
-    )  # fmt: skip
+    )
     smoothing_s = st.slider(
-        "Smoothing (s)", 0, 60, 0, 5, key="smoothing_s", persist_state=PERSIST,
+        "Smoothing (s)",
+        0,
+        60,
+        0,
+        5,
+        key="smoothing_s",
+        persist_state=PERSIST,
         help="Moving average over the timeline before thresholding; 0 = none.",
-    )  # fmt: skip
+    )
     with st.expander("Prompt template"):
         template = st.text_input(
-            "Template", DEFAULT_TEMPLATE, key="template", persist_state=PERSIST,
+            "Template",
+            DEFAULT_TEMPLATE,
+            key="template",
+            persist_state=PERSIST,
             help='What the model reads for each prompt; {} marks the prompt ("{}" alone uses it verbatim).',
-        )  # fmt: skip
+        )
     settings = HighlightSettings.on_scale(
         scale,
         threshold=float(threshold),
@@ -255,12 +309,15 @@ def _chat_keywords() -> tuple[tuple[str, ...], str | None]:
     """The chat keywords typed (the defaults while they are not usable) and why not, if so."""
     with st.expander("Chat keywords"):
         text = st.text_input(
-            "Counted in chat", ", ".join(DEFAULT_KEYWORDS), key="chat_keywords",
-            persist_state=PERSIST, help="Emotes, words and two-word phrases, comma-separated "
+            "Counted in chat",
+            ", ".join(DEFAULT_KEYWORDS),
+            key="chat_keywords",
+            persist_state=PERSIST,
+            help="Emotes, words and two-word phrases, comma-separated "
             f"(at most {MAX_KEYWORDS}): what a highlight's chat reaction names. Emote names match "
             "case-sensitively, words and phrases in any case. Counted from the stored chat, "
             "so changing them needs no chat file.",
-        )  # fmt: skip
+        )
         try:
             return parse_keywords(text), None
         except HypelineError as e:

@@ -123,7 +123,9 @@ def _password_form(password: str) -> None:
         st.session_state.signed_in = True
         st.rerun()
     elif (wait_s := locks.failed(who)) > 0:
-        st.error(f"Wrong password, {MAX_FAILURES} times in a row; wait {math.ceil(wait_s)} s, then try again.")  # fmt: skip
+        st.error(
+            f"Wrong password, {MAX_FAILURES} times in a row; wait {math.ceil(wait_s)} s, then try again."
+        )
     else:
         st.error("Wrong password; try again.")
 

@@ -77,54 +77,87 @@ def figure(
         go.Bar(
             x=[at((h.start_s + h.end_s) / 2) for h in hs],
             width=[(h.end_s - h.start_s) * 1000 for h in hs],  # ms on a date axis
-            y=[TOP_Y] * len(hs), base=0, name="bands", showlegend=False,
+            y=[TOP_Y] * len(hs),
+            base=0,
+            name="bands",
+            showlegend=False,
             marker={"color": [colors.get(h.label, "#888888") for h in hs], "line_width": 0},
-            opacity=BAND_OPACITY, customdata=about, hovertemplate=hover + "<extra></extra>",
-            selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+            opacity=BAND_OPACITY,
+            customdata=about,
+            hovertemplate=hover + "<extra></extra>",
+            selected={"marker": {"opacity": 1}},
+            unselected={"marker": {"opacity": 1}},
         ),
         **row,
-    )  # fmt: skip
+    )
     for j, prompt in enumerate(analysis.prompts):
         background = prompt in analysis.background
         color = colors.get(prompt) or default_color(j, background)
         fig.add_trace(
             go.Scatter(
-                x=at(starts + analysis.hop_s / 2), y=scores[:, j],
+                x=at(starts + analysis.hop_s / 2),
+                y=scores[:, j],
                 name=prompt + (" (background)" if background else ""),
-                mode="lines+markers", marker={"size": 4},
+                mode="lines+markers",
+                marker={"size": 4},
                 customdata=[[float(t), clock(t)] for t in starts],
-                line={"color": color, "width": 1.2 if background else 2.4,
-                      "dash": "dot" if background else "solid"},
-                opacity=0.6 if background else 1.0, unselected={"marker": {"opacity": 1}},
+                line={
+                    "color": color,
+                    "width": 1.2 if background else 2.4,
+                    "dash": "dot" if background else "solid",
+                },
+                opacity=0.6 if background else 1.0,
+                unselected={"marker": {"opacity": 1}},
                 hovertemplate=f"%{{customdata[1]}} · {prompt}: %{{y:.0%}}<extra></extra>",
             ),
             **row,
-        )  # fmt: skip
+        )
     fig.add_trace(
         go.Scatter(
-            x=[at(h.peak_s) for h in hs], y=[STAR_Y] * len(hs), name="highlights",
-            mode="markers", showlegend=False, customdata=about,
-            marker={"symbol": ["star-open" if review_key(h.label, h.start_s) in dropped
-                               else "star" for h in hs],
-                    "size": 14, "color": [colors.get(h.label, "#888888") for h in hs],
-                    "line": {"width": 1, "color": "white"}},
-            unselected={"marker": {"opacity": 1}}, hovertemplate=hover + "<extra></extra>",
+            x=[at(h.peak_s) for h in hs],
+            y=[STAR_Y] * len(hs),
+            name="highlights",
+            mode="markers",
+            showlegend=False,
+            customdata=about,
+            marker={
+                "symbol": [
+                    "star-open" if review_key(h.label, h.start_s) in dropped else "star" for h in hs
+                ],
+                "size": 14,
+                "color": [colors.get(h.label, "#888888") for h in hs],
+                "line": {"width": 1, "color": "white"},
+            },
+            unselected={"marker": {"opacity": 1}},
+            hovertemplate=hover + "<extra></extra>",
         ),
         **row,
-    )  # fmt: skip
+    )
     fig.add_hline(
-        y=threshold, line_dash="dash", line_width=1, line_color="#888888",
-        annotation_text=f"threshold {threshold:.0%}", annotation_position="top left", **row,
-    )  # fmt: skip
+        y=threshold,
+        line_dash="dash",
+        line_width=1,
+        line_color="#888888",
+        annotation_text=f"threshold {threshold:.0%}",
+        annotation_position="top left",
+        **row,
+    )
     fig.update_layout(
-        height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        hovermode="closest",
         legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
-        clickmode="event+select", dragmode="zoom", barmode="overlay", bargap=0,
-    )  # fmt: skip
+        clickmode="event+select",
+        dragmode="zoom",
+        barmode="overlay",
+        bargap=0,
+    )
     fig.update_xaxes(
-        type="date", tickformat=TIME_FORMAT, hoverformat=TIME_FORMAT,
+        type="date",
+        tickformat=TIME_FORMAT,
+        hoverformat=TIME_FORMAT,
         range=[at(0), at(max(analysis.duration_s, analysis.hop_s))],
-    )  # fmt: skip
+    )
     fig.update_yaxes(range=[0, TOP_Y], tickformat=".0%", title=None, **row)
     if chat is not None:
         _chat_lane(fig, chat)
@@ -145,20 +178,33 @@ def _chat_lane(fig: go.Figure, chat: ChatSeries) -> None:
     ]
     fig.add_trace(
         go.Bar(
-            x=at(starts + chat.bin_s / 2), y=chat.messages, width=chat.bin_s * 1000, name="chat",
-            showlegend=False, marker={"color": [SPIKE_COLOR if h else CHAT_COLOR for h in hot],
-                                      "line_width": 0},
-            customdata=about, selected={"marker": {"opacity": 1}},
+            x=at(starts + chat.bin_s / 2),
+            y=chat.messages,
+            width=chat.bin_s * 1000,
+            name="chat",
+            showlegend=False,
+            marker={"color": [SPIKE_COLOR if h else CHAT_COLOR for h in hot], "line_width": 0},
+            customdata=about,
+            selected={"marker": {"opacity": 1}},
             unselected={"marker": {"opacity": 1}},
             hovertemplate="%{customdata[3]}%{customdata[1]} · chat: %{y} messages"
             "<br>%{customdata[2]}<extra></extra>",
         ),
-        row=2, col=1,
-    )  # fmt: skip
+        row=2,
+        col=1,
+    )
     fig.update_yaxes(title="chat", rangemode="tozero", row=2, col=1)
     usual = f"usual {chat.baseline:.0f} / {chat.bin_s:.0f} s"
-    fig.add_hline(y=chat.baseline, line_dash="dot", line_width=1, line_color="#888888",
-                  annotation_text=usual, annotation_position="top left", row=2, col=1)  # fmt: skip
+    fig.add_hline(
+        y=chat.baseline,
+        line_dash="dot",
+        line_width=1,
+        line_color="#888888",
+        annotation_text=usual,
+        annotation_position="top left",
+        row=2,
+        col=1,
+    )
 
 
 def selected_time(selection: Mapping[str, Any] | None) -> float | None:

@@ -173,8 +173,9 @@ def token_counts(
     for used in bin_tokens:
         totals.update(used)
     always = [t for t in totals if t in keep or t in emotes]
-    rest = sorted((t for t in totals if t not in keep and t not in emotes),
-                  key=lambda t: (-totals[t], t))[: max(MAX_TOKENS - len(always), 0)]  # fmt: skip
+    rest = sorted(
+        (t for t in totals if t not in keep and t not in emotes), key=lambda t: (-totals[t], t)
+    )[: max(MAX_TOKENS - len(always), 0)]
     vocabulary = tuple(sorted([*always, *rest], key=lambda t: (-totals[t], t)))
     index = {token: i for i, token in enumerate(vocabulary)}
     return TokenCounts(
@@ -211,8 +212,9 @@ def cell_tokens(counts: CellCounts, names: Mapping[int, str]) -> tuple[Mapping[s
     cells: list[dict[str, int]] = [{} for _ in range(counts.n_cells)]
     for token, name in names.items():
         lo, hi = counts.indptr[token], counts.indptr[token + 1]
-        for cell, count in zip(counts.cells[lo:hi].tolist(), counts.counts[lo:hi].tolist(),
-                               strict=True):  # fmt: skip
+        for cell, count in zip(
+            counts.cells[lo:hi].tolist(), counts.counts[lo:hi].tolist(), strict=True
+        ):
             used = cells[cell]
             used[name] = used.get(name, 0) + count
     return tuple(cells)

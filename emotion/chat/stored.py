@@ -120,9 +120,12 @@ def encode(reactions: ChatReactions) -> bytes:
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
-        "window_messages": w.messages, "window_chatters": w.chatters, "window_emotes": w.emotes,
-        "bin_messages": s.messages, "bin_chatters": s.chatters,
-    }  # fmt: skip
+        "window_messages": w.messages,
+        "window_chatters": w.chatters,
+        "window_emotes": w.emotes,
+        "bin_messages": s.messages,
+        "bin_chatters": s.chatters,
+    }
     for name, cells in (("window", counted.windows), ("bin", counted.bins)):
         arrays[f"{name}_indptr"] = cells.indptr.astype("<i8")
         arrays[f"{name}_cells"] = cells.cells.astype("<i4")

@@ -146,9 +146,13 @@ def _render_one(
     try:
         work.mkdir()
         (rendered,) = write_shorts(
-            analysis.source, [highlight], work, settings, audio_track=analysis.audio_track,
+            analysis.source,
+            [highlight],
+            work,
+            settings,
+            audio_track=analysis.audio_track,
             on_note=on_note,
-        )  # fmt: skip
+        )
         os.replace(rendered, out)  # one file system: one atomic rename
     except OSError as e:
         raise _write_error(out, e) from e

@@ -58,8 +58,11 @@ _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 def _describe(path: Path) -> str:
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", f"file:{path}"],
-        capture_output=True, text=True, errors="replace", check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
     return proc.stderr  # ffmpeg -i alone describes the input on stderr (and exits 1)
 
 
@@ -108,18 +111,43 @@ def pick_encoder(on_note: Note | None = None, what: str = "shorts are") -> str:
 @functools.lru_cache(maxsize=4)
 def _pick_encoder(exe: str) -> tuple[str, tuple[str, ...]]:
     """(encoder, the hardware ones ffmpeg has that failed a 0.1 s test encode)."""
-    listing = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True,
-                             text=True, errors="replace", check=False).stdout  # fmt: skip
+    listing = subprocess.run(
+        [exe, "-hide_banner", "-encoders"],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    ).stdout
     failed: list[str] = []
     for name in HARDWARE_ENCODERS:
         if not re.search(rf"^\s*V\S*\s+{name}\s", listing, re.MULTILINE):
             continue
-        cmd = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-               "-i", "color=c=black:s=256x256:r=30:d=0.1", "-c:v", name,
-               *ENCODER_OPTIONS[name], "-pix_fmt", "yuv420p", "-f", "null", "-"]  # fmt: skip
+        cmd = [
+            exe,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=256x256:r=30:d=0.1",
+            "-c:v",
+            name,
+            *ENCODER_OPTIONS[name],
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "null",
+            "-",
+        ]
         try:
-            ok = subprocess.run(cmd, capture_output=True, timeout=ENCODER_PROBE_TIMEOUT_S,
-                                check=False).returncode == 0  # fmt: skip
+            ok = (
+                subprocess.run(
+                    cmd, capture_output=True, timeout=ENCODER_PROBE_TIMEOUT_S, check=False
+                ).returncode
+                == 0
+            )
         except subprocess.TimeoutExpired:
             ok = False
         if ok:

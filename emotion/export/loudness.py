@@ -24,19 +24,33 @@ def measure_loudness(
 ) -> dict[str, float] | None:
     """loudnorm's first pass over the stretch: its measured values, None when silent."""
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-ss", f"{start_s:.3f}",
-        "-t", f"{duration_s:.3f}", "-i", f"file:{path}", "-map", f"0:a:{audio_track - 1}",
-        "-af", f"loudnorm=I={TARGET_LUFS}:TP={TARGET_TP_DB}:LRA={TARGET_LRA}:print_format=json",
-        "-f", "null", "-",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-ss",
+        f"{start_s:.3f}",
+        "-t",
+        f"{duration_s:.3f}",
+        "-i",
+        f"file:{path}",
+        "-map",
+        f"0:a:{audio_track - 1}",
+        "-af",
+        f"loudnorm=I={TARGET_LUFS}:TP={TARGET_TP_DB}:LRA={TARGET_LRA}:print_format=json",
+        "-f",
+        "null",
+        "-",
+    ]
     stderr = run_ffmpeg(cmd, f"ffmpeg could not measure the loudness of {path.name}")
     found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
     if found is None:
         return None
     values = json.loads(found.group(0))
     try:
-        measured = {k: float(values[k]) for k in
-                    ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")}  # fmt: skip
+        measured = {
+            k: float(values[k])
+            for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+        }
     except (KeyError, ValueError):
         return None
     if not all(math.isfinite(v) for v in measured.values()) or measured["input_i"] < -70:

@@ -149,14 +149,42 @@ def write_reel(
         graph = filter_graph(parts, picture, sound_input, length_s, loudness)
         with atomic.replacing(out, ".mp4") as tmp:
             cmd = [
-                ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                *inputs, "-i", f"file:{sound}",
-                "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-                "-c:v", encoder, *ENCODER_OPTIONS[encoder], "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-ac", "2",
-                "-t", f"{length_s:.3f}", "-movflags", "+faststart",
-                "-f", "mp4", f"file:{tmp}",
-            ]  # fmt: skip
+                ffmpeg_exe(),
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                *inputs,
+                "-i",
+                f"file:{sound}",
+                "-filter_complex",
+                graph,
+                "-map",
+                "[v]",
+                "-map",
+                "[a]",
+                "-c:v",
+                encoder,
+                *ENCODER_OPTIONS[encoder],
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                AUDIO_BITRATE,
+                "-ar",
+                str(SAMPLE_RATE),
+                "-ac",
+                "2",
+                "-t",
+                f"{length_s:.3f}",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                f"file:{tmp}",
+            ]
             run_ffmpeg(cmd, f"ffmpeg could not render the reel from {source_path.name}")
 
         chapters = out_dir / CHAPTERS_NAME
@@ -193,10 +221,23 @@ def join_sound(path: Path, audio_track: int, parts: Sequence[Part], out: Path) -
         )
     graph.append(_chain("a", len(parts), lambda k: f"acrossfade=d={CROSSFADE_S}:c1=tri:c2=tri"))
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        *_part_inputs(path, parts), "-filter_complex", ";".join(graph), "-map", "[aout]",
-        "-c:a", "pcm_f32le", "-f", "wav", f"file:{out}",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *_part_inputs(path, parts),
+        "-filter_complex",
+        ";".join(graph),
+        "-map",
+        "[aout]",
+        "-c:a",
+        "pcm_f32le",
+        "-f",
+        "wav",
+        f"file:{out}",
+    ]
     run_ffmpeg(cmd, f"ffmpeg could not join the reel's sound from {path.name}")
 
 
@@ -235,13 +276,15 @@ def filter_graph(
     width, height = frame_size(picture)
     sound = f"[{sound_input}:a]"
     if picture is None:
-        return ";".join([
-            f"{sound}asplit=2[wave][snd]",
-            f"[wave]showwaves=s={width}x{WAVE_H}:mode=cline:rate={AUDIO_ONLY_FPS:g}"
-            f":colors={WAVE_COLOUR},format=yuv420p,pad={width}:{height}:0:{(height - WAVE_H) // 2}"
-            f":color={GROUND_COLOUR},setsar=1[v]",
-            f"[snd]{audio_chain(loudness, length_s)}[a]",
-        ])  # fmt: skip
+        return ";".join(
+            [
+                f"{sound}asplit=2[wave][snd]",
+                f"[wave]showwaves=s={width}x{WAVE_H}:mode=cline:rate={AUDIO_ONLY_FPS:g}"
+                f":colors={WAVE_COLOUR},format=yuv420p,pad={width}:{height}:0:{(height - WAVE_H) // 2}"
+                f":color={GROUND_COLOUR},setsar=1[v]",
+                f"[snd]{audio_chain(loudness, length_s)}[a]",
+            ]
+        )
     fps = min(picture.fps or 30.0, MAX_FPS)
     graph = []
     for k, p in enumerate(parts):
@@ -253,9 +296,15 @@ def filter_graph(
             f"tpad=stop_mode=clone:stop_duration={CROSSFADE_S},"
             f"trim=duration={p.duration_s:.6f},setpts=PTS-STARTPTS[v{k}]"
         )
-    graph.append(_chain("v", len(parts), lambda k: (
-        f"xfade=transition=fade:duration={CROSSFADE_S}:offset={parts[k].reel_start_s:.6f}"
-    )))  # fmt: skip
+    graph.append(
+        _chain(
+            "v",
+            len(parts),
+            lambda k: (
+                f"xfade=transition=fade:duration={CROSSFADE_S}:offset={parts[k].reel_start_s:.6f}"
+            ),
+        )
+    )
     graph.append("[vout]null[v]")
     graph.append(f"{sound}{audio_chain(loudness, length_s)}[a]")
     return ";".join(graph)

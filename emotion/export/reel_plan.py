@@ -67,8 +67,9 @@ def quiet_parts(
     planned and never into its neighbours; a part that would end too short stays as it was."""
     moved: list[Part] = []
     for i, part in enumerate(parts):
-        start_s, end_s = quiet_edges(path, audio_track, part.start_s, part.end_s, duration_s,
-                                     part.duration_s)  # fmt: skip
+        start_s, end_s = quiet_edges(
+            path, audio_track, part.start_s, part.end_s, duration_s, part.duration_s
+        )
         start_s = max(start_s, moved[-1].end_s if moved else 0.0)
         end_s = min(end_s, parts[i + 1].start_s if i + 1 < len(parts) else end_s)
         if end_s - start_s < MIN_PART_S:

@@ -116,8 +116,9 @@ def write_shorts(
         report(0, f" ({skipped} already there)" if skipped else "")
         for done, (h, out) in enumerate(todo, start=1):
             start_s, end_s = short_span(h, duration_s, settings.max_s)
-            start_s, end_s = quiet_edges(source.path, audio_track, start_s, end_s, duration_s,
-                                         settings.max_s)  # fmt: skip
+            start_s, end_s = quiet_edges(
+                source.path, audio_track, start_s, end_s, duration_s, settings.max_s
+            )
             plan = Plan(h, out, start_s, end_s)
             title = settings.title.format(label=h.label, time=clock(h.start_s)) if font else ""
             render(source.path, plan, settings, picture, audio_track, encoder, font, title)
@@ -142,19 +143,50 @@ def render(
         if title.strip() and font is not None:
             text_file = Path(work) / "title.txt"
             text_file.write_text(wrap_title(title), encoding="utf-8")
-        graph = filter_graph(settings, picture, audio_track, plan.duration_s, loudness,
-                             font, text_file)  # fmt: skip
+        graph = filter_graph(
+            settings, picture, audio_track, plan.duration_s, loudness, font, text_file
+        )
         with atomic.replacing(plan.out, ".mp4") as tmp:
             cmd = [
-                ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                "-ss", f"{plan.start_s:.3f}", "-t", f"{plan.duration_s:.3f}",
-                "-i", f"file:{path}",
-                "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-                "-c:v", encoder, *ENCODER_OPTIONS[encoder], "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-ac", "2",
-                "-t", f"{plan.duration_s:.3f}", "-movflags", "+faststart",
-                "-f", "mp4", f"file:{tmp}",
-            ]  # fmt: skip
+                ffmpeg_exe(),
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-ss",
+                f"{plan.start_s:.3f}",
+                "-t",
+                f"{plan.duration_s:.3f}",
+                "-i",
+                f"file:{path}",
+                "-filter_complex",
+                graph,
+                "-map",
+                "[v]",
+                "-map",
+                "[a]",
+                "-c:v",
+                encoder,
+                *ENCODER_OPTIONS[encoder],
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                AUDIO_BITRATE,
+                "-ar",
+                str(SAMPLE_RATE),
+                "-ac",
+                "2",
+                "-t",
+                f"{plan.duration_s:.3f}",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                f"file:{tmp}",
+            ]
             run_ffmpeg(cmd, f"ffmpeg could not render the short {plan.out.name} from {path.name}")
 
 

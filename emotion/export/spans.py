@@ -54,12 +54,21 @@ def quiet_edges(
     times, level_db = _levels(audio, lo)
     if not len(times):
         return start_s, end_s
-    new_start = _quietest_near(times, level_db, start_s, start_s - EDGE_SEARCH_S,
-                               min(start_s + EDGE_SEARCH_S, end_s - MIN_SHORT_S))  # fmt: skip
+    new_start = _quietest_near(
+        times,
+        level_db,
+        start_s,
+        start_s - EDGE_SEARCH_S,
+        min(start_s + EDGE_SEARCH_S, end_s - MIN_SHORT_S),
+    )
     new_start = max(0.0, new_start)
-    new_end = _quietest_near(times, level_db, end_s, max(end_s - EDGE_SEARCH_S,
-                             new_start + MIN_SHORT_S), min(end_s + EDGE_SEARCH_S,
-                             new_start + max_s, limit_s))  # fmt: skip
+    new_end = _quietest_near(
+        times,
+        level_db,
+        end_s,
+        max(end_s - EDGE_SEARCH_S, new_start + MIN_SHORT_S),
+        min(end_s + EDGE_SEARCH_S, new_start + max_s, limit_s),
+    )
     return new_start, min(new_end, limit_s)
 
 

@@ -154,11 +154,35 @@ def grab(path: Path, out: Path, start_s: float, width: int, height: int, picture
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic.temp_beside(out, SUFFIX)
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-ss", f"{start_s:.3f}", "-t", f"{WINDOW_S:.3f}", "-i", f"file:{path}",
-        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain, "-frames:v", "1",
-        "-q:v", str(JPEG_QUALITY), "-f", "image2", "-update", "1", f"file:{tmp}",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-ss",
+        f"{start_s:.3f}",
+        "-t",
+        f"{WINDOW_S:.3f}",
+        "-i",
+        f"file:{path}",
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        chain,
+        "-frames:v",
+        "1",
+        "-q:v",
+        str(JPEG_QUALITY),
+        "-f",
+        "image2",
+        "-update",
+        "1",
+        f"file:{tmp}",
+    ]
     try:
         run_ffmpeg(cmd, f"ffmpeg could not take the thumbnail {out.name} from {path.name}")
         if not tmp.is_file() or tmp.stat().st_size == 0:

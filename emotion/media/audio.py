@@ -284,8 +284,9 @@ def load_segment(
             f"A piece from {start_s} s lasting {duration_s} s is not in the file; start at "
             "0 s or later and give it a length."
         )
-    pieces = list(stream_audio(path, sampling_rate, track=track, start_s=start_s,
-                               duration_s=duration_s))  # fmt: skip
+    pieces = list(
+        stream_audio(path, sampling_rate, track=track, start_s=start_s, duration_s=duration_s)
+    )
     return np.concatenate(pieces)
 
 

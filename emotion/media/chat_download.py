@@ -38,11 +38,17 @@ def fetch_chat(url: str, info: dict[str, Any] | None = None) -> Path | None:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     options = {
-        "quiet": True, "no_warnings": True, "noplaylist": True, "logger": YtdlpLog(),
-        "skip_download": True, "ignore_no_formats_error": True, "writesubtitles": True, "subtitleslangs": list(CHAT_TRACKS),
+        "quiet": True,
+        "no_warnings": True,
+        "noplaylist": True,
+        "logger": YtdlpLog(),
+        "skip_download": True,
+        "ignore_no_formats_error": True,
+        "writesubtitles": True,
+        "subtitleslangs": list(CHAT_TRACKS),
         "outtmpl": {"default": str(partial).replace("%", "%%") + "/chat.%(ext)s"},
         **NETWORK_OPTIONS,
-    }  # fmt: skip
+    }
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
             try:
@@ -54,7 +60,9 @@ def fetch_chat(url: str, info: dict[str, Any] | None = None) -> Path | None:
             except yt_dlp.utils.YoutubeDLError as e:
                 raise explain(e, url) from e
         wanted = done.get("requested_subtitles") or {}
-        paths = [Path(wanted[t]["filepath"]) for t in CHAT_TRACKS if wanted.get(t, {}).get("filepath")]  # fmt: skip
+        paths = [
+            Path(wanted[t]["filepath"]) for t in CHAT_TRACKS if wanted.get(t, {}).get("filepath")
+        ]
         if not paths or not paths[0].is_file():
             return None
         folder.mkdir(parents=True, exist_ok=True)

@@ -135,8 +135,14 @@ def probe(url: str, **options: Any) -> dict[str, Any]:
     are one ``SourceError`` sentence. The live monitor resolves streams with it."""
     import yt_dlp  # ~0.5 s: only when a link is opened (see fetch)
 
-    settings = {"quiet": True, "no_warnings": True, "noplaylist": True, "logger": YtdlpLog(),
-                **NETWORK_OPTIONS, **options}  # fmt: skip
+    settings = {
+        "quiet": True,
+        "no_warnings": True,
+        "noplaylist": True,
+        "logger": YtdlpLog(),
+        **NETWORK_OPTIONS,
+        **options,
+    }
     with yt_dlp.YoutubeDL(settings) as ydl:
         try:
             info = ydl.extract_info(url, download=False)

@@ -41,11 +41,27 @@ def preview(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic.temp_beside(path, ".m4a")  # ffmpeg picks the format by the extension
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-i", str(source.path),
-        "-map", f"0:a:{audio_track - 1}", "-vn",
-        "-ac", "1", "-c:a", "aac", "-b:a", PREVIEW_BITRATE, "-progress", "pipe:1", "-nostats",
+        ffmpeg_exe(),
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-i",
+        str(source.path),
+        "-map",
+        f"0:a:{audio_track - 1}",
+        "-vn",
+        "-ac",
+        "1",
+        "-c:a",
+        "aac",
+        "-b:a",
+        PREVIEW_BITRATE,
+        "-progress",
+        "pipe:1",
+        "-nostats",
         str(tmp),
-    ]  # fmt: skip
+    ]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:

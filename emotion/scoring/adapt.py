@@ -144,9 +144,16 @@ def library_examples(
             vector = moment_vector(vectors, record.window_s, record.hop_s, p.start_s, p.end_s)
             end_s = p.end_s if p.end_s is not None else p.start_s + record.window_s
             examples.append(
-                Example(p.label, p.kept, vector.astype(np.float32), record.title,
-                        p.start_s, end_s, analysis_id)
-            )  # fmt: skip
+                Example(
+                    p.label,
+                    p.kept,
+                    vector.astype(np.float32),
+                    record.title,
+                    p.start_s,
+                    end_s,
+                    analysis_id,
+                )
+            )
     return examples
 
 

@@ -19,10 +19,32 @@ from emotion.errors import HypelineError
 # not "w", "Pog" is not "PogChamp"); lowercase words and two-word phrases match in any case
 # as whole words. The default list, once: pipeline.Settings, the CLI, the sidebar take it.
 DEFAULT_KEYWORDS = (
-    "KEKW", "LUL", "LULW", "OMEGALUL", "Pog", "PogChamp", "POGGERS", "PogU", "W", "L",
-    "clip it", "Clip", "monkaS", "monkaW", "PepeLaugh", "Sadge", "ICANT", "Kappa",
-    "lol", "lmao", "haha", "omg", "wtf", "no way", "holy",
-)  # fmt: skip
+    "KEKW",
+    "LUL",
+    "LULW",
+    "OMEGALUL",
+    "Pog",
+    "PogChamp",
+    "POGGERS",
+    "PogU",
+    "W",
+    "L",
+    "clip it",
+    "Clip",
+    "monkaS",
+    "monkaW",
+    "PepeLaugh",
+    "Sadge",
+    "ICANT",
+    "Kappa",
+    "lol",
+    "lmao",
+    "haha",
+    "omg",
+    "wtf",
+    "no way",
+    "holy",
+)
 MAX_KEYWORDS = 50  # a keyword list's length
 MAX_KEYWORD_WORDS = 2  # an emote, a word or a two-word phrase
 

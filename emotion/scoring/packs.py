@@ -26,8 +26,14 @@ from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_prompts, check_templ
 PACK_FORMAT = "hypeline-pack"
 PACK_VERSION = 2  # 2: chat_keywords
 _SETTINGS = (
-    "threshold", "hysteresis", "min_duration_s", "merge_gap_s", "top_k", "smoothing_s", "scale"
-)  # fmt: skip
+    "threshold",
+    "hysteresis",
+    "min_duration_s",
+    "merge_gap_s",
+    "top_k",
+    "smoothing_s",
+    "scale",
+)
 
 
 @dataclass
@@ -135,8 +141,9 @@ def parse_pack(text: str | bytes, name: str = "the pack") -> Pack:
     except HypelineError as e:
         raise PackError(f"{name} holds settings that cannot be used: {e}") from None
     except (KeyError, TypeError, ValueError):
-        raise PackError(f"{name} is damaged (a field is missing or of the wrong kind); "
-                        "export the pack again.") from None  # fmt: skip
+        raise PackError(
+            f"{name} is damaged (a field is missing or of the wrong kind); export the pack again."
+        ) from None
     dims = {e.vector.shape[0] for e in examples}
     if len(dims) > 1:
         raise PackError(f"{name} mixes vectors of different sizes; export the pack again.")

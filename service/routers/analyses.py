@@ -70,12 +70,19 @@ async def create(svc: Svc, request: AnalysisRequest) -> AnalysisCreated:
         )
     job = await run_in_threadpool(
         svc.runner.submit,
-        Job(id="", source=request.source.strip(), labels=list(prompts.labels),
+        Job(
+            id="",
+            source=request.source.strip(),
+            labels=list(prompts.labels),
             background=list(prompts.background),
-            template=request.template, window_s=request.window_s, hop_s=request.hop_s,
-            audio_track=request.audio_track, chat=None if chat is None else str(chat),
-            rank=request.rank),
-    )  # fmt: skip
+            template=request.template,
+            window_s=request.window_s,
+            hop_s=request.hop_s,
+            audio_track=request.audio_track,
+            chat=None if chat is None else str(chat),
+            rank=request.rank,
+        ),
+    )
     return AnalysisCreated(id=job.id)
 
 
@@ -126,10 +133,14 @@ def highlight_settings(
     """How probabilities become highlights, from the query (the library's defaults)."""
     default, per_prompt = parse_thresholds(threshold or "")
     rules = HighlightSettings.on_scale(
-        scale, **({"threshold": default} if default is not None else {}), per_prompt=per_prompt,
-        min_duration_s=min_duration_s, merge_gap_s=merge_gap_s, smoothing_s=smoothing_s,
+        scale,
+        **({"threshold": default} if default is not None else {}),
+        per_prompt=per_prompt,
+        min_duration_s=min_duration_s,
+        merge_gap_s=merge_gap_s,
+        smoothing_s=smoothing_s,
         top_k=top_k,
-    )  # fmt: skip
+    )
     rules.check()
     return rules
 
@@ -192,17 +203,28 @@ async def highlights(
         thresholds=dict(rules.per_prompt),
         duration_s=round(analysis.duration_s, 3),
         highlights=[
-            HighlightOut(label=h.label, start_s=h.start_s, end_s=h.end_s, peak_s=h.peak_s,
-                         score=round(h.score, 4),
-                         usual=None if h.usual is None else round(h.usual, 4),
-                         relative=None if h.relative is None else round(h.relative, 2),
-                         why=h.why(), chat=_reaction(h))
+            HighlightOut(
+                label=h.label,
+                start_s=h.start_s,
+                end_s=h.end_s,
+                peak_s=h.peak_s,
+                score=round(h.score, 4),
+                usual=None if h.usual is None else round(h.usual, 4),
+                relative=None if h.relative is None else round(h.relative, 2),
+                why=h.why(),
+                chat=_reaction(h),
+            )
             for h in analysis.highlights
         ],
-        chat=None if summary is None else ChatOut(
-            messages=summary.messages, lag_s=round(summary.lag_s, 3), format=summary.format,
-            rank=summary.rank),
-    )  # fmt: skip
+        chat=None
+        if summary is None
+        else ChatOut(
+            messages=summary.messages,
+            lag_s=round(summary.lag_s, 3),
+            format=summary.format,
+            rank=summary.rank,
+        ),
+    )
 
 
 def _reaction(h: Highlight) -> ChatReactionOut | None:
@@ -281,9 +303,18 @@ def _status(svc: Service, job: Job) -> AnalysisStatus:
     if job.status == "complete" and job.analysis_id is not None:
         duration_s = svc.store.analysis(job.analysis_id).duration_s
     return AnalysisStatus(
-        id=job.id, source=job.source, status=job.status,  # type: ignore[arg-type]
-        progress=fraction, eta_s=progress.eta_s if progress else None, error=job.error,
-        labels=job.labels, background=job.background, template=job.template,
-        window_s=job.window_s, hop_s=job.hop_s, title=job.title, duration_s=duration_s,
+        id=job.id,
+        source=job.source,
+        status=job.status,  # type: ignore[arg-type]
+        progress=fraction,
+        eta_s=progress.eta_s if progress else None,
+        error=job.error,
+        labels=job.labels,
+        background=job.background,
+        template=job.template,
+        window_s=job.window_s,
+        hop_s=job.hop_s,
+        title=job.title,
+        duration_s=duration_s,
         created=job.created,
-    )  # fmt: skip
+    )

@@ -172,11 +172,17 @@ def _chat_settings(request: MonitorRequest) -> ChatSettings | None:
     the CLI's ``--chat`` is (``ChatSettings.of``); a refusal names the body's field."""
     if request.chat is None:
         if request.alert_needs_chat is not None:
-            raise ApiError(422, "'alert_needs_chat' judges the chat's answer; add "
-                           '"chat": "twitch" (or "twitch:CHANNEL").')  # fmt: skip
+            raise ApiError(
+                422,
+                "'alert_needs_chat' judges the chat's answer; add "
+                '"chat": "twitch" (or "twitch:CHANNEL").',
+            )
         if request.chat_keywords is not None:
-            raise ApiError(422, "'chat_keywords' are counted in chat; add "
-                           '"chat": "twitch" (or "twitch:CHANNEL").')  # fmt: skip
+            raise ApiError(
+                422,
+                "'chat_keywords' are counted in chat; add "
+                '"chat": "twitch" (or "twitch:CHANNEL").',
+            )
         return None
     given = request.chat_keywords
     keywords: tuple[str, ...] = DEFAULT_KEYWORDS
@@ -186,7 +192,13 @@ def _chat_settings(request: MonitorRequest) -> ChatSettings | None:
     except HypelineError as e:
         raise ApiError(422, f"{e} (chat_keywords)") from None
     try:
-        return ChatSettings.of(request.chat, request.source, request.chat_lag_s,
-                               request.alert_needs_chat, keywords, option='"{}"')  # fmt: skip
+        return ChatSettings.of(
+            request.chat,
+            request.source,
+            request.chat_lag_s,
+            request.alert_needs_chat,
+            keywords,
+            option='"{}"',
+        )
     except HypelineError as e:
         raise ApiError(422, f"{e} (chat)") from None

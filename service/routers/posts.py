@@ -92,9 +92,10 @@ async def file(svc: Svc, job_id: str, render_id: str, name: str) -> FileResponse
     found = next((p for p in render.files if _name(render, p) == name), None)
     if found is None:
         raise ApiError(
-            404, f"The render {render_id} has no file {name!r}; its files are listed by GET "
+            404,
+            f"The render {render_id} has no file {name!r}; its files are listed by GET "
             f"/api/analyses/{job_id}/posts/{render_id}.",
-        )  # fmt: skip
+        )
     return _download(found, MEDIA_TYPES.get(found.suffix, "application/octet-stream"))
 
 
@@ -115,17 +116,19 @@ def _exports(request: PostsRequest) -> pipeline.ExportSettings:
     the body's field named (as the CLI names its flag)."""
     if request.shorts is None and request.reel is None and not request.thumbnails:
         raise ApiError(
-            422, "Nothing to render; ask for shorts, a reel or thumbnails ('shorts': {} makes "
+            422,
+            "Nothing to render; ask for shorts, a reel or thumbnails ('shorts': {} makes "
             "shorts with the default settings).",
-        )  # fmt: skip
+        )
     try:
         shorts = None if request.shorts is None else request.shorts.settings()
         reel = None if request.reel is None else request.reel.settings()
     except ShortsError as e:
         part = "reel" if isinstance(e, ReelError) else "shorts"
         raise ApiError(422, f"{e} ({part}.{e.setting})" if e.setting else str(e)) from None
-    return pipeline.ExportSettings(formats=(), thumbnails=request.thumbnails, shorts=shorts,
-                                   reel=reel)  # fmt: skip
+    return pipeline.ExportSettings(
+        formats=(), thumbnails=request.thumbnails, shorts=shorts, reel=reel
+    )
 
 
 def _check_source(subject: Analysis, exports: pipeline.ExportSettings) -> None:
@@ -141,9 +144,10 @@ def _check_source(subject: Analysis, exports: pipeline.ExportSettings) -> None:
         except ShortsError as e:
             raise ApiError(422, str(e)) from None
         raise ApiError(
-            422, "There are no highlights to take thumbnails of; lower the threshold or keep "
+            422,
+            "There are no highlights to take thumbnails of; lower the threshold or keep "
             "a moment by hand first.",
-        )  # fmt: skip
+        )
     if exports.shorts is not None:
         try:
             check_picture(subject.source, exports.shorts)
@@ -155,9 +159,10 @@ def _render(svc: Service, job_id: str, render_id: str) -> Render:
     render = svc.runner.renders.get(render_id)
     if render is None or render.analysis != job_id:
         raise ApiError(
-            404, f"There is no render {render_id!r} of the analysis {job_id!r}; list them with "
+            404,
+            f"There is no render {render_id!r} of the analysis {job_id!r}; list them with "
             f"GET /api/analyses/{job_id}/posts.",
-        )  # fmt: skip
+        )
     return render
 
 
@@ -165,9 +170,10 @@ def _complete(svc: Service, job_id: str, render_id: str) -> Render:
     render = _render(svc, job_id, render_id)
     if render.status != "complete":
         raise ApiError(
-            409, f"The render {render_id} is {render.status}, not complete; wait for it to "
+            409,
+            f"The render {render_id} is {render.status}, not complete; wait for it to "
             f"finish (GET /api/analyses/{job_id}/posts/{render_id} shows its progress).",
-        )  # fmt: skip
+        )
     return render
 
 
@@ -178,22 +184,41 @@ def _name(render: Render, path: Path) -> str:
 def _download(path: Path, media_type: str, filename: str | None = None) -> FileResponse:
     if not path.is_file():  # evicted for the disk budget since
         raise ApiError(
-            410, f"{path.name} was removed to free disk space; ask for the render again (it "
+            410,
+            f"{path.name} was removed to free disk space; ask for the render again (it "
             "renders only what is missing).",
-        )  # fmt: skip
+        )
     return FileResponse(path, media_type=media_type, filename=filename or path.name)
 
 
 def _status(render: Render) -> PostsStatus:
     base = f"/api/analyses/{render.analysis}/posts/{render.id}"
     complete = render.status == "complete"
-    files = [
-        PostFile(name=_name(render, p), bytes=p.stat().st_size, url=f"{base}/files/{_name(render, p)}")
-        for p in render.files if p.is_file()
-    ] if complete else []  # fmt: skip
+    files = (
+        [
+            PostFile(
+                name=_name(render, p),
+                bytes=p.stat().st_size,
+                url=f"{base}/files/{_name(render, p)}",
+            )
+            for p in render.files
+            if p.is_file()
+        ]
+        if complete
+        else []
+    )
     return PostsStatus(
-        id=render.id, analysis=render.analysis, status=render.status,  # type: ignore[arg-type]
-        stage=render.stage, progress=render.fraction, eta_s=render.eta_s, message=render.message,
-        error=render.error, notes=list(render.notes), highlights=len(render.subject.highlights),
-        files=files, zip_url=f"{base}/zip" if complete else None, created=render.created,
-    )  # fmt: skip
+        id=render.id,
+        analysis=render.analysis,
+        status=render.status,  # type: ignore[arg-type]
+        stage=render.stage,
+        progress=render.fraction,
+        eta_s=render.eta_s,
+        message=render.message,
+        error=render.error,
+        notes=list(render.notes),
+        highlights=len(render.subject.highlights),
+        files=files,
+        zip_url=f"{base}/zip" if complete else None,
+        created=render.created,
+    )

@@ -87,8 +87,15 @@ async def _serve(svc: Service, websocket: WebSocket) -> None:
     scorer = await run_in_threadpool(WindowScorer, svc.batcher, prompts)
     alerts = AlertSettings(threshold=start.threshold)
     rate = svc.clap.sampling_rate
-    await websocket.send_json({"type": "ready", "sample_rate": rate, "window_s": start.window_s,
-                               "hop_s": start.hop_s, "prompts": scorer.prompts})  # fmt: skip
+    await websocket.send_json(
+        {
+            "type": "ready",
+            "sample_rate": rate,
+            "window_s": start.window_s,
+            "hop_s": start.hop_s,
+            "prompts": scorer.prompts,
+        }
+    )
 
     loop = asyncio.get_running_loop()
     frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUED_FRAMES)

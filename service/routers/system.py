@@ -22,7 +22,13 @@ async def healthz() -> Health:
 async def model(svc: Annotated[Service, Depends(service)]) -> ModelInfo:
     clap = svc.clap
     return ModelInfo(
-        checkpoint=clap.name, device=str(clap.device), precision=clap.precision,
-        state="loaded", sampling_rate=clap.sampling_rate, embedding_dim=clap.embedding_dim,
-        max_batch=svc.batcher.max_batch, batches=svc.batcher.batches, clips=svc.batcher.clips,
-    )  # fmt: skip
+        checkpoint=clap.name,
+        device=str(clap.device),
+        precision=clap.precision,
+        state="loaded",
+        sampling_rate=clap.sampling_rate,
+        embedding_dim=clap.embedding_dim,
+        max_batch=svc.batcher.max_batch,
+        batches=svc.batcher.batches,
+        clips=svc.batcher.clips,
+    )
