@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from emotion.errors import ExportError
 from emotion.export.clips import clip_range, clip_suffix, cut, slugify
@@ -307,12 +308,7 @@ class _OneBlasThread:
     def __call__(self) -> Iterator[None]:
         with self._guard:
             if self._users == 0:
-                try:
-                    from threadpoolctl import threadpool_limits
-                except ImportError:  # slower, never different
-                    pass
-                else:
-                    self._limiter = threadpool_limits(limits=1, user_api="blas")
+                self._limiter = threadpool_limits(limits=1, user_api="blas")
             self._users += 1
         try:
             yield

@@ -39,7 +39,7 @@ class _Load:
         threading.Thread(target=self._run, daemon=True, name="hypeline-model-load").start()
 
     def _run(self) -> None:
-        try:
+        try:  # torch and transformers import here, on this thread (seconds), not the page's
             from emotion.model.clap import load_clap
 
             self.result = load_clap(self.name)
