@@ -148,11 +148,15 @@ def main() -> None:
     print(
         f"{'concurrency':>11} {'batching':>9} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'batch':>6}"
     )
-    table: dict[tuple[int, str], dict] = {}
+    table: dict[tuple[int, str], list[dict]] = {}
     modes = {"on": (args.max_batch, -1), "on, 5 ms": (args.max_batch, 5), "off": (1, -1)}
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         per_client = args.requests_per_client or max(2, -(-16 // concurrency))
-        for label, (max_batch, wait_ms) in modes.items():
+        # Each mode twice, in the order A B C C B A: a run measured faster or slower by its
+        # place in the sequence (the machine warming, a neighbour's load) weighs on all alike.
+        order = list(modes) + list(reversed(modes))
+        for label in order:
+            max_batch, wait_ms = modes[label]
             # A fresh process per run: a second server in one process measured several
             # times slower than the first whatever its settings (torch's thread pools).
             one = f"{concurrency},{max_batch},{per_client},{wait_ms}"
@@ -162,15 +166,18 @@ def main() -> None:
                 capture_output=True,
                 text=True,
             ).stdout
-            r = table[concurrency, label] = json.loads(out.strip().splitlines()[-1])
+            r = json.loads(out.strip().splitlines()[-1])
+            table.setdefault((concurrency, label), []).append(r)
             print(
                 f"{concurrency:>11} {label:>9} {r['rps']:>7.2f} {r['p50']:>7.2f} "
                 f"{r['p95']:>7.2f} {r['mean_batch']:>6.1f}",
                 flush=True,
             )
     for concurrency in sorted({c for c, _ in table}):
-        off = table[concurrency, "off"]["rps"]
-        on, waiting = table[concurrency, "on"]["rps"], table[concurrency, "on, 5 ms"]["rps"]
+        off, on, waiting = (
+            statistics.mean(r["rps"] for r in table[concurrency, label])
+            for label in ("off", "on", "on, 5 ms")
+        )
         print(
             f"concurrency {concurrency}: micro-batching gives {on / off:.2f}x the requests/s "
             f"of batch-of-one ({waiting / off:.2f}x waiting 5 ms)"
