@@ -42,7 +42,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emotion.batch import Done, Item, run_batch  # noqa: E402
+from emotion.batch import Done, run_batch  # noqa: E402
+from emotion.batch_inputs import Item  # noqa: E402
 from emotion.engines import LocalEngine, Tally  # noqa: E402
 from emotion.errors import HypelineError  # noqa: E402
 from emotion.library.store import Store  # noqa: E402

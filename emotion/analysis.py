@@ -27,7 +27,8 @@ from emotion.chat.judge import ChatSummary
 from emotion.clock import clock
 from emotion.errors import BusyError, Cancelled
 from emotion.lease import Lease
-from emotion.library.store import AnalysisRecord, Store
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.media.audio import DecodeStats, stream_audio
 from emotion.media.source import Source
 from emotion.progress import Progress, ProgressFn

@@ -30,7 +30,8 @@ from threadpoolctl import threadpool_limits
 from emotion.errors import ExportError
 from emotion.export.clips import clip_range, clip_suffix, cut, slugify
 from emotion.export.timefmt import slug_time
-from emotion.library.store import AnalysisRecord, Store
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.progress import Progress, ProgressFn
 from emotion.scoring.highlights import Highlight, HighlightSettings, cell_timeline, find_highlights
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, zero_shot_probabilities

@@ -1,13 +1,12 @@
-"""Many VODs in one go: the inputs spelled out, each analysed as ``analyze`` would, one report.
+"""Many VODs in one go: each analysed as ``analyze`` would, one report.
 
-``expand`` turns what the user gave (files, folders searched recursively for media, a
-text file of paths and links, a channel or playlist link) into one item per VOD, in the
-order given (a playlist newest first, as the site lists it). ``run_batch`` analyses them
-through a runner (``pipeline.run`` with the face's settings), one after another or a few
-at once (an engine's lanes, ``emotion.engines``), so every VOD is its own analysis in the
-library, exactly as a solo ``analyze`` makes it: one already analysed costs no decoding
-nor embedding, and a batch stopped anywhere and run again goes on where it stopped. One VOD failing is recorded with its sentence and the
-batch goes on; ``batch.csv`` (written atomically after every VOD) says how each went.
+``emotion.batch_inputs.expand`` turns what the user gave into one ``Item`` per VOD;
+``run_batch`` analyses them through a runner (``pipeline.run`` with the face's settings),
+one after another or a few at once (an engine's lanes, ``emotion.engines``), so every VOD
+is its own analysis in the library, exactly as a solo ``analyze`` makes it: one already
+analysed costs no decoding nor embedding, and a batch stopped anywhere and run again goes
+on where it stopped. One VOD failing is recorded with its sentence and the batch goes on;
+``batch.csv`` (written atomically after every VOD) says how each went.
 
 After each VOD, the batch keeps the library in shape for what follows: a link's download
 is removed when the batch keeps no media (``disk.remove_download``), and the model's
@@ -21,34 +20,22 @@ import csv
 import io
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from emotion import search_index
 from emotion.atomic import write_text
-from emotion.errors import Cancelled, HypelineError, SourceError
+from emotion.batch_inputs import Item
+from emotion.errors import Cancelled, HypelineError
 from emotion.library.store import Store
 from emotion.media import disk
+from emotion.media.source import is_link
 from emotion.progress import Progress, ProgressFn
 
-# What a folder is searched for (ffmpeg reads more; these are what a VOD folder holds).
-MEDIA_SUFFIXES = frozenset({
-    ".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".m4v", ".avi",
-    ".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus",
-})  # fmt: skip
-LIST_SUFFIXES = frozenset({".txt", ".list"})  # a text file of paths and links, one a line
 CSV_NAME = "batch.csv"
 CSV_COLUMNS = ("vod", "title", "analysis_id", "windows", "highlights", "seconds", "error")
 LANE_STOP_S = 30.0  # how long a stopped batch waits for each VOD in flight to stop
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One VOD of the batch: what to open, and why it cannot be when that is known already."""
-
-    spec: str
-    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,130 +67,6 @@ class Done:
     highlights: int
     embedded: int = 0  # windows embedded by this run (engines.Tally)
     media: Path | None = None  # the file it was read from (a link's: its download)
-
-
-def expand(
-    inputs: Sequence[str],
-    *,
-    limit: int | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    probe: Callable[..., dict] | None = None,
-    on_note: Callable[[str], None] | None = None,
-) -> list[Item]:
-    """One item per VOD of ``inputs``, each VOD once (the first time it is named).
-
-    ``limit``, ``since`` and ``until`` (``YYYYMMDD``) bound a channel or playlist link;
-    ``probe`` is yt-dlp's metadata call (``emotion.media.downloads.probe``, imported on
-    first use: yt-dlp takes half a second).
-    """
-    if not inputs:
-        raise HypelineError("Give the VODs to analyse: files, folders, a list file or a link.")
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and not (len(value) == 8 and value.isdigit()):
-            raise HypelineError(f"The {name} date {value!r} is not YYYYMMDD; write e.g. 20260301.")
-    if limit is not None and limit < 1:
-        raise HypelineError("The limit counts VODs; give 1 or more.")
-    seen: set[str] = set()
-    items: list[Item] = []
-    for item in _items(inputs, limit, since, until, probe, on_note):
-        if item.spec not in seen:
-            seen.add(item.spec)
-            items.append(item)
-    if not items:
-        raise HypelineError(
-            "No VOD found in what was given (folders are searched for media files: "
-            f"{', '.join(sorted(MEDIA_SUFFIXES))}); give files, folders or links."
-        )
-    return items
-
-
-def _items(
-    inputs: Iterable[str],
-    limit: int | None,
-    since: str | None,
-    until: str | None,
-    probe: Callable[..., dict] | None,
-    on_note: Callable[[str], None] | None,
-) -> Iterator[Item]:
-    for text in inputs:
-        if _is_link(text):
-            yield from _link(text, limit, since, until, probe, on_note)
-            continue
-        path = Path(text).expanduser()
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file())  # fmt: skip
-            if not found and on_note is not None:
-                on_note(f"no media file in {path}")
-            yield from (Item(str(p.resolve())) for p in found)
-        elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
-            lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
-            entries = [line for line in lines if line and not line.startswith("#")]
-            yield from _items(entries, limit, since, until, probe, on_note)
-        elif path.exists():
-            yield Item(str(path.resolve()))
-        else:  # said by analyze's own sentence, and the batch goes on
-            yield Item(text)
-
-
-def _is_link(text: str) -> bool:
-    return text.lower().startswith(("http://", "https://"))
-
-
-def _link(
-    url: str,
-    limit: int | None,
-    since: str | None,
-    until: str | None,
-    probe: Callable[..., dict] | None,
-    on_note: Callable[[str], None] | None,
-) -> Iterator[Item]:
-    """A video link is itself; a channel or playlist link is its VODs (flat: no page of
-    each VOD is fetched), within ``limit`` and the dates when the site gives them."""
-    if probe is None:
-        from emotion.media.downloads import probe as ytdlp_probe
-
-        probe = ytdlp_probe
-    try:
-        info = probe(url, noplaylist=False, extract_flat="in_playlist", playlistend=limit)
-    except SourceError as e:
-        yield Item(url, str(e))
-        return
-    entries = info.get("entries")
-    if entries is None:
-        yield Item(url)
-        return
-    undated = 0
-    n = 0
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        link = entry.get("url") or entry.get("webpage_url")
-        if not link:
-            continue
-        date = entry.get("upload_date") or _date_of(entry.get("timestamp"))
-        if since is not None or until is not None:
-            if date is None:
-                undated += 1
-            elif (since is not None and date < since) or (until is not None and date > until):
-                continue
-        if limit is not None and n >= limit:
-            break
-        n += 1
-        yield Item(str(link))
-    if undated and on_note is not None:
-        on_note(
-            f"{undated} VOD(s) of {url} carry no date in the playlist, so --since/--until "
-            "could not judge them; they are in the batch"
-        )
-    if n == 0 and on_note is not None:
-        on_note(f"no VOD of {url} is in the batch")
-
-
-def _date_of(timestamp: object) -> str | None:
-    if not isinstance(timestamp, int | float):
-        return None
-    return time.strftime("%Y%m%d", time.gmtime(timestamp))
 
 
 def run_batch(
@@ -260,8 +123,16 @@ def _outcome(item: Item, runner: Callable[[str], Done], upkeep: _Upkeep) -> Outc
     except HypelineError as e:
         return Outcome(item.spec, seconds=time.monotonic() - began, error=str(e))
     removed = upkeep.media(item, done)
-    return Outcome(item.spec, done.title, done.analysis_id, done.windows, done.highlights,
-                   time.monotonic() - began, embedded=done.embedded, removed_bytes=removed)  # fmt: skip
+    return Outcome(
+        item.spec,
+        done.title,
+        done.analysis_id,
+        done.windows,
+        done.highlights,
+        time.monotonic() - began,
+        embedded=done.embedded,
+        removed_bytes=removed,
+    )
 
 
 def _in_lanes(
@@ -307,8 +178,8 @@ def _in_lanes(
     # a thread for ended while it still runs (and the interpreter then exits under it).
     ended = [threading.Event() for _ in range(min(lanes, len(items)))]
     for k, event in enumerate(ended):
-        threading.Thread(target=lane, args=(event,), daemon=True,
-                         name=f"hypeline-lane-{k + 1}").start()  # fmt: skip
+        name = f"hypeline-lane-{k + 1}"
+        threading.Thread(target=lane, args=(event,), daemon=True, name=name).start()
     try:
         for event in ended:
             while not event.wait(0.2):  # bounded waits, so Ctrl-C reaches this thread
@@ -343,7 +214,7 @@ class _Upkeep:
 
     def media(self, item: Item, done: Done) -> int:
         """Bytes of ``item``'s download removed (0: kept, or not a download)."""
-        if self._keep_media or done.media is None or not _is_link(item.spec):
+        if self._keep_media or done.media is None or not is_link(item.spec):
             return 0
         removed = disk.remove_download(done.media)
         return removed.size_bytes if removed is not None else 0
@@ -375,15 +246,17 @@ class _Upkeep:
 
     def _update(self, model: str, only_if_due: bool) -> None:
         assert self._store is not None
+        store = self._store
         try:
-            search_index.update(self._store, model, self._progress, self._on_note,
-                                only_if_due=only_if_due)  # fmt: skip
+            search_index.update(
+                store, model, self._progress, self._on_note, only_if_due=only_if_due
+            )
         except ImportError:  # faiss-cpu missing: searches scan every window (said once)
-            self._note_once("faiss", "faiss-cpu is not installed, so searches of this library "
-                            "scan every window; install it with pip install faiss-cpu.")  # fmt: skip
+            why = "faiss-cpu is not installed, so searches of this library scan every window"
+            self._note_once("faiss", f"{why}; install it with pip install faiss-cpu.")
         except (OSError, HypelineError) as e:  # a full disk: the next update tries again
-            self._note_once(model, f"The search index of {model} could not be updated ({e}); "
-                            f"free some space in {self._store.home} or make it writable.")  # fmt: skip
+            why = f"The search index of {model} could not be updated ({e})"
+            self._note_once(model, f"{why}; free some space in {store.home} or make it writable.")
 
     def _note_once(self, key: str, text: str) -> None:
         with self._guard:
@@ -420,8 +293,8 @@ class _Tracker:
             worked = self._worked_s
             eta = sum(worked) / len(worked) * remaining / self._lanes if worked else None
             failed = sum(not o.ok for o in self._done.values())
-            message = (f"VOD {i + 1} of {self._n}" + (f", {failed} failed" if failed else "")
-                       + self.rate())  # fmt: skip
+            failures = f", {failed} failed" if failed else ""
+            message = f"VOD {i + 1} of {self._n}{failures}{self.rate()}"
             self._progress(Progress("batch", done / self._n, message, eta))
 
     def end(self, i: int, outcome: Outcome) -> None:
@@ -448,6 +321,9 @@ def to_csv(outcomes: Sequence[Outcome]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for o in outcomes:
-        writer.writerow([o.spec, o.title, "" if o.analysis_id is None else o.analysis_id,
-                         o.windows, o.highlights, f"{o.seconds:.1f}", o.error or ""])  # fmt: skip
+        analysis_id = "" if o.analysis_id is None else o.analysis_id
+        seconds = f"{o.seconds:.1f}"
+        writer.writerow(
+            [o.spec, o.title, analysis_id, o.windows, o.highlights, seconds, o.error or ""]
+        )
     return buffer.getvalue()

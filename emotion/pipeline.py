@@ -11,18 +11,16 @@ kept from Search, a review, a learned pick reach every face's exports alike.
 * ``moments`` an analysis → scores and highlights from the stored vectors, with the
               moments kept by hand added (the cheap half: arithmetic, no audio), judged by
               the stored chat when it has one (``emotion.chat.judge``).
-* ``chosen``  the highlights the exports hold: the kept ones, or all but the dropped.
-* ``for_export``  those highlights as the user trimmed them (``Store.set_trim``).
-* ``export`` / ``export_files``  the chosen highlights → files in a folder / as bytes.
-* ``run``     all of it in one call (the CLI's ``analyze``, batch).
+* ``run``     all of it in one call (the CLI's ``analyze``, batch): open → embed → moments
+              → ``emotion.pipeline_export.export`` (the export half: which highlights
+              the exports hold, trimmed, and their files).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,21 +38,20 @@ from emotion.analysis import (
 from emotion.chat import stored
 from emotion.chat.formats import detect_format
 from emotion.chat.judge import SOUND, check_rank, default_rank, judge, with_reactions
-from emotion.export import FILENAMES, FORMATS, write_exports
-from emotion.library.store import AnalysisRecord, Store, Trim, review_key
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.media.source import Source, SourcePolicy
 from emotion.media.sources import open_source, source_identity
+from emotion.pipeline_export import ExportSettings, Note, export
 from emotion.progress import ProgressFn
-from emotion.scoring.highlights import Highlight, HighlightSettings, overlaps_moment, with_moments
+from emotion.scoring.adapt import describe, learn
+from emotion.scoring.highlights import HighlightSettings, with_moments
 from emotion.scoring.keywords import DEFAULT_KEYWORDS, check_keywords
 from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); faces import this first
-    from emotion.export.post_settings import ReelSettings, ShortSettings
     from emotion.model.clap import Clap
-
-Note = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -82,19 +79,6 @@ class Settings:
         if self.chat is not None:
             detect_format(self.chat)
         return self
-
-
-@dataclass(frozen=True)
-class ExportSettings:
-    """Which files to write, and how."""
-
-    formats: tuple[str, ...] = FORMATS
-    clips: bool = False
-    clip_padding_s: float = 1.0
-    fps: float | None = None  # the EDL's and FCPXML's frame rate; None: the video's, else 30
-    thumbnails: bool = False  # also a JPEG still per highlight in thumbnails/ (at its peak)
-    shorts: ShortSettings | None = None  # also a vertical short per highlight in shorts/
-    reel: ReelSettings | None = None  # also reel.mp4 (and reel-chapters.txt) of the best ones
 
 
 def open_spec(
@@ -143,10 +127,22 @@ def embed(
         if (note := stored.beyond_note(parsed)) is not None and on_note is not None:
             on_note(note)
     record = embed_source(
-        clap, store, source, source_identity(source), window_s, hop_s, batch_size=batch_size,
-        progress=progress, cancel=cancel, audio_track=audio_track, wait=wait, on_note=on_note,
-        on_open=on_open, embed=embed_audio, embedder=embedder,
-    )  # fmt: skip
+        clap,
+        store,
+        source,
+        source_identity(source),
+        window_s,
+        hop_s,
+        batch_size=batch_size,
+        progress=progress,
+        cancel=cancel,
+        audio_track=audio_track,
+        wait=wait,
+        on_note=on_note,
+        on_open=on_open,
+        embed=embed_audio,
+        embedder=embedder,
+    )
     if parsed is not None:
         stored.attach(store, record.id, parsed)
     return record
@@ -173,13 +169,15 @@ def moments(
     """
     prompts = settings.prompts
     adapter = None
-    if settings.learn:
-        from emotion.scoring.adapt import describe, learn  # reads the whole library's picks
-
+    if settings.learn:  # reads the whole library's picks
         adapter = learn(
-            store, clap, list(prompts.labels), list(prompts.background), prompts.template,
+            store,
+            clap,
+            list(prompts.labels),
+            list(prompts.background),
+            prompts.template,
             list(examples),  # type: ignore[arg-type]
-        )  # fmt: skip
+        )
         for report in adapter.reports:
             if on_note is not None:
                 on_note(f"learned {describe(report)}")
@@ -195,18 +193,31 @@ def moments(
     elif settings.rank not in (None, SOUND) and on_note is not None:
         on_note("This analysis has no chat replay; its highlights are ranked by sound.")
     analysis = score(
-        record, vectors, clap, list(prompts.labels), list(prompts.background), prompts.template,
-        rules, adapter=adapter,
-    )  # fmt: skip
+        record,
+        vectors,
+        clap,
+        list(prompts.labels),
+        list(prompts.background),
+        prompts.template,
+        rules,
+        adapter=adapter,
+    )
     analysis.rules = settings.highlights
     kept = store.kept_moments(record.id)
     if chat is not None:
         rank = default_rank(settings.rank, has_chat=True)
         judged, analysis.chat = judge(
-            analysis.highlights, analysis.scores, len(prompts.labels), record.hop_s,
-            analysis.duration_s, rules.scale, chat, rank, settings.highlights.top_k,
+            analysis.highlights,
+            analysis.scores,
+            len(prompts.labels),
+            record.hop_s,
+            analysis.duration_s,
+            rules.scale,
+            chat,
+            rank,
+            settings.highlights.top_k,
             settings.chat_moments,
-        )  # fmt: skip
+        )
         analysis.highlights = with_reactions(
             with_moments(judged, kept), chat.reactions.series, analysis.chat.lag_s
         )
@@ -215,139 +226,6 @@ def moments(
     if record.last_labels != prompts.labels:
         store.set_last_labels(record.id, list(prompts.labels))
     return analysis
-
-
-def chosen(
-    highlights: Sequence[Highlight],
-    reviews: Mapping[tuple[str, float], bool],
-    moments: Sequence[tuple[str, float, float]] = (),
-) -> list[Highlight]:
-    """The highlights the exports hold: the kept ones; while none is kept, all but the
-    dropped ones (so before any review, all of them). A highlight holding a moment kept by
-    hand (``moments``) is kept, unless it was dropped itself."""
-
-    def status(h: Highlight) -> bool | None:
-        said = reviews.get(review_key(h.label, h.start_s))
-        return True if said is None and overlaps_moment(h, moments) else said
-
-    marks = [status(h) for h in highlights]
-    kept = [h for h, s in zip(highlights, marks, strict=True) if s is True]
-    return kept or [h for h, s in zip(highlights, marks, strict=True) if s is not False]
-
-
-def trimmed(
-    highlights: Sequence[Highlight],
-    trims: Mapping[tuple[str, float], Trim],
-    duration_s: float | None = None,
-) -> list[Highlight]:
-    """The highlights with the edges the user moved (``Trim``, by review key), inside the
-    VOD and at least ``MIN_TRIMMED_S`` long, the peak kept inside; in time order."""
-    out = []
-    for h in highlights:
-        trim = trims.get(review_key(h.label, h.start_s))
-        if trim is not None and trim.moved:
-            start_s, end_s = trim.span(h.start_s, h.end_s, duration_s)
-            peak_s = min(max(h.peak_s, start_s), end_s)
-            h = dataclasses.replace(h, start_s=start_s, end_s=end_s, peak_s=peak_s)
-        out.append(h)
-    return sorted(out, key=lambda h: (h.start_s, h.label))
-
-
-def for_export(analysis: Analysis, store: Store, *, trim: bool = True) -> Analysis:
-    """``analysis`` with only the highlights its exports hold (by the library's reviews),
-    each trimmed as the user trimmed it (``trim=False``: as found, to tell which were chosen)."""
-    if analysis.analysis_id is None:
-        return analysis
-    reviews = store.reviews(analysis.analysis_id)
-    moments = store.kept_moments(analysis.analysis_id)
-    picked = chosen(analysis.highlights, reviews, moments)
-    if trim:
-        picked = trimmed(picked, store.trims(analysis.analysis_id), analysis.duration_s or None)
-    return dataclasses.replace(analysis, highlights=picked)
-
-
-def export(
-    analysis: Analysis,
-    store: Store,
-    out_dir: Path,
-    exports: ExportSettings | None = None,
-    *,
-    progress: ProgressFn | None = None,
-    on_note: Note | None = None,
-) -> list[Path]:
-    """Write the chosen highlights' files into ``out_dir`` (all or nothing); the paths.
-
-    With ``exports.thumbnails``, ``thumbnails/`` follows: each still is written whole and
-    one already there is kept (``emotion.export.thumbnails``); an audio-only source gets
-    none, and a note. Then, with ``exports.shorts``, ``shorts/`` (one vertical short per
-    highlight, one already there kept: ``emotion.export.shorts``) and, with
-    ``exports.reel``, ``reel.mp4`` and its chapters (``emotion.export.reel``), of the same
-    highlights; with no highlights there is nothing to render, and a note says so.
-    """
-    exports = exports or ExportSettings()
-    analysis = for_export(analysis, store)
-    written = write_exports(
-        analysis, out_dir, exports.formats, clips=exports.clips,
-        clip_padding_s=exports.clip_padding_s, fps=exports.fps, progress=progress,
-        on_note=on_note,
-    )  # fmt: skip
-    if exports.thumbnails:
-        from emotion.export.thumbnails import write_thumbnails
-
-        source = analysis.source
-        stills = write_thumbnails(source.path, analysis.highlights, out_dir, progress,
-                                  has_video=source.has_video)  # fmt: skip
-        written += stills.paths
-        for note in stills.notes:
-            if on_note is not None:
-                on_note(note)
-    if exports.shorts is not None or exports.reel is not None:
-        written += _posts(analysis, out_dir, exports, progress, on_note)
-    return written
-
-
-def _posts(
-    analysis: Analysis,
-    out_dir: Path,
-    exports: ExportSettings,
-    progress: ProgressFn | None,
-    on_note: Note | None,
-) -> list[Path]:
-    """The shorts and the reel of ``analysis``'s highlights, as ``hypeline shorts`` makes them."""
-    if not analysis.highlights:
-        if on_note is not None:
-            asked = (("shorts", exports.shorts), ("a reel", exports.reel))
-            what = " or ".join(name for name, on in asked if on is not None)
-            on_note(f"There are no highlights to make {what} of; lower the threshold or keep a "
-                    "moment by hand first.")  # fmt: skip
-        return []
-    source = analysis.source
-    written: list[Path] = []
-    if exports.shorts is not None:  # ffmpeg renders; imported only when asked
-        from emotion.export.shorts import write_shorts
-
-        written += write_shorts(source, analysis.highlights, out_dir, exports.shorts, progress,
-                                audio_track=analysis.audio_track, on_note=on_note)  # fmt: skip
-    if exports.reel is not None:
-        from emotion.export.reel import write_reel
-
-        made = write_reel(
-            source.path, analysis.highlights, out_dir, exports.reel, progress,
-            audio_track=analysis.audio_track, has_video=source.has_video, on_note=on_note,
-        )  # fmt: skip
-        written += [made.path, *([made.chapters] if made.chapters else [])]
-    return written
-
-
-def export_files(
-    analysis: Analysis, store: Store, formats: Iterable[str] = FORMATS
-) -> tuple[dict[str, bytes], list[str]]:
-    """Each format's file of the chosen highlights as bytes, and the writers' notes."""
-    formats = list(formats)
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="hypeline-export-") as tmp:
-        export(analysis, store, Path(tmp), ExportSettings(tuple(formats)), on_note=notes.append)
-        return {fmt: (Path(tmp) / FILENAMES[fmt]).read_bytes() for fmt in formats}, notes
 
 
 @dataclass
@@ -387,11 +265,21 @@ def run(
     source = open_spec(spec, policy, progress)
     settings = dataclasses.replace(settings, prompts=prompts)
     record = embed(
-        source, clap, store, window_s=settings.window_s, hop_s=settings.hop_s,
-        audio_track=settings.audio_track, batch_size=batch_size, progress=progress,
-        cancel=cancel, wait=wait, on_note=on_note, chat=settings.chat, embedder=embedder,
+        source,
+        clap,
+        store,
+        window_s=settings.window_s,
+        hop_s=settings.hop_s,
+        audio_track=settings.audio_track,
+        batch_size=batch_size,
+        progress=progress,
+        cancel=cancel,
+        wait=wait,
+        on_note=on_note,
+        chat=settings.chat,
+        embedder=embedder,
         chat_keywords=settings.chat_keywords,
-    )  # fmt: skip
+    )
     analysis = moments(record, store, clap, settings, examples=examples, on_note=on_note)
     folder = out_dir(source) if callable(out_dir) else out_dir
     written = export(analysis, store, folder, exports, progress=progress, on_note=on_note)

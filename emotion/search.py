@@ -29,7 +29,8 @@ import numpy as np
 from emotion import search_index
 from emotion.clock import clock, parse_clock
 from emotion.errors import SearchError
-from emotion.library.store import AnalysisRecord, Store
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.media.audio import load_audio
 from emotion.progress import ProgressFn
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, check_printable, prompts_for

@@ -20,8 +20,10 @@ from typing import Protocol
 import numpy as np
 
 from emotion import search_index
-from emotion.library.store import AnalysisRecord, Store
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.progress import Progress, ProgressFn
+from emotion.search_index_build import split_ids
 
 # Rows scored per memory-mapped block: 16 Mi of float32 at 512 dims (32 MiB), small
 # enough to keep memory flat and large enough that the matrix product dominates.
@@ -123,7 +125,7 @@ def indexed_windows(
             scanned += inside
             continue
         ids = coverage.search(vector, min(k, indexed))
-        aids, rows = search_index.split_ids(ids)
+        aids, rows = split_ids(ids)
         ids_in = np.array([r.id for r in inside], dtype=np.int64)
         limits = np.array([coverage.covered[r.id] for r in inside], dtype=np.int64)
         order = np.argsort(ids_in)
@@ -151,7 +153,7 @@ def _rescored(
     """Candidate ids scored exactly, from the stored vectors, as the scan scores them:
     (scores, analysis ids, rows), the query's own moment left out."""
     ids = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-    aids, rows = search_index.split_ids(ids)  # sorted by analysis, then row
+    aids, rows = split_ids(ids)  # sorted by analysis, then row
     scores = np.empty(len(ids), dtype=np.float64)
     vector = np.ascontiguousarray(query.vector, dtype=np.float32)
     bounds = [0, *(np.flatnonzero(np.diff(aids)) + 1).tolist(), len(ids)]

@@ -9,7 +9,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from emotion.batch import CSV_NAME, Done, Outcome, expand, run_batch
+from emotion.batch import CSV_NAME, Done, Outcome, run_batch
+from emotion.batch_inputs import expand
 from emotion.clock import clock
 from emotion.engines import (
     DEFAULT_DECODERS,
@@ -25,7 +26,7 @@ from emotion.library.store import Store
 from emotion.media.source import Source
 from emotion.pipeline import run
 from emotion.progress import Progress, ProgressFn
-from hypeline_cli import analyze
+from hypeline_cli import analyze_options
 from hypeline_cli.common import ProgressBars, load_model, note
 
 
@@ -78,7 +79,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the Ray cluster: auto (the one this machine joined with `ray start`) or a Ray "
         "Client address (default: start a local Ray instance on this machine's CPUs)",
     )
-    analyze.add_options(
+    analyze_options.add_options(
         batch,
         out_help="output folder: one sub-folder per VOD and batch.csv (default: ./hypeline-out/)",
     )
@@ -87,9 +88,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     # Everything typed is checked before any download or model load.
-    pack = analyze.use_pack(args) if args.pack is not None else None
-    settings = analyze.settings_of(args)
-    exports = analyze.exports_of(args)
+    pack = analyze_options.use_pack(args) if args.pack is not None else None
+    settings = analyze_options.settings_of(args)
+    exports = analyze_options.exports_of(args)
     out: Path = args.out or Path.cwd() / "hypeline-out"
     check_engine(args.engine, args.ray_address)
     check_decoders(args.decoders)
@@ -117,7 +118,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
                         spec,
                         clap,
                         store,
-                        analyze.chat_for(settings, args.chat, spec),
+                        analyze_options.chat_for(settings, args.chat, spec),
                         folder,
                         exports,
                         batch_size=batch_size,

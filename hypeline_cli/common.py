@@ -1,13 +1,17 @@
-"""What the subcommands share: the model options, progress bars on stderr, notes."""
+"""What the subcommands share: the model options, progress bars on stderr, notes, and the
+default output folder of a VOD."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
 from emotion.errors import ChatError, DeviceError, HypelineError, ModelNotFoundError
+from emotion.export import slugify
+from emotion.media.source import Source
 from emotion.model.names import DEFAULT_MODEL, MODEL_ENV, PRECISION_NAMES
 from emotion.progress import Progress
 
@@ -71,6 +75,13 @@ class ProgressBars:
 
 def note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
+
+
+def default_out(source: Source) -> Path:
+    """``hypeline-out/<name>/`` beside a local VOD (wherever the command runs), or in the
+    current folder for a link (its download lives in the library, not next to the user)."""
+    base = Path.cwd() if source.url is not None else source.path.resolve().parent
+    return base / "hypeline-out" / slugify(source.title)
 
 
 def flag_hint(e: HypelineError) -> str:

@@ -9,7 +9,8 @@ import time
 
 from emotion.clock import clock
 from emotion.errors import SearchError
-from emotion.library.store import AnalysisRecord, Store
+from emotion.library.records import AnalysisRecord
+from emotion.library.store import Store
 from emotion.search import aired_s
 
 

@@ -18,12 +18,14 @@ from emotion.errors import HypelineError
 from emotion.export import FORMATS, parse_formats, slugify
 from emotion.live.alerts import Alert, AlertSettings
 from emotion.live.chat import ChatSettings
-from emotion.live.ingest import FAILED, GAVE_UP, NotLiveError, check_target, is_link
-from emotion.live.monitor import DEFAULT_HOP_S, LiveSettings
+from emotion.live.ingest import FAILED, GAVE_UP
+from emotion.live.settings import DEFAULT_HOP_S, LiveSettings
+from emotion.live.target import NotLiveError, check_target
 from emotion.live.webhooks import SIGNATURE_HEADER, check_webhook
+from emotion.media.source import is_link
 from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
-from hypeline_cli.analyze import keywords_of
+from hypeline_cli.analyze_options import keywords_of
 from hypeline_cli.common import add_model_args
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import re
 
 from emotion.clock import clock
 from emotion.errors import HypelineError
-from emotion.library.records import MAX_TRIM_S
-from emotion.library.store import Store, Trim, review_key
+from emotion.library.records import MAX_TRIM_S, Trim, review_key
+from emotion.library.store import Store
 
 _TIME = r"(?:\d+(?::[0-5]?\d){0,2}(?:\.\d+)?)"
 _SPAN = re.compile(rf"^\s*({_TIME})\s*(?:-\s*({_TIME}))?\s*$")

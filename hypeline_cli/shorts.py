@@ -26,11 +26,12 @@ from emotion.export.post_settings import (
 from emotion.export.reel import write_reel
 from emotion.export.shorts import write_shorts
 from emotion.library.store import Store
-from emotion.pipeline import Settings, for_export, moments
+from emotion.pipeline import Settings, moments
+from emotion.pipeline_export import for_export
 from emotion.scoring.highlights import HighlightSettings
 from emotion.scoring.presets import DEFAULT_PRESET
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, Prompts
-from hypeline_cli.common import ProgressBars, add_model_args, load_model, note
+from hypeline_cli.common import ProgressBars, add_model_args, default_out, load_model, note
 
 # The flag behind each setting the library may refuse (its sentences name none).
 FLAGS = {
@@ -213,8 +214,6 @@ def _shorts(args: argparse.Namespace) -> int:
         window_s=record.window_s,
         hop_s=record.hop_s,
     ).check()
-    from hypeline_cli.analyze import default_out  # analyze imports this module's options
-
     out = args.out or default_out(record.source)
     with ProgressBars() as bars:
         clap = load_model(args)

@@ -5,7 +5,7 @@ import dataclasses
 import streamlit as st
 
 from emotion.library.store import Store
-from ui import exports, job, model, results, shared, signin
+from ui import exports, job, job_form, model, results, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
@@ -34,25 +34,25 @@ with link_tab:
     )
     if policy is not None and policy.media_folders:
         st.caption("Files open from " + ", ".join(f"`{f}`" for f in policy.media_folders) + ".")
-    track = job.track_picker(job.audio_tracks(link, policy), key="link_track")
-    link_chat = job.chat_picker(key="link_chat")
+    track = job_form.track_picker(job_form.audio_tracks(link, policy), key="link_track")
+    link_chat = job_form.chat_picker(key="link_chat")
     if pressed := st.button("Analyze", key="analyze_link", type="primary"):
-        job.start(link, settings, track, link_chat)
+        job_form.start(link, settings, track, link_chat)
 with upload_tab:
     cap_mb = shared.upload_cap_mb(config)
     upload = st.file_uploader(
-        "A video or audio file", type=job.MEDIA_TYPES, key="upload", max_upload_size=cap_mb
+        "A video or audio file", type=job_form.MEDIA_TYPES, key="upload", max_upload_size=cap_mb
     )
-    upload_chat = job.chat_picker(key="upload_chat")
+    upload_chat = job_form.chat_picker(key="upload_chat")
     if st.button("Analyze", key="analyze_upload", type="primary", disabled=not upload) and upload:
         pressed = True
-        job.start_upload(upload, settings, cap_mb, upload_chat)
+        job_form.start_upload(upload, settings, cap_mb, upload_chat)
     bigger = ": for a bigger file, give its path in the first tab" if paths else ""
     st.caption(f"Up to {cap_mb} MB (held in the server's memory while it uploads){bigger}.")
 with library_tab:
-    if (resume := job.library(store, policy.allows if policy else None)) is not None:
+    if (resume := job_form.library(store, policy.allows if policy else None)) is not None:
         st.session_state.job = resume
-    job.disk_usage(store.home, budget_bytes)
+    job_form.disk_usage(store.home, budget_bytes)
 started = st.session_state.get("job") is not None  # queued now, or carried on from a rerun
 job.run(store, policy, budget_bytes)
 
@@ -80,7 +80,7 @@ if not record.complete and record.kind == "live":
     st.stop()
 if not record.complete:
     st.info(
-        f"{job.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."
+        f"{job_form.describe(record)}: press **Resume** in the Library (or Analyze again) to finish it."
     )
     st.stop()
 if (damage := store.check(record)) is not None:
@@ -106,13 +106,13 @@ if clap is None:
 # Moments kept from Search are among the highlights: the table, the timeline and the exports.
 analysis = results.scored(record, store, clap, settings)
 st.subheader(record.title)  # the library's name for it (renamed there), else the VOD's
-st.caption(f"{job.summary(record)} · {len(analysis.highlights)} highlights")
+st.caption(f"{job_form.summary(record)} · {len(analysis.highlights)} highlights")
 if record.nonfinite_s > 0:
     st.warning(
         f"{record.nonfinite_s:.2f} s of this audio decoded as invalid numbers (NaN/Inf) and was analysed as silence."
     )
-if (tracks := job.audio_tracks(record.source.path)) and len(tracks) > 1:
-    picked = job.track_picker(
+if (tracks := job_form.audio_tracks(record.source.path)) and len(tracks) > 1:
+    picked = job_form.track_picker(
         tracks, key=f"track_{record.id}", current=record.audio_track, label="Analysed track"
     )
     if picked != record.audio_track and st.button(f"Analyze track {picked}", key="analyze_track"):

@@ -6,7 +6,7 @@ from emotion.classify import Classifier
 from emotion.errors import HypelineError
 from emotion.library.store import Store
 from emotion.scoring.prompts import prompts_for
-from ui import clip_lab, job, model, shared, signin
+from ui import clip_lab, job_form, model, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
@@ -37,7 +37,10 @@ try:
     else:
         cap_mb = min(shared.upload_cap_mb(config), 200)  # a clip, not a VOD
         upload = st.file_uploader(
-            "An audio or video clip", type=job.MEDIA_TYPES, key="lab_upload", max_upload_size=cap_mb
+            "An audio or video clip",
+            type=job_form.MEDIA_TYPES,
+            key="lab_upload",
+            max_upload_size=cap_mb,
         )
         clip = clip_lab.from_file(upload, clf) if upload else None
     if clip is None:

@@ -5,7 +5,7 @@ import dataclasses
 import streamlit as st
 
 from emotion.library.store import Store
-from ui import clips, model, results, shared, signin
+from ui import clips, clips_render, model, results, shared, signin
 
 signin.require_frame()
 settings = st.session_state.settings  # drawn by dashboard.py's sidebar
@@ -38,8 +38,8 @@ if not highlights:
     )
     st.stop()
 look = clips.look(record)
-render = clips.current(record.id)
-clips.render_all(analysis, look, store, render)
+render = clips_render.current(record.id)
+clips_render.render_all(analysis, look, store, render)
 stills = results.thumbnails(dataclasses.replace(analysis, highlights=highlights), store.home)
 for i, h in enumerate(highlights, start=1):
     still = stills[i - 1] if stills else None

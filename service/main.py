@@ -15,7 +15,8 @@ from service import errors
 from service.config import ServeConfig
 from service.dependencies import Service
 from service.guard import Guard
-from service.jobs import JobRunner, JobStore
+from service.job_store import JobStore
+from service.jobs import JobRunner
 from service.routers import analyses, clips, monitors, posts, search, stream, system
 from service.sources import ClientSources
 

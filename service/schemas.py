@@ -10,7 +10,7 @@ from emotion.analysis import DEFAULT_HOP_S, DEFAULT_WINDOW_S
 from emotion.chat.lag import LAG_DEFAULT_S, LAG_SEARCH_S
 from emotion.export.post_settings import LAYOUTS, ReelSettings, ShortSettings
 from emotion.live.alerts import AlertSettings
-from emotion.live.monitor import LiveSettings
+from emotion.live.settings import LiveSettings
 from emotion.scoring.keywords import DEFAULT_KEYWORDS, MAX_KEYWORDS
 from emotion.scoring.prompts import DEFAULT_BACKGROUND, DEFAULT_TEMPLATE
 
@@ -210,10 +210,12 @@ class MonitorCreated(BaseModel):
 
 
 class MonitorChat(BaseModel):
-    """``emotion.live.monitor.ChatNow``: a monitor's chat at a glance."""
+    """``emotion.live.chat_follower.ChatNow``: a monitor's chat at a glance."""
 
     channel: str
-    state: str = Field(description="connecting, connected, reconnecting or gave up")
+    state: str = Field(
+        description="connecting, connected, reconnecting or gave up; closed once the monitor ended"
+    )
     connected: bool
     messages: int = Field(description="messages read since the monitor started")
     messages_per_10s: int | None = Field(

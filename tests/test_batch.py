@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion.batch import CSV_NAME, Done, Item, expand, run_batch
+from emotion.batch import CSV_NAME, Done, run_batch
+from emotion.batch_inputs import Item, expand
 from emotion.errors import Cancelled, HypelineError, SourceError
 from tests.httpserver import closed_port
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion.batch import Done, Item, Outcome, run_batch
+from emotion.batch import Done, Outcome, run_batch
+from emotion.batch_inputs import Item
 from emotion.engines import LocalEngine, Tally
 from emotion.library.store import Store
 from emotion.media.audio import ffmpeg_exe

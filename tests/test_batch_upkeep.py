@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from emotion import search_index
-from emotion.batch import MEDIA_SUFFIXES, Done, Item, run_batch
+from emotion.batch import Done, run_batch
+from emotion.batch_inputs import MEDIA_SUFFIXES, Item
 from emotion.engines import LocalEngine, Tally
 from emotion.library.store import Store
 from emotion.media import disk

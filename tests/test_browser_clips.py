@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from emotion.analysis import embed_source
-from emotion.library.store import Store, Trim
+from emotion.library.records import Trim
+from emotion.library.store import Store
 from emotion.media.audio import ffmpeg_exe
 from emotion.media.sources import open_source, source_identity
 from tests.synth import make_vod

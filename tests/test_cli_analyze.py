@@ -351,7 +351,7 @@ def test_chat_auto_on_a_file_says_to_give_its_chat_file(
 ) -> None:
     from emotion.pipeline import Settings
     from emotion.scoring.prompts import Prompts
-    from hypeline_cli.analyze import AUTO, chat_for
+    from hypeline_cli.analyze_options import AUTO, chat_for
 
     settings = Settings(Prompts.parse(["a whistle"]))
     assert chat_for(settings, AUTO, "stream.mp4") is settings

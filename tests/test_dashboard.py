@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import embed_source, score
 from emotion.clock import clock
 from emotion.errors import Cancelled
 from emotion.export import FILENAMES, write_exports
-from emotion.library.store import Store, review_key
+from emotion.library.records import review_key
+from emotion.library.store import Store
 from emotion.media.downloads import NETWORK_OPTIONS
 from emotion.media.sources import open_source, source_identity
 from emotion.model.clap import Clap
@@ -413,7 +414,7 @@ def test_export_files_are_what_the_writers_write(clap, home, vod, tmp_path) -> N
     source = open_source(str(vod))
     record = embed_source(clap, store, source, source_identity(source))
     analysis = score(record, store.vectors(record), clap, LABELS, BACKGROUND)
-    data, _ = pipeline.export_files(analysis, store, exports.BUTTONS)
+    data, _ = pipeline_export.export_files(analysis, store, exports.BUTTONS)
     write_exports(analysis, tmp_path / "out", exports.BUTTONS)
     for fmt in exports.BUTTONS:
         assert data[fmt] == (tmp_path / "out" / FILENAMES[fmt]).read_bytes(), fmt

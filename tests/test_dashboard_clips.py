@@ -13,16 +13,17 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion import pipeline
+from emotion import pipeline, pipeline_export
 from emotion.analysis import embed_source
-from emotion.library.store import Store, Trim
+from emotion.library.records import Trim
+from emotion.library.store import Store
 from emotion.media.audio import ffmpeg_exe
 from emotion.media.sources import open_source, source_identity
 from tests import test_dashboard as dashboard
 from tests.media import write_media
 from tests.synth import make_vod
 from tests.test_dashboard import app
-from ui import clips
+from ui.clips_render import RENDER_KEY
 
 # The dashboard tests' fixtures: a fresh HYPELINE_HOME, the synthetic VOD (64×64 video).
 home = dashboard.home
@@ -70,7 +71,7 @@ def _csv(aid: int, at: AppTest, home: Path, clap) -> list[tuple[str, str, str]]:
     analysis = pipeline.moments(
         store.analysis(aid), store, clap, at.session_state["settings"].pipeline
     )
-    files, _ = pipeline.export_files(analysis, store, ["csv"])
+    files, _ = pipeline_export.export_files(analysis, store, ["csv"])
     return [
         (r["label"], r["start_s"], r["end_s"])
         for r in csv.DictReader(io.StringIO(files["csv"].decode()))
@@ -132,7 +133,7 @@ def test_crop_on_audio_only_says_what_to_use_instead(home: Path, tmp_path: Path,
     assert any("Audio only" in c.value for c in at.caption)
     at.segmented_control(key="clips_layout").set_value("crop").run()
     at.button(key="clips_render_all").click().run()
-    render = at.session_state[clips.RENDER_KEY]
+    render = at.session_state[RENDER_KEY]
     assert render.done.wait(60)
     at.run()
     assert [e.value for e in at.error] == [
@@ -149,7 +150,7 @@ def test_render_this_makes_one_short_in_the_library(home: Path, library: Path, c
     at, aid = _open(app(), home, None, clap, library)
     first = next(b for b in at.button if b.key and b.key.startswith(f"clips_render_{aid}_"))
     first.click().run()
-    render = at.session_state[clips.RENDER_KEY]
+    render = at.session_state[RENDER_KEY]
     assert render.done.wait(RENDER_S), "the render did not finish"
     assert render.error is None, render.error
     at.run()
@@ -167,7 +168,7 @@ def test_render_this_makes_one_short_in_the_library(home: Path, library: Path, c
 def test_cancel_stops_between_shorts_and_leaves_no_part(home: Path, library: Path, clap) -> None:
     at, aid = _open(app(), home, None, clap, library)
     at.button(key="clips_render_all").click().run()
-    render = at.session_state[clips.RENDER_KEY]
+    render = at.session_state[RENDER_KEY]
     n = len(render.names)
     assert n >= 2
     at.button(key="clips_cancel").click().run()

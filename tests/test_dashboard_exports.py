@@ -9,7 +9,8 @@ import numpy as np
 from emotion import pipeline
 from emotion.analysis import Analysis, embed_source
 from emotion.clock import clock
-from emotion.library.store import Store, review_key
+from emotion.library.records import review_key
+from emotion.library.store import Store
 from emotion.media.source import Source
 from emotion.media.sources import open_source, source_identity
 from emotion.scoring.highlights import Highlight

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.export import write_exports
 from emotion.library.store import Store
 from emotion.media.source import Source
@@ -126,7 +126,7 @@ def test_a_kept_moment_joins_the_highlights_and_the_exports(tmp_path: Path) -> N
     merged = with_moments(found, store.kept_moments(record.id))
     assert merged == [found[0], Highlight("crowd screaming", 50.0, 65.0, 50.0, 1.0)]
     # Kept by hand, so it is what the export panel takes (the unreviewed siren is not).
-    chosen = pipeline.chosen(merged, store.reviews(record.id))
+    chosen = pipeline_export.chosen(merged, store.reviews(record.id))
     assert [h.label for h in chosen] == ["crowd screaming"]
     # Already a highlight: not twice.
     assert with_moments(merged, store.kept_moments(record.id)) == merged
@@ -143,7 +143,7 @@ def test_export_files_hold_a_kept_moment(clap, home, tmp_path: Path) -> None:
     analysis = score(record, store.vectors(record), clap, ["a whistle"], ["silence"])
     store.set_review(record.id, "like a siren", 55.0, True, end_s=70.0)
     analysis.highlights = with_moments(analysis.highlights, store.kept_moments(record.id))
-    chosen = pipeline.chosen(analysis.highlights, store.reviews(record.id))
+    chosen = pipeline_export.chosen(analysis.highlights, store.reviews(record.id))
     analysis.highlights = chosen
     write_exports(analysis, tmp_path / "out", ["json"])
     doc = json.loads((tmp_path / "out" / "highlights.json").read_text())

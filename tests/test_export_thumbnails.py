@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import Analysis
 from emotion.errors import ExportError
 from emotion.export.ffmpeg_tools import Picture
@@ -157,11 +157,11 @@ def test_the_pipeline_writes_stills_beside_the_other_exports(
         list(HIGHLIGHTS),
     )
     notes: list[str] = []
-    written = pipeline.export(
+    written = pipeline_export.export(
         analysis,
         store,
         tmp_path,
-        pipeline.ExportSettings(formats=("csv",), thumbnails=True),
+        pipeline_export.ExportSettings(formats=("csv",), thumbnails=True),
         on_note=notes.append,
     )
     stills = sorted((tmp_path / THUMBNAILS_DIR).iterdir())
@@ -169,14 +169,14 @@ def test_the_pipeline_writes_stills_beside_the_other_exports(
     assert len(stills) == len(HIGHLIGHTS)
     # Without the setting there are none; an audio-only source gets a note instead.
     other = tmp_path / "other"
-    pipeline.export(analysis, store, other, pipeline.ExportSettings(formats=("csv",)))
+    pipeline_export.export(analysis, store, other, pipeline_export.ExportSettings(formats=("csv",)))
     assert not (other / THUMBNAILS_DIR).exists()
     audio = dataclasses.replace(analysis, source=Source(media["audio"], "podcast", CLIP_S))
-    pipeline.export(
+    pipeline_export.export(
         audio,
         store,
         other,
-        pipeline.ExportSettings(formats=("csv",), thumbnails=True),
+        pipeline_export.ExportSettings(formats=("csv",), thumbnails=True),
         on_note=notes.append,
     )
     assert notes == ["podcast.m4a has no picture: no thumbnails."]

@@ -15,7 +15,8 @@ from emotion.library.store import Store
 from emotion.live.alerts import Alert, AlertChat, AlertSettings, AlertTracker
 from emotion.live.chat import ChatSettings
 from emotion.live.ingest import ENDED
-from emotion.live.monitor import LiveSettings, Monitor
+from emotion.live.monitor import Monitor
+from emotion.live.settings import LiveSettings
 from emotion.live.twitch_chat import Endpoint
 from emotion.model.batcher import Batcher
 from tests.httpserver import closed_port
@@ -107,4 +108,8 @@ def test_a_chat_that_cannot_be_reached_leaves_the_sound_alone(clap, tmp_path: Pa
     assert sent_at[0] >= alert.stream_time_s + 10.0
     assert alert.chat is not None and (alert.chat.messages, alert.chat.complete) == (0, False)
     assert any(n.startswith("chat: reconnecting to #hypechannel") and "refused" in n for n in notes)
-    assert monitor.chat_state == "reconnecting" and not monitor._chat_thread.is_alive()
+    # the monitor has ended: the chat reads closed, not the reader's last "reconnecting"
+    assert monitor.chat_follower is not None and not monitor.chat_follower.thread.is_alive()
+    assert monitor.chat_state == "closed"
+    chat_now = monitor.chat_now()
+    assert chat_now is not None and (chat_now.state, chat_now.connected) == ("closed", False)

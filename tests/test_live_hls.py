@@ -11,7 +11,8 @@ import pytest
 from emotion.library.store import Store
 from emotion.live import LiveSettings, Monitor
 from emotion.live.hls import parse_media, pick_variant
-from emotion.live.ingest import ENDED, FAILED, Target
+from emotion.live.ingest import ENDED, FAILED
+from emotion.live.target import Target
 from emotion.model.batcher import Batcher
 from tests.hls import LiveHls
 from tests.media import write_media

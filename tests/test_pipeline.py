@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from emotion import pipeline
+from emotion import pipeline, pipeline_export
 from emotion.export import FILENAMES
 from emotion.library.store import Store
 from emotion.media.source import Source
@@ -47,10 +47,10 @@ def _highlight(label: str, start_s: float) -> Highlight:
 
 def test_exports_take_the_kept_highlights_else_all_but_the_dropped() -> None:
     hs = [_highlight("a", 0), _highlight("b", 20), _highlight("a", 40)]
-    assert pipeline.chosen(hs, {}) == hs
-    assert pipeline.chosen(hs, {("b", 20.0): True}) == [hs[1]]
-    assert pipeline.chosen(hs, {("b", 20.0): False}) == [hs[0], hs[2]]
-    assert pipeline.chosen(hs, {("b", 20.0): False, ("a", 40.0): True}) == [hs[2]]
+    assert pipeline_export.chosen(hs, {}) == hs
+    assert pipeline_export.chosen(hs, {("b", 20.0): True}) == [hs[1]]
+    assert pipeline_export.chosen(hs, {("b", 20.0): False}) == [hs[0], hs[2]]
+    assert pipeline_export.chosen(hs, {("b", 20.0): False, ("a", 40.0): True}) == [hs[2]]
 
 
 def test_a_moment_added_over_a_highlight_of_its_label_is_that_highlight_kept() -> None:
@@ -65,13 +65,13 @@ def test_a_moment_added_over_a_highlight_of_its_label_is_that_highlight_kept() -
         Highlight("a siren", 90.0, 95.0, 90.0, 1.0),
     ]
     # The siren holding a kept moment counts as kept; the whistle found at 60 does not.
-    assert pipeline.chosen(
+    assert pipeline_export.chosen(
         merged,
         {("a whistle", 10.0): True, ("a siren", 90.0): True, ("a siren", 24.0): True},
         moments,
     ) == [merged[0], merged[1], merged[3]]
     # Dropping the found siren itself wins over the moment inside it.
-    assert found[0] not in pipeline.chosen(merged, {("a siren", 20.0): False}, moments)
+    assert found[0] not in pipeline_export.chosen(merged, {("a siren", 20.0): False}, moments)
 
 
 def test_settings_refuse_a_bad_grid_and_bad_rules() -> None:

@@ -21,6 +21,7 @@ from emotion.library.store import Store
 from emotion.media.source import Source
 from emotion.media.sources import open_source, source_identity
 from emotion.search import Query, clip_query, moment_query, search, text_query
+from emotion.search_index_files import index_dir
 from tests.library import SOUNDS, SR, analysed_library, events_of
 from tests.media import write_media
 from tests.synth import make_clip, make_vod
@@ -192,7 +193,7 @@ def test_a_corrupt_index_is_rebuilt_with_a_note(clap, library, broken: str) -> N
 def test_a_busy_index_writer_leaves_the_search_exact(clap, library) -> None:
     store, _ = library
     query = text_query(clap, "rumbling")
-    folder = search_index.index_dir(store.home, clap.name)
+    folder = index_dir(store.home, clap.name)
     folder.mkdir(parents=True)
     lease = try_acquire(folder / "index.lock")  # another process is writing it
     assert lease is not None

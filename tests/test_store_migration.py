@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from emotion.library.store import SCHEMA_VERSION, Store
+from emotion.library.schema import SCHEMA_VERSION
+from emotion.library.store import Store
 
 # The schema of version 1 (before analyses were keyed by audio track), as it shipped.
 V1 = """

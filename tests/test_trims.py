@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import Analysis
 from emotion.errors import HypelineError
-from emotion.library.records import MAX_TRIM_S, MIN_TRIMMED_S
-from emotion.library.store import SCHEMA_VERSION, Store, Trim
+from emotion.library.records import MAX_TRIM_S, MIN_TRIMMED_S, Trim
+from emotion.library.schema import SCHEMA_VERSION
+from emotion.library.store import Store
 from emotion.media.source import Source
 from emotion.scoring.highlights import Highlight
 from hypeline_cli.review import parse_trim
@@ -68,13 +69,13 @@ def _spans(files: dict[str, bytes]) -> tuple[list[str], list[tuple[str, str, str
 def test_a_trim_moves_the_chapters_csv_and_json_times_exactly(tmp_path: Path) -> None:
     store = Store(tmp_path)
     analysis = _analysis(store)
-    before = _spans(pipeline.export_files(analysis, store, ["chapters", "csv", "json"])[0])
+    before = _spans(pipeline_export.export_files(analysis, store, ["chapters", "csv", "json"])[0])
     assert before[1][0] == ("win", "60.000", "75.000")
     assert "1:00 win" in before[0]
 
     store.set_trim(analysis.analysis_id, "win", 60.0, Trim(-2.5, 3.0), end_s=75.0)
     store.set_trim(analysis.analysis_id, "fail", 150.0, Trim(4.0, -1.25))
-    files, _ = pipeline.export_files(analysis, Store(tmp_path), ["chapters", "csv", "json"])
+    files, _ = pipeline_export.export_files(analysis, Store(tmp_path), ["chapters", "csv", "json"])
     chapters, rows, doc = _spans(files)
     assert rows == [
         ("win", "57.500", "78.000"),
@@ -102,11 +103,11 @@ def test_trims_follow_the_reviews_choice_and_edl_srt_too(tmp_path: Path) -> None
     store.set_review(aid, "fail", 150.0, True)  # kept: the exports hold it alone
     store.set_trim(aid, "fail", 150.0, Trim(-10.0, 0.0))
     store.set_trim(aid, "win", 60.0, Trim(-1.0, 0.0))  # trimmed but not chosen: not exported
-    subset = pipeline.for_export(analysis, store)
+    subset = pipeline_export.for_export(analysis, store)
     assert [(h.label, h.start_s, h.end_s) for h in subset.highlights] == [("fail", 140.0, 160.0)]
-    as_found = pipeline.for_export(analysis, store, trim=False)
+    as_found = pipeline_export.for_export(analysis, store, trim=False)
     assert [(h.start_s, h.end_s) for h in as_found.highlights] == [(150.0, 160.0)]
-    files, _ = pipeline.export_files(analysis, store, ["edl", "srt"])
+    files, _ = pipeline_export.export_files(analysis, store, ["edl", "srt"])
     assert "00:02:20:00" in files["edl"].decode()  # 140 s at the EDL's timecode
     assert "00:02:20,000 --> 00:02:40,000" in files["srt"].decode()
 
@@ -117,7 +118,7 @@ def test_a_trim_is_clamped_to_the_vod_and_a_minimum_length() -> None:
     # Edges crossed: the end gives way to the minimum length, then the start at the VOD's end.
     assert Trim(4.0, -4.0).span(10.0, 15.0, 60.0) == (14.0, 14.0 + MIN_TRIMMED_S)
     assert Trim(4.0, 0.0).span(58.0, 60.0, 60.0) == (60.0 - MIN_TRIMMED_S, 60.0)
-    hs = pipeline.trimmed(
+    hs = pipeline_export.trimmed(
         [Highlight("a", 10.0, 20.0, 12.0, 0.5), Highlight("b", 15.0, 25.0, 16.0, 0.5)],
         {("b", 15.0): Trim(-10.0, 0.0)},
         60.0,
@@ -184,7 +185,7 @@ def test_the_cli_stores_a_trim_and_refuses_a_bad_one(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert "trim   win  1:00: start -2 s, end +3 s" in ok.stdout
     assert Store(tmp_path).trims(analysis.analysis_id) == {("win", 60.0): Trim(-2.0, 3.0)}
-    files, _ = pipeline.export_files(analysis, store, ["csv"])
+    files, _ = pipeline_export.export_files(analysis, store, ["csv"])
     assert "win,58.000,78.000" in files["csv"].decode()
     bad = subprocess.run(
         [*cmd, "--trim", "1:00=-30,0"],

@@ -13,6 +13,7 @@ import pytest
 from emotion.errors import HypelineError
 from emotion.live.alerts import Alert
 from emotion.live.chat import ChatSettings, HeldAlerts, LiveChat, StreamClock
+from emotion.live.chat_follower import ChatFollower
 from emotion.live.twitch_chat import (
     ChatMessage,
     ChatState,
@@ -175,6 +176,32 @@ def test_a_server_that_never_answers_is_given_up_after_the_retries() -> None:
     assert "refused the connection" in states[-1].message
     assert [s.message.split(" in ")[1].split(" ")[0] for s in states[1:3]] == ["0.05", "0.1"]
     assert time.monotonic() - started < 5
+
+
+def test_a_monitors_chat_reads_closed_once_the_monitor_has_ended() -> None:
+    # The reader's last word was "connected"; once the monitor closes it, the faces must
+    # not go on showing a live chat (ChatNow is what the API and the Live page show).
+    clock, notes = StreamClock(), []
+    with IrcServer() as irc:
+        settings = ChatSettings("hypechannel", endpoint=Endpoint.parse(irc.address))
+        follower = ChatFollower(settings, clock, notes.append)
+        assert follower.now().state == "connecting" and not follower.now().connected
+        follower.start()
+        irc.wait_for_join("hypechannel")
+        clock.mark(0.0, time.monotonic())  # the first audio: stream time 0
+        irc.say("hypechannel", "KEKW")
+        deadline = time.monotonic() + WAIT_S
+        while follower.chat.n_messages < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        now = follower.now()
+        reading = (now.channel, now.state, now.connected, now.messages)
+        assert reading == ("hypechannel", "connected", True, 1)
+        follower.close()
+    assert follower.thread is not None and not follower.thread.is_alive()
+    closed = follower.now()
+    assert (closed.state, closed.connected, closed.messages) == ("closed", False, 1)
+    connecting = f"chat: connecting to #hypechannel at {settings.endpoint}"
+    assert notes == [connecting, "chat: reading #hypechannel"]
 
 
 # --- chat's answer to an alert ---------------------------------------------------------

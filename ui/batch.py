@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from emotion import pipeline
-from emotion.batch import CSV_NAME, Done, Outcome, expand, run_batch
+from emotion.batch import CSV_NAME, Done, Outcome, run_batch
+from emotion.batch_inputs import expand
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.library.store import Store

@@ -26,7 +26,7 @@ from emotion.media.audio import load_segment
 from emotion.media.source import SourcePolicy
 from emotion.model.clap import Clap
 from emotion.model.names import PUBLISHED_ZERO_SHOT
-from ui import job
+from ui import job_form
 
 BACKGROUND_GREY = "#6E6E73"
 WAVEFORM_POINTS = 4000  # min/max pairs drawn, whatever the clip's length
@@ -64,7 +64,7 @@ def library_moment(store: Store, policy: SourcePolicy | None, clap: Clap) -> Cli
     if not records:
         st.info("No analysed VOD here yet: analyse one on the Analyze page first.")
         return None
-    record = st.selectbox("VOD", records, key="lab_vod", format_func=job.describe)
+    record = st.selectbox("VOD", records, key="lab_vod", format_func=job_form.describe)
     at = st.text_input("At", key="lab_at", placeholder="h:mm:ss, e.g. 0:01:05")
     if record is None or not at.strip():
         return None

@@ -1,82 +1,38 @@
-"""The Clips page's parts: which analysis, the short's look, a card per highlight, the render.
+"""The Clips page's cards: which analysis, the short's look, a card per highlight.
 
 A card shows a highlight as found (its still, its player, its times) with its trim: two
 shifts of ±15 s stored in the library as soon as they change (``Store.set_trim``), so every
-export sees them (``pipeline.for_export``). Shorts are rendered by
-``emotion.export.clipzip.render_shorts`` on a thread of this session, the way ``ui/model``
-loads the model: the page looks at its progress from a fragment that reruns every half
-second (progress, ETA, Cancel) while it runs, and the whole page is drawn again once it has
-finished, with the downloads. Leaving the page or reloading it does not stop it.
+export sees them (``pipeline_export.for_export``). A card's "Render this" and the page's
+"Render all" start ``ui.clips_render``'s background render.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import Analysis
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export import clipzip
-from emotion.export.clips import slugify
 from emotion.export.ffmpeg_tools import Picture, probe_picture
 from emotion.export.layouts import check_facecam
 from emotion.export.post_settings import LAYOUTS, ShortSettings
-from emotion.library.records import MAX_TRIM_S
-from emotion.library.store import AnalysisRecord, Store, Trim, review_key
-from emotion.progress import Progress
+from emotion.library.records import MAX_TRIM_S, AnalysisRecord, Trim, review_key
+from emotion.library.store import Store
 from emotion.scoring.highlights import Highlight
-from ui import job, results
+from ui import clips_render, job_form, results
 
-RENDER_KEY = "clips_render"
 PLAYING_KEY = "clips_playing"
-POLL_S = 0.5
 TRIM_STEP_S = 0.5
 LAYOUT_HELP = {
     "blur": "The whole frame across the width, over a blurred, zoomed copy of itself.",
     "crop": "A 9:16 window of the frame (for gameplay centred on screen).",
     "split": "The face cam on top, the gameplay below: give the face cam's rectangle.",
 }
-
-
-@dataclass
-class Render:
-    """One background render of this session: its shorts, how far it is, how it ended."""
-
-    analysis_id: int
-    names: list[str]  # what is rendered, one line each ("a whistle 0:20")
-    cancel: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    started_s: float = field(default_factory=time.monotonic)
-    progress: Progress | None = None
-    paths: list[Path] = field(default_factory=list)
-    error: str | None = None  # the library's sentence (a cancel's too)
-    notes: list[str] = field(default_factory=list)
-    drawn: bool = False  # the page was drawn again once it had finished
-
-    def start(self, work: Callable[[Render], list[Path]]) -> Render:
-        def run() -> None:
-            try:
-                self.paths = work(self)
-            except HypelineError as e:  # Cancelled among them: what was kept is said
-                self.error = str(e)
-            except Exception as e:  # a bug or a broken install: said, never a traceback
-                self.error = f"Rendering failed ({e}); try again, or render from the command line."
-            finally:
-                self.done.set()
-
-        threading.Thread(target=run, daemon=True, name="hypeline-clips-render").start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return not self.done.is_set()
 
 
 def pick(store: Store, visible: Callable[[Path], bool] | None = None) -> AnalysisRecord | None:
@@ -92,16 +48,19 @@ def pick(store: Store, visible: Callable[[Path], bool] | None = None) -> Analysi
     ids = list(records)
     current = st.session_state.get("analysis_id")
     picked = st.selectbox(
-        "Analysis", ids, index=ids.index(current) if current in records else 0,
-        format_func=lambda i: job.describe(records[i]), key="clips_pick",
-    )  # fmt: skip
+        "Analysis",
+        ids,
+        index=ids.index(current) if current in records else 0,
+        format_func=lambda i: job_form.describe(records[i]),
+        key="clips_pick",
+    )
     st.session_state.analysis_id = picked
     return records[picked]
 
 
 def shown(analysis: Analysis, store: Store) -> list[Highlight]:
     """The highlights the exports hold (the kept ones when there are keeps), as found."""
-    return pipeline.for_export(analysis, store, trim=False).highlights
+    return pipeline_export.for_export(analysis, store, trim=False).highlights
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -126,17 +85,25 @@ def look(record: AnalysisRecord) -> ShortSettings | None:
         st.markdown("**The shorts' look** · 1080×1920, −14 LUFS, for Shorts, TikTok and Reels")
         left, right = st.columns([2, 3])
         layout = left.segmented_control(
-            "Layout", LAYOUTS, default="blur", key="clips_layout", required=True,
+            "Layout",
+            LAYOUTS,
+            default="blur",
+            key="clips_layout",
+            required=True,
             help=" ".join(f"{name}: {text}" for name, text in LAYOUT_HELP.items()),
-        )  # fmt: skip
+        )
         title = right.text_input(
-            "Title", "{label}", key="clips_title",
+            "Title",
+            "{label}",
+            key="clips_title",
             help="Drawn on each short; {label} is the moment's label, {time} its time in the VOD.",
-        )  # fmt: skip
+        )
         crop_x = None
         facecam = None
         if layout == "crop":
-            crop_x = st.slider("Crop position (left → right)", 0.0, 1.0, 0.5, 0.05, key="clips_crop_x")  # fmt: skip
+            crop_x = st.slider(
+                "Crop position (left → right)", 0.0, 1.0, 0.5, 0.05, key="clips_crop_x"
+            )
         if layout == "split":
             facecam = _facecam(frame)
         if frame is not None:
@@ -191,8 +158,10 @@ def card(
             else:
                 st.markdown(":material/graphic_eq:")
         with trim_col:
-            st.markdown(f"**{index:02d} · {h.label}** · found {clock(h.start_s)}–{clock(h.end_s)}"
-                        f" · score {h.score:.0%}")  # fmt: skip
+            st.markdown(
+                f"**{index:02d} · {h.label}** · found {clock(h.start_s)}–{clock(h.end_s)}"
+                f" · score {h.score:.0%}"
+            )
             # Drawn from the library each run (a trim from the CLI shows; a refused one goes
             # back), and stored by the change itself, never by a rerun of a stale page.
             in_key, out_key, error_key = (f"clips_{k}_{slug}" for k in ("in", "out", "error"))
@@ -201,43 +170,76 @@ def card(
             args = (store.home, aid, h, in_key, out_key, error_key)
             start_col, end_col = st.columns(2)
             start_col.number_input(
-                "Trim in (s)", -MAX_TRIM_S, MAX_TRIM_S, step=TRIM_STEP_S, key=in_key,
-                on_change=_on_trim, args=args, help="Move the start: negative is earlier.",
-            )  # fmt: skip
+                "Trim in (s)",
+                -MAX_TRIM_S,
+                MAX_TRIM_S,
+                step=TRIM_STEP_S,
+                key=in_key,
+                on_change=_on_trim,
+                args=args,
+                help="Move the start: negative is earlier.",
+            )
             end_col.number_input(
-                "Trim out (s)", -MAX_TRIM_S, MAX_TRIM_S, step=TRIM_STEP_S, key=out_key,
-                on_change=_on_trim, args=args, help="Move the end: positive is later.",
-            )  # fmt: skip
+                "Trim out (s)",
+                -MAX_TRIM_S,
+                MAX_TRIM_S,
+                step=TRIM_STEP_S,
+                key=out_key,
+                on_change=_on_trim,
+                args=args,
+                help="Move the end: positive is later.",
+            )
             if (refused := st.session_state.pop(error_key, None)) is not None:
                 st.error(refused)
             start_s, end_s = trim.span(h.start_s, h.end_s, analysis.duration_s or None)
             was = f" (was {h.end_s - h.start_s:.1f} s)" if trim.moved else ""
             st.caption(f"{clock(start_s)} → {clock(end_s)} · **{end_s - start_s:.1f} s**{was}")
-        trimmed = pipeline.trimmed([h], {key: trim}, analysis.duration_s or None)[0]
+        trimmed = pipeline_export.trimmed([h], {key: trim}, analysis.duration_s or None)[0]
         with act_col:
             playing = st.session_state.get(PLAYING_KEY)
-            if st.button("Play", key=f"clips_play_{slug}", icon=":material/play_arrow:",
-                         width="stretch"):  # fmt: skip
+            if st.button(
+                "Play", key=f"clips_play_{slug}", icon=":material/play_arrow:", width="stretch"
+            ):
                 press = playing[2] + 1 if playing else 0
                 st.session_state[PLAYING_KEY] = playing = (aid, key, press)
-            made = None if settings is None else clipzip.made_short(analysis, trimmed, settings, store.home)  # fmt: skip
+            made = (
+                None
+                if settings is None
+                else clipzip.made_short(analysis, trimmed, settings, store.home)
+            )
             if made is not None:
                 st.download_button(
-                    "Download short", made.read_bytes, file_name=clipzip.short_name(made),
-                    key=f"clips_download_{slug}", icon=":material/download:", mime="video/mp4",
-                    on_click="ignore", type="primary", width="stretch",
-                )  # fmt: skip
+                    "Download short",
+                    made.read_bytes,
+                    file_name=clipzip.short_name(made),
+                    key=f"clips_download_{slug}",
+                    icon=":material/download:",
+                    mime="video/mp4",
+                    on_click="ignore",
+                    type="primary",
+                    width="stretch",
+                )
             elif st.button(
-                "Render this", key=f"clips_render_{slug}", icon=":material/movie:",
-                disabled=settings is None or rendering, width="stretch",
-            ):  # fmt: skip
+                "Render this",
+                key=f"clips_render_{slug}",
+                icon=":material/movie:",
+                disabled=settings is None or rendering,
+                width="stretch",
+            ):
                 assert settings is not None
-                start(analysis, [trimmed], settings, store.home)
+                clips_render.start(analysis, [trimmed], settings, store.home)
                 st.rerun()
         if playing is not None and playing[:2] == (aid, key):  # one player on the page at a time
             with trim_col:
-                results.moment_player(analysis.source, store.home, analysis.audio_track,
-                                      start_s, end_s, autoplay=True, press=playing[2])  # fmt: skip
+                results.moment_player(
+                    analysis.source,
+                    store.home,
+                    analysis.audio_track,
+                    start_s,
+                    end_s,
+                    autoplay=True,
+                    press=playing[2],
+                )
 
 
 def _on_trim(
@@ -248,108 +250,3 @@ def _on_trim(
         Store(home).set_trim(analysis_id, h.label, h.start_s, wanted, end_s=h.end_s)
     except HypelineError as e:
         st.session_state[error_key] = str(e)
-
-
-def start(analysis: Analysis, highlights: list[Highlight], settings: ShortSettings, home: Path) -> None:  # fmt: skip
-    """Render the shorts of ``highlights`` in the background (this session's one render)."""
-
-    def work(render: Render) -> list[Path]:
-        def show(p: Progress) -> None:
-            render.progress = p
-
-        return clipzip.render_shorts(
-            analysis, highlights, settings, home, show, cancel=render.cancel,
-            on_note=render.notes.append,
-        )  # fmt: skip
-
-    names = [f"{h.label} {clock(h.start_s)}" for h in highlights]
-    st.session_state[RENDER_KEY] = Render(analysis.analysis_id or 0, names).start(work)
-
-
-def current(analysis_id: int) -> Render | None:
-    """This session's render of this analysis, if one was started."""
-    render: Render | None = st.session_state.get(RENDER_KEY)
-    return render if render is not None and render.analysis_id == analysis_id else None
-
-
-def render_all(
-    analysis: Analysis, settings: ShortSettings | None, store: Store, render: Render | None
-) -> None:
-    """Render all, its progress while it runs (Cancel), how it ended, and the zip of all."""
-    subset = pipeline.for_export(analysis, store)  # chosen and trimmed: what the exports hold
-    running = render is not None and render.running
-    made = (
-        [clipzip.made_short(subset, h, settings, store.home) for h in subset.highlights]
-        if settings is not None
-        else []
-    )
-    paths = [p for p in made if p is not None]
-    with st.container(horizontal=True, vertical_alignment="center"):
-        if st.button(
-            f"Render all {len(subset.highlights)}", key="clips_render_all", type="primary",
-            icon=":material/movie:", disabled=settings is None or running or not subset.highlights
-            or len(paths) == len(subset.highlights),
-            help="Renders each short in the background, one after another; those already "
-            "rendered are kept.",
-        ):  # fmt: skip
-            assert settings is not None
-            start(subset, subset.highlights, settings, store.home)
-            st.rerun()
-        if paths and len(paths) == len(subset.highlights):
-            try:
-                zipped = clipzip.shorts_zip(paths, subset, store.home)
-            except HypelineError as e:
-                st.error(str(e))
-            else:
-                st.download_button(
-                    f"Download all {len(paths)} (zip)", zipped.read_bytes,
-                    file_name=f"{slugify(analysis.source.title)}-shorts.zip",
-                    key="clips_download_all", icon=":material/folder_zip:",
-                    mime="application/zip", on_click="ignore",
-                )  # fmt: skip
-        elif settings is not None and subset.highlights:
-            st.caption(f"{len(paths)} of {len(subset.highlights)} rendered with this look.")
-    if running:
-        progress_panel()
-    elif render is not None:
-        render.drawn = True  # how it ended is drawn here: the fragment need not ask again
-        if render.error is not None:
-            (st.warning if render.error.startswith("Rendering stopped") else st.error)(render.error)
-        elif render.paths:
-            took = clock(time.monotonic() - render.started_s)
-            st.success(f"Rendered {len(render.paths)} short(s) into the library ({took}).",
-                       icon=":material/check_circle:")  # fmt: skip
-        for note in render.notes:
-            st.caption(f":material/info: {note}")
-
-
-@st.fragment(run_every=POLL_S)
-def progress_panel() -> None:
-    """While a render runs: its bar, what it is on, the ETA, and Cancel; then the page again."""
-    render: Render | None = st.session_state.get(RENDER_KEY)
-    if render is None:
-        return
-    if not render.running:
-        if not render.drawn:
-            render.drawn = True
-            st.rerun(scope="app")  # the downloads, and how it ended
-        return
-    p = render.progress
-    fraction = p.fraction if p is not None and p.fraction is not None else 0.0
-    eta = (
-        f" · about {clock(p.eta_s)} left"
-        if p is not None and p.eta_s is not None
-        else " · the time left shows once one is done"
-    )
-    what = p.message if p is not None else "starting"
-    took = clock(time.monotonic() - render.started_s)
-    bar_col, cancel_col = st.columns([5, 1], vertical_alignment="bottom")
-    if not render.cancel.is_set() and cancel_col.button(
-        "Cancel", key="clips_cancel", icon=":material/cancel:", width="stretch",
-        help="Stops once the short being rendered is done; the finished ones are kept.",
-    ):  # fmt: skip
-        render.cancel.set()
-    if render.cancel.is_set():
-        bar_col.progress(fraction, text=f"Cancelling after the short being rendered… ({what})")
-    else:
-        bar_col.progress(fraction, text=f"Rendering: {what} done · {took} so far{eta}")

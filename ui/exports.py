@@ -11,12 +11,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import Analysis
 from emotion.errors import HypelineError
 from emotion.export import FILENAMES, clipzip
 from emotion.export.clips import slugify
-from emotion.library.store import Store, review_key
+from emotion.library.records import review_key
+from emotion.library.store import Store
 from emotion.progress import Progress
 from emotion.scoring.highlights import Highlight
 
@@ -31,14 +32,15 @@ BUTTONS = {  # format: (label, help), in the order shown
 
 
 def panel(analysis: Analysis, store: Store) -> None:
-    subset = pipeline.for_export(analysis, store)
+    subset = pipeline_export.for_export(analysis, store)
     chosen = subset.highlights
     st.markdown(f"**Export {len(chosen)} of {len(analysis.highlights)} highlights**")
-    as_found = pipeline.for_export(analysis, store, trim=False).highlights  # which, untrimmed
+    # which, untrimmed
+    as_found = pipeline_export.for_export(analysis, store, trim=False).highlights
     if (why := which(analysis, as_found, store.reviews(analysis.analysis_id or 0))) is not None:
         st.caption(f":material/filter_alt: {why}")
     try:
-        data, notes = pipeline.export_files(analysis, store, BUTTONS)
+        data, notes = pipeline_export.export_files(analysis, store, BUTTONS)
     except HypelineError as e:
         st.error(str(e))
         return
@@ -67,7 +69,7 @@ def which(
     total = len(analysis.highlights)
     if len(chosen) == total:
         return None
-    # pipeline.chosen holds the rule; this only tells which of its two cases gave ``chosen``.
+    # pipeline_export.chosen holds the rule; this only tells which of its two cases gave ``chosen``.
     unticked = [
         h for h in analysis.highlights if reviews.get(review_key(h.label, h.start_s)) is False
     ]

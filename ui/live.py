@@ -22,11 +22,10 @@ from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.live import AlertSettings, LiveSettings, Monitor, Monitors
 from emotion.live.chat import ChatSettings
-from emotion.live.ingest import is_link
 from emotion.live.registry import MAX_MONITORS
 from emotion.live.twitch_chat import channel_of
 from emotion.media.netguard import check_public_url
-from emotion.media.source import SourcePolicy
+from emotion.media.source import SourcePolicy, is_link
 from emotion.scoring.presets import color as default_color
 from ui import timeline
 from ui.sidebar import Settings

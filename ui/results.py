@@ -26,7 +26,8 @@ from emotion.chat import stored as stored_chat
 from emotion.clock import clock
 from emotion.errors import HypelineError
 from emotion.export.thumbnails import write_stills
-from emotion.library.store import AnalysisRecord, Store, review_key
+from emotion.library.records import AnalysisRecord, review_key
+from emotion.library.store import Store
 from emotion.media.preview import preview
 from emotion.media.source import Source
 from emotion.progress import Progress

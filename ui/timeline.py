@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from emotion.analysis import Analysis
 from emotion.chat.series import ChatSeries, chat_spikes
 from emotion.clock import clock
-from emotion.library.store import review_key
+from emotion.library.records import review_key
 from emotion.scoring.highlights import cell_timeline, smooth
 from emotion.scoring.presets import color as default_color
 

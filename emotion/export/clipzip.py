@@ -207,7 +207,7 @@ def _write_error(path: Path, e: OSError) -> ExportError:
 
 
 def posts_dir(analysis: Analysis, home: Path, *settings: object) -> Path:
-    """The folder the posts (shorts, reel, thumbnails: ``pipeline.export``) of ``analysis``'s
+    """The folder the posts (shorts, reel, thumbnails: ``pipeline_export.export``) of ``analysis``'s
     highlights made with ``settings`` go to, made or not: ``exports/<id>/posts-<digest>/``,
     the digest of the source, the spans and the settings' ``repr``, so asking again
     renders only what is missing."""

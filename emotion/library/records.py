@@ -66,7 +66,7 @@ class Trim:
     """How far the user moved a highlight's edges: negative is earlier, positive later.
 
     Stored with the highlight's review key (``Store.set_trim``) and applied in one place,
-    ``pipeline.for_export``, so every export and every face sees the trimmed times.
+    ``pipeline_export.for_export``, so every export and every face sees the trimmed times.
     """
 
     start_shift_s: float = 0.0

@@ -2,17 +2,17 @@
 
 * ``library.sqlite`` — sources, analyses (model, window, hop, status, progress),
   highlight reviews and trims (a highlight's edges moved by hand, keyed as its review).
-* ``embeddings/<analysis id>.f32`` — the window embeddings, ``[n_windows, dim]`` float32
-  appended batch by batch. A batch is fsynced before the database counts it, so after a
-  kill the file is cut back to the count and the run resumes from there.
+* ``embeddings/<analysis id>.f32`` — the window embeddings (``emotion.library.vectors``).
 * ``embeddings/<analysis id>.lock`` — the analysis's lease (``emotion.lease``): only its
   holder appends, finishes or repairs; anyone may read.
 
 Many processes share one library. SQLite runs in WAL mode with a busy timeout and every
 call is one short transaction, so readers (pages, re-scoring, search) never block the
-writer. Readers take exactly the counted vectors, so they never see half a batch; the
-file is checked against the count when read (``check``) and repaired under the lease
-(``repair``), never scored wrong.
+writer. The vector files (``VectorFiles``) are checked against the count when read
+(``check``) and repaired under the lease (``repair``), never scored wrong. The statements
+on the user's reviews and trims (``reviews``), on live analyses (``live_analyses``) and
+those deleting an analysis (``removal``) live beside this module; ``Store`` runs each in
+its own transaction.
 
 An analysis is keyed by (source identity, audio track, model, window_s, hop_s): labels,
 template and thresholds are not part of the key — changing them re-scores the stored
@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
-import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -34,17 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.errors import BusyError, StoreError
+from emotion.errors import BusyError
 from emotion.lease import Lease, try_acquire
-from emotion.library.records import AnalysisRecord, ChatRecord, Review, Trim, review_key
-from emotion.library.schema import SCHEMA_VERSION, SELECT_RECORD, migrate, to_record, use_wal
+from emotion.library import live_analyses, removal, reviews
+from emotion.library.records import AnalysisRecord, ChatRecord, Review, Trim
+from emotion.library.schema import SELECT_RECORD, migrate, to_record, use_wal
+from emotion.library.vectors import VectorFiles, damage
 from emotion.media.source import Source
 from emotion.paths import hypeline_home
-
-# The library's names, importable from here as they always were.
-__all__ = [
-    "SCHEMA_VERSION", "AnalysisRecord", "ChatRecord", "Review", "Store", "Trim", "review_key",
-]  # fmt: skip
 
 # How long a call waits for another process's transaction; ours last milliseconds.
 BUSY_TIMEOUT_S = 30.0
@@ -56,7 +50,7 @@ class Store:
     def __init__(self, home: Path | None = None):
         self.home = home or hypeline_home()
         self.vectors_dir = self.home / "embeddings"
-        self.vectors_dir.mkdir(parents=True, exist_ok=True)
+        self._files = VectorFiles(self.vectors_dir)
         self.db_path = self.home / "library.sqlite"
         with self._db() as db:
             use_wal(db)
@@ -87,6 +81,10 @@ class Store:
     ) -> AnalysisRecord:
         """The analysis for this key, created if new (the database only: files are the lease's)."""
         now = time.time()
+        source_row = (
+            *(identity, source.title, str(source.path), source.url, source.uploader),
+            *(source.duration_s, int(source.has_video), source.fps, now, published),
+        )
         with self._db() as db:
             db.execute(
                 "INSERT INTO sources (identity, title, path, url, uploader, duration_s, "
@@ -95,9 +93,8 @@ class Store:
                 "url=excluded.url, uploader=excluded.uploader, duration_s=excluded.duration_s, "
                 "has_video=excluded.has_video, fps=excluded.fps, "
                 "published=COALESCE(excluded.published, published)",
-                (identity, source.title, str(source.path), source.url, source.uploader,
-                 source.duration_s, int(source.has_video), source.fps, now, published),
-            )  # fmt: skip
+                source_row,
+            )
             (source_id,) = db.execute(
                 "SELECT id FROM sources WHERE identity = ?", (identity,)
             ).fetchone()
@@ -116,53 +113,23 @@ class Store:
 
     def lease(self, analysis_id: int) -> Lease | None:
         """The right to write this analysis, or None while another caller holds it."""
-        return try_acquire(self._lock(analysis_id))
+        return try_acquire(self._files.lock_path(analysis_id))
 
     def check(self, record: AnalysisRecord) -> str | None:
-        """Why the vectors on disk do not match ``record``, in one sentence; None when they do.
-
-        A running analysis may have bytes past its count (a batch being written, or one
-        a killed run never counted); a complete one must be exactly ``n_done × dim × 4``.
-        """
-        return _damage(record, self._size(record.id))
+        """Why the vectors on disk do not match ``record``, in one sentence (``vectors.damage``); None
+        when they do."""
+        return damage(record, self._files.size(record.id))
 
     def repair(self, lease: Lease, analysis_id: int) -> tuple[AnalysisRecord, str | None]:
-        """Make the vectors on disk match the record; the repaired record and a note, if any.
-
-        Bytes past the count of a running analysis are a killed run's uncounted batch and
-        go silently. Missing bytes keep the whole vectors before them and the analysis
-        runs again from there. A complete analysis with bytes past its count had a second
-        writer (libraries from before leases), so its vectors are in no trustworthy order
-        and it is embedded again from the start.
-        """
+        """Make the vectors on disk match the record (``VectorFiles.cut``) and run the analysis
+        again from the windows kept; the repaired record and a note, if any."""
         self._require(lease, analysis_id)
         record = self.analysis(analysis_id)
-        size = self._size(analysis_id)
-        vector_bytes = record.dim * 4
-        expected = record.n_done * vector_bytes
-        if size == expected:
-            return record, None
-        note = None
-        if size < expected:
-            keep = size // vector_bytes
-            note = (
-                f"The stored vectors of {record.source.title} were missing "
-                f"{record.n_done - keep} of its {record.n_done} windows; embedding them again."
-            )
-        elif not record.complete:
-            keep = record.n_done
-        else:
-            keep = 0
-            note = (
-                f"The stored vectors of {record.source.title} had {size - expected} bytes more "
-                f"than its {record.n_done} windows (a second writer); embedding it again."
-            )
         # The file first: a crash before the record is updated leaves a file shorter than
         # its count, which the next repair handles the same way.
-        if size > keep * vector_bytes:
-            with open(self._vectors(analysis_id), "r+b") as f:
-                f.truncate(keep * vector_bytes)
-                os.fsync(f.fileno())
+        if (cut := self._files.cut(record)) is None:
+            return record, None
+        keep, note = cut
         if keep != record.n_done or record.complete:
             with self._db() as db:
                 db.execute(
@@ -176,12 +143,7 @@ class Store:
     ) -> None:
         """Persist the next windows' vectors, then count them as done."""
         self._require(lease, analysis_id)
-        data = np.ascontiguousarray(vectors, dtype="<f4")
-        assert data.ndim == 2 and data.shape[1] == dim
-        with open(self._vectors(analysis_id), "ab") as f:
-            f.write(data.tobytes())
-            f.flush()
-            os.fsync(f.fileno())
+        self._files.append(analysis_id, dim, vectors)
         with self._db() as db:
             db.execute(
                 "UPDATE analyses SET n_done = ?, updated = ? WHERE id = ?",
@@ -201,19 +163,7 @@ class Store:
 
     def vectors(self, record: AnalysisRecord) -> np.ndarray:
         """The stored ``[n_done, dim]`` embeddings; a ``StoreError`` if the file disagrees."""
-        buf = bytearray(record.n_done * record.dim * 4)
-        try:
-            with open(self._vectors(record.id), "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                got = f.readinto(buf) if _damage(record, size) is None else 0
-        except FileNotFoundError:
-            size = got = 0
-        damage = _damage(record, size)
-        if damage is None and got != len(buf):  # a repair truncated it after the fstat
-            damage = _damage(record, got)
-        if damage is not None:
-            raise StoreError(damage)
-        return np.frombuffer(buf, dtype="<f4").reshape(record.n_done, record.dim)
+        return self._files.read(record)
 
     def analysis(self, analysis_id: int) -> AnalysisRecord:
         with self._db() as db:
@@ -228,96 +178,41 @@ class Store:
             rows = db.execute(SELECT_RECORD + " ORDER BY a.updated DESC").fetchall()
         return [to_record(r) for r in rows]
 
-    # --- reviews: moments kept or rejected, by the user or from a search hit ---
+    # --- the user's marks: moments kept or rejected, highlights trimmed (``reviews``) ---
 
     def set_review(
         self, analysis_id: int, label: str, start_s: float, kept: bool, end_s: float | None = None
     ) -> None:
-        """Keep or reject the moment of a label starting at ``start_s``; an ``end_s`` of None
-        keeps the end stored (a moment kept by hand, a search hit, keeps its span)."""
+        """Keep or reject the moment of a label starting at ``start_s`` (``reviews.set_review``)."""
         with self._db() as db:
-            db.execute(
-                "INSERT INTO reviews (analysis_id, label, start_s, end_s, accepted) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
-                "SET accepted = excluded.accepted, end_s = COALESCE(excluded.end_s, end_s)",
-                (analysis_id, *review_key(label, start_s),
-                 None if end_s is None else round(end_s, 3), int(kept)),
-            )  # fmt: skip
+            reviews.set_review(db, analysis_id, label, start_s, kept, end_s)
 
     def reviews(self, analysis_id: int) -> dict[tuple[str, float], bool]:
         """``(label, start_s) → kept`` for the moments of the analysis the user reviewed."""
         with self._db() as db:
-            rows = db.execute(
-                "SELECT label, start_s, accepted FROM reviews WHERE analysis_id = ?",
-                (analysis_id,),
-            ).fetchall()
-        return {(r["label"], r["start_s"]): bool(r["accepted"]) for r in rows}
+            return reviews.reviews(db, analysis_id)
 
     def kept_moments(self, analysis_id: int) -> list[tuple[str, float, float]]:
         """``(label, start_s, end_s)`` of the kept reviews whose span is known, in time order."""
         with self._db() as db:
-            rows = db.execute(
-                "SELECT label, start_s, end_s FROM reviews WHERE analysis_id = ? AND accepted "
-                "AND end_s IS NOT NULL ORDER BY start_s, label",
-                (analysis_id,),
-            ).fetchall()
-        return [(r["label"], r["start_s"], r["end_s"]) for r in rows]
+            return reviews.kept_moments(db, analysis_id)
 
     def set_trim(
-        self,
-        analysis_id: int,
-        label: str,
-        start_s: float,
-        trim: Trim,
-        end_s: float | None = None,
+        self, analysis_id: int, label: str, start_s: float, trim: Trim, end_s: float | None = None
     ) -> None:
-        """Move the edges of the highlight of ``label`` found at ``start_s`` (its review key);
-        a trim that moves nothing removes the one stored. With the highlight's ``end_s``,
-        a trim leaving it shorter than ``MIN_TRIMMED_S`` is refused (a ``HypelineError``)."""
-        trim = trim.check() if end_s is None else trim.check_span(start_s, end_s)
-        key = (analysis_id, *review_key(label, start_s))
+        """Move the edges of the highlight of ``label`` at ``start_s`` (``reviews.set_trim``)."""
         with self._db() as db:
-            if not trim.moved:
-                db.execute(
-                    "DELETE FROM trims WHERE analysis_id = ? AND label = ? AND start_s = ?", key
-                )
-                return
-            db.execute(
-                "INSERT INTO trims (analysis_id, label, start_s, start_shift_s, end_shift_s) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (analysis_id, label, start_s) DO UPDATE "
-                "SET start_shift_s = excluded.start_shift_s, end_shift_s = excluded.end_shift_s",
-                (*key, round(trim.start_shift_s, 3), round(trim.end_shift_s, 3)),
-            )
+            reviews.set_trim(db, analysis_id, label, start_s, trim, end_s)
 
     def trims(self, analysis_id: int) -> dict[tuple[str, float], Trim]:
         """``(label, start_s) → Trim`` for the highlights of the analysis the user trimmed."""
         with self._db() as db:
-            rows = db.execute(
-                "SELECT label, start_s, start_shift_s, end_shift_s FROM trims "
-                "WHERE analysis_id = ?",
-                (analysis_id,),
-            ).fetchall()
-        return {
-            (r["label"], r["start_s"]): Trim(r["start_shift_s"], r["end_shift_s"]) for r in rows
-        }
+            return reviews.trims(db, analysis_id)
 
     def all_reviews(self, model: str | None = None) -> list[Review]:
-        """Every reviewed moment in the library (of analyses made with ``model``, if given):
-        the picks that learning learns from."""
-        query = (
-            "SELECT r.analysis_id, r.label, r.start_s, r.end_s, r.accepted FROM reviews r "
-            "JOIN analyses a ON a.id = r.analysis_id"
-        )
-        args: tuple[object, ...] = ()
-        if model is not None:
-            query += " WHERE a.model = ?"
-            args = (model,)
+        """Every reviewed moment in the library (of analyses made with ``model``, if given)."""
         with self._db() as db:
-            rows = db.execute(query + " ORDER BY r.analysis_id, r.label, r.start_s", args)
-            return [
-                Review(r["analysis_id"], r["label"], r["start_s"], r["end_s"], bool(r["accepted"]))
-                for r in rows.fetchall()
-            ]
+            return reviews.all_reviews(db, model)
 
     # --- an analysis's chat replay (emotion.chat.stored encodes and reads it) -------------
 
@@ -352,37 +247,13 @@ class Store:
         The mapping goes when the array is dropped, so a reader streaming a big library
         block by block keeps only one block resident. A ``StoreError`` if the file disagrees.
         """
-        assert 0 <= first <= stop <= record.n_done
-        size = self._size(record.id)
-        if (damage := _damage(record, size)) is not None:
-            raise StoreError(damage)
-        if first == stop:
-            return np.zeros((0, record.dim), dtype="<f4")
-        return np.memmap(
-            self._vectors(record.id), dtype="<f4", mode="r",
-            offset=first * record.dim * 4, shape=(stop - first, record.dim),
-        )  # fmt: skip
+        return self._files.rows(record, first, stop)
 
     def vectors_at(self, record: AnalysisRecord, rows: np.ndarray) -> np.ndarray:
         """A copy of the counted vectors at ``rows`` (search's exact re-rank of an index's
         candidates: a few rows of many files, so one plain mapping each). A ``StoreError``
         if the file disagrees."""
-        if len(rows) == 0:
-            return np.zeros((0, record.dim), dtype="<f4")
-        assert rows.min() >= 0 and rows.max() < record.n_done
-        try:
-            with open(self._vectors(record.id), "rb") as f:
-                if (damage := _damage(record, os.fstat(f.fileno()).st_size)) is not None:
-                    raise StoreError(damage)
-                with mmap.mmap(
-                    f.fileno(), record.n_done * record.dim * 4, access=mmap.ACCESS_READ
-                ) as m:
-                    view = np.frombuffer(m, dtype="<f4").reshape(record.n_done, record.dim)
-                    out = view[rows]
-                    del view  # the mapping closes only once no array looks into it
-        except FileNotFoundError:
-            raise StoreError(_damage(record, 0) or "") from None
-        return out
+        return self._files.at(record, rows)
 
     def analyses_version(self) -> tuple[object, ...]:
         """A value that changes whenever an analysis (or its source) changes: a cache key for
@@ -422,8 +293,8 @@ class Store:
 
     def size_bytes(self, record: AnalysisRecord) -> int:
         """Bytes on disk for this analysis: its vectors, and its media when the library holds it."""
-        size = self._size(record.id)
-        if (media := self._media_item(record.source.path)) is not None:
+        size = self._files.size(record.id)
+        if (media := removal.media_folder(self.home, record.source.path)) is not None:
             size += sum(f.stat().st_size for f in media.rglob("*") if f.is_file())
         return size
 
@@ -441,111 +312,39 @@ class Store:
                 f"{record.title} is being analysed by another process; wait for it to finish "
                 "or stop it, then delete it."
             )
-        removed: list[Path] = []
         with lease:
             with self._db() as db:
-                db.execute("DELETE FROM reviews WHERE analysis_id = ?", (analysis_id,))
-                db.execute("DELETE FROM trims WHERE analysis_id = ?", (analysis_id,))
-                db.execute("DELETE FROM gaps WHERE analysis_id = ?", (analysis_id,))
-                db.execute("DELETE FROM chats WHERE analysis_id = ?", (analysis_id,))
-                db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
-                (others,) = db.execute(
-                    "SELECT COUNT(*) FROM analyses a JOIN sources s ON s.id = a.source_id "
-                    "WHERE s.path = ?",
-                    (str(record.source.path),),
-                ).fetchone()
-                if not others:
-                    db.execute(
-                        "DELETE FROM sources WHERE path = ? AND id NOT IN "
-                        "(SELECT source_id FROM analyses)",
-                        (str(record.source.path),),
-                    )
-            for path in (self._vectors(analysis_id), self._lock(analysis_id)):
-                with contextlib.suppress(OSError):  # gone already; Windows keeps a held lock
-                    path.unlink()
-                    removed.append(path)
+                shared = removal.delete_rows(db, analysis_id, record.source.path)
+            removed = self._files.remove(analysis_id)
             exports = self.home / "exports" / str(analysis_id)
-            media = None if others else self._media_item(record.source.path)
-            for folder in (exports, media):
-                if folder is not None and folder.is_dir():
-                    shutil.rmtree(folder, ignore_errors=True)
-                    removed.append(folder)
+            media = None if shared else removal.media_folder(self.home, record.source.path)
+            removed += removal.remove_folders(exports, media)
         return removed
 
-    def _media_item(self, path: Path) -> Path | None:
-        """The download or upload folder under this library holding ``path``; None for the
-        user's own files, which are never ours to remove."""
-        try:
-            parts = path.resolve().relative_to(self.home.resolve()).parts
-        except (OSError, ValueError):
-            return None
-        if len(parts) < 3 or parts[0] not in ("downloads", "uploads") or parts[1] == "index":
-            return None
-        return self.home.joinpath(*parts[:2])
-
-    # --- live analyses (emotion.live) ---------------------------------------------------
+    # --- live analyses (emotion.live; ``live_analyses``) ------------------------------
 
     def live_position(self, lease: Lease, analysis_id: int, stream_s: float) -> None:
         """How far a growing live analysis has heard (its duration so far), in stream time."""
         self._require(lease, analysis_id)
         with self._db() as db:
-            db.execute(
-                "UPDATE analyses SET duration_s = ?, updated = ? WHERE id = ?",
-                (stream_s, time.time(), analysis_id),
-            )
+            live_analyses.set_position(db, analysis_id, stream_s)
 
     def add_gap(self, lease: Lease, analysis_id: int, start_s: float, end_s: float) -> None:
         """Stream time in which a live source sent no audio."""
         self._require(lease, analysis_id)
         with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO gaps (analysis_id, start_s, end_s) VALUES (?, ?, ?)",
-                (analysis_id, round(start_s, 3), round(end_s, 3)),
-            )
+            live_analyses.add_gap(db, analysis_id, start_s, end_s)
 
     def gaps(self, analysis_id: int) -> list[tuple[float, float]]:
         """``(start_s, end_s)`` of each gap of a live analysis, in order."""
         with self._db() as db:
-            rows = db.execute(
-                "SELECT start_s, end_s FROM gaps WHERE analysis_id = ? ORDER BY start_s",
-                (analysis_id,),
-            ).fetchall()
-        return [(r["start_s"], r["end_s"]) for r in rows]
+            return live_analyses.gaps(db, analysis_id)
 
     def running_live(self, identity_prefix: str) -> list[AnalysisRecord]:
-        """Live analyses whose source identity starts with the prefix and that never finished
-        (their monitor was killed), newest first."""
+        """Unfinished live analyses of sources whose identity starts with the prefix."""
         with self._db() as db:
-            rows = db.execute(
-                SELECT_RECORD + " WHERE a.kind = 'live' AND a.status = 'running' "
-                "AND substr(s.identity, 1, length(?)) = ? ORDER BY a.created DESC",
-                (identity_prefix, identity_prefix),
-            ).fetchall()
-        return [to_record(r) for r in rows]
-
-    def _vectors(self, analysis_id: int) -> Path:
-        return self.vectors_dir / f"{analysis_id}.f32"
-
-    def _lock(self, analysis_id: int) -> Path:
-        return self.vectors_dir / f"{analysis_id}.lock"
-
-    def _size(self, analysis_id: int) -> int:
-        try:
-            return self._vectors(analysis_id).stat().st_size
-        except FileNotFoundError:
-            return 0
+            return live_analyses.running(db, identity_prefix)
 
     def _require(self, lease: Lease, analysis_id: int) -> None:
-        if not lease.held or lease.path != self._lock(analysis_id):
+        if not lease.held or lease.path != self._files.lock_path(analysis_id):
             raise RuntimeError(f"analysis {analysis_id} written without holding its lease")
-
-
-def _damage(record: AnalysisRecord, size: int) -> str | None:
-    expected = record.n_done * record.dim * 4
-    if size == expected or (size > expected and not record.complete):
-        return None
-    return (
-        f"The stored vectors of {record.source.title} do not match its record ({size} bytes "
-        f"on disk for {record.n_done} windows of {record.dim} numbers); analyse it again "
-        "to repair it."
-    )

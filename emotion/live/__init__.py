@@ -1,8 +1,9 @@
 """The live monitor: follow a stream as it happens, alert on its moments, keep it as an analysis.
 
-``ingest`` (supervised ffmpeg) → ``grid`` (windows with gaps) → ``emotion.model.batcher`` (one
-model, shared batches) → ``monitor`` (store, alerts, recording) → ``alerts`` / ``webhooks``;
-``registry`` holds a process's monitors for the dashboard and the API.
+``target`` (what a source is) → ``ingest`` (supervised ffmpeg) → ``grid`` (windows with gaps) →
+``emotion.model.batcher`` (one model, shared batches) → ``monitor`` (``appender``: the store;
+alerts, ``chat_follower``, recording) → ``alerts`` / ``webhooks``; ``settings`` says what a
+monitor listens for; ``registry`` holds a process's monitors for the dashboard and the API.
 
 The names below load on first use: the monitor imports torch (seconds), and the CLI's
 ``live --help`` or an alert's JSON need none of it.
@@ -15,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from emotion.live.alerts import Alert, AlertSettings
-    from emotion.live.monitor import LiveSettings, Monitor
+    from emotion.live.monitor import Monitor
     from emotion.live.registry import Monitors
+    from emotion.live.settings import LiveSettings
 
 _LAZY = {
     "Alert": "emotion.live.alerts",
     "AlertSettings": "emotion.live.alerts",
-    "LiveSettings": "emotion.live.monitor",
+    "LiveSettings": "emotion.live.settings",
     "Monitor": "emotion.live.monitor",
     "Monitors": "emotion.live.registry",
 }

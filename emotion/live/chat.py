@@ -4,9 +4,9 @@ A monitor with a channel's chat (``emotion.live.twitch_chat``) puts each message
 stream time it arrived (``StreamClock``: the newest audio's stream time plus the wall
 clock since it came, so a message during an outage lands in the gap, as the audio's time
 does). ``LiveChat`` counts them per second of stream time for the last ``HISTORY_S``,
-with the emotes and keywords of ``emotion.chat.reactions`` (its ``KeywordMatcher``, its
-``baseline_rate`` over 10 s bins, its ``reaction``), so a live alert's answer is measured
-as a VOD highlight's is.
+with the emotes and keywords of ``emotion.scoring.keywords.KeywordMatcher``, and
+``emotion.chat.series``'s ``baseline_rate`` over 10 s bins and ``reaction``, so a live
+alert's answer is measured as a VOD highlight's is.
 
 An alert at stream time ``t`` is answered by the chat of ``[t + lag_s, t + lag_s + 10 s)``.
 ``HeldAlerts`` keeps each alert until that span has passed and only then lets it go, with
@@ -190,7 +190,7 @@ class LiveChat:
             return self._was_heard(start_s, end_s)
 
     def reaction(self, at_s: float, lag_s: float, usual_per_10s: float) -> Reaction:
-        """``emotion.chat.reactions.reaction`` of the moment at ``at_s``: its 10 s after the lag."""
+        """``emotion.chat.series.reaction`` of the moment at ``at_s``: its 10 s after the lag."""
         first = max(0, math.floor(at_s + lag_s))
         last = math.ceil(at_s + lag_s + SPAN_S)
         with self._lock:

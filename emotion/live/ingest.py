@@ -1,6 +1,7 @@
 """Live audio in: one ffmpeg per stream, supervised, as mono float32 PCM at the model's rate.
 
-``Ingest.events()`` yields ``Pcm`` chunks as they arrive, ``Lost`` when a connection came
+``Ingest`` follows a ``Target`` that ``emotion.live.target.check_target`` found
+followable. ``Ingest.events()`` yields ``Pcm`` chunks as they arrive, ``Lost`` when a connection came
 back after a failure (how long no audio came), and ``State`` changes. A read that stalls
 (no PCM for ``STALL_S``) or an ffmpeg that exits is restarted with backoff (1, 2, 4 …
 ``MAX_BACKOFF_S``), re-resolving a page link through yt-dlp each time (stream URLs carry
@@ -23,38 +24,33 @@ import queue
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from emotion.errors import SourceError
 from emotion.live import hls
-from emotion.media import downloads
-from emotion.media.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe, probe
+from emotion.live.target import Target, fetch_playlist, is_playlist_url, ytdlp_info
+from emotion.media.audio import BYTES_PER_SAMPLE, TIMELINE_FILTER, ffmpeg_exe
 from emotion.media.netguard import Address, BlockedAddressError, public_only
 
 STALL_S = 15.0  # no PCM for this long: the read is dead, start again
 MAX_BACKOFF_S = 30.0
-PLAYLIST_TIMEOUT_S = 10.0
 READ_BYTES = 64 * 1024  # at most ~0.34 s at 48 kHz per read: low latency, few wakeups
 MAX_COALESCED_BYTES = 48_000 * 4 * 60  # a backlog is handed on a minute at a time at most
 POLL_S = 0.25  # how often the supervisor looks at the clock while waiting for audio
 
 # States a monitor is in, as the faces show them.
-CONNECTING, CONNECTED, RECONNECTING, ENDED, GAVE_UP, STOPPED, FAILED = (
-    "connecting", "connected", "reconnecting", "ended", "gave up", "stopped", "failed",
-)  # fmt: skip
-
-
-class NotLiveError(SourceError):
-    """The source is a recording (a file, a finished playlist, a VOD page), not live."""
+CONNECTING = "connecting"
+CONNECTED = "connected"
+RECONNECTING = "reconnecting"
+ENDED = "ended"
+GAVE_UP = "gave up"
+STOPPED = "stopped"
+FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,75 +73,6 @@ class State:
 
 
 Event = Pcm | Lost | State
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a live source is: a playlist, a page yt-dlp resolves, or a local file."""
-
-    spec: str
-    kind: str  # "hls" | "page" | "file"
-    title: str
-
-    @property
-    def is_file(self) -> bool:
-        return self.kind == "file"
-
-
-def is_link(spec: str) -> bool:
-    return urlsplit(spec).scheme.lower() in ("http", "https")
-
-
-def check_target(spec: str, realtime: bool, guard: Collection[Address] | None = None) -> Target:
-    """Look at a live source before anything is written; one sentence if it cannot be followed.
-
-    A playlist must answer and not be finished (a finished one is a VOD); a page must be
-    live now according to yt-dlp; a local file is read at 1× speed only when ``realtime``.
-    With a ``guard``, a link is reached at public addresses (or those it lists) only.
-    """
-    spec = spec.strip()
-    if guard is not None and is_link(spec):
-        with public_only(guard):
-            return check_target(spec, realtime)
-    if not is_link(spec):
-        path = Path(spec).expanduser()
-        if not probe(path).has_audio:
-            raise SourceError(f"{path.name} has no audio track; pick a file with sound.")
-        if not realtime:
-            raise NotLiveError(
-                f"{path.name} is a file, not a live stream; analyse it as a VOD, or read it at "
-                "1× speed as if it were live."
-            )
-        return Target(str(path), "file", path.stem)
-    if _is_playlist_url(spec):
-        text = fetch_playlist(spec)
-        if "#EXT-X-ENDLIST" in text and "#EXT-X-STREAM-INF" not in text:
-            raise NotLiveError(
-                f"{spec} is a finished recording, not a live stream; analyse it as a VOD."
-            )
-        return Target(spec, "hls", _title_of(spec))
-    info = _ytdlp_info(spec)
-    if not (info.get("is_live") or info.get("live_status") == "is_live"):
-        raise NotLiveError(f"{spec} is not live now; analyse the VOD instead.")
-    title = str(info.get("title") or info.get("uploader") or _title_of(spec))
-    return Target(spec, "page", title)
-
-
-def fetch_playlist(url: str) -> str:
-    """The text of an HLS playlist; a ``SourceError`` when it cannot be had or is not one."""
-    host = urlsplit(url).hostname or url
-    try:
-        with urllib.request.urlopen(url, timeout=PLAYLIST_TIMEOUT_S) as r:
-            text = r.read(2 * 1024 * 1024).decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        raise SourceError(f"{host} answered HTTP {e.code} for {url}; check the link.") from e
-    except (urllib.error.URLError, OSError) as e:
-        raise SourceError(f"Could not reach {host}; check the link and your connection.") from e
-    if not text.lstrip("\ufeff").startswith("#EXTM3U"):
-        raise SourceError(
-            f"No live audio found at {url} (it is not an HLS playlist); check the link."
-        )
-    return text
 
 
 class Ingest:
@@ -223,7 +150,7 @@ class Ingest:
         if self.target.kind != "page":
             return self.target.spec
         with self._guarded():
-            info = _ytdlp_info(self.target.spec)
+            info = ytdlp_info(self.target.spec)
         url = info.get("url")
         if not url:
             formats = [f for f in info.get("formats") or [] if f.get("url")]
@@ -244,7 +171,7 @@ class Ingest:
         if self.target.kind == "page":
             try:
                 with self._guarded():
-                    info = _ytdlp_info(self.target.spec)
+                    info = ytdlp_info(self.target.spec)
             except SourceError:
                 return False
             return not (info.get("is_live") or info.get("live_status") == "is_live")
@@ -260,7 +187,7 @@ class Ingest:
             # rw_timeout ends a read the server no longer answers (µs); the supervisor
             # restarts it. The same resampler options as a VOD's decode (emotion.media.audio).
             cmd += ["-rw_timeout", str(int(self.stall_s * 1e6))]
-            if _is_playlist_url(url):
+            if is_playlist_url(url):
                 # Start at the newest segment (ffmpeg's default is 3 back): alerts come
                 # sooner, and after a reconnect the audio we missed is not replayed late.
                 cmd += ["-live_start_index", "-1"]
@@ -284,9 +211,11 @@ class Ingest:
         feeder = None
         if self.guard is not None:
             feeder = threading.Thread(
-                target=self._feed, args=(url, proc.stdin, feeding, fed), daemon=True,
+                target=self._feed,
+                args=(url, proc.stdin, feeding, fed),
+                daemon=True,
                 name="hypeline-live-fetch",
-            )  # fmt: skip
+            )
             feeder.start()
         stderr_tail: deque[bytes] = deque(maxlen=10)
         drain = threading.Thread(target=stderr_tail.extend, args=(proc.stderr,), daemon=True)
@@ -372,22 +301,3 @@ def _pump(stream: Any, chunks: queue.Queue[tuple[bytes, float]]) -> None:
         while data := os.read(stream.fileno(), READ_BYTES):
             chunks.put((data, time.monotonic()))
     chunks.put((b"", time.monotonic()))
-
-
-def _is_playlist_url(url: str) -> bool:
-    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
-
-
-def _title_of(spec: str) -> str:
-    parts = urlsplit(spec)
-    name = Path(parts.path).stem if parts.path not in ("", "/") else ""
-    return f"{parts.hostname or spec} {name}".strip() if name else parts.hostname or spec
-
-
-def _ytdlp_info(url: str) -> dict[str, Any]:
-    info = downloads.probe(
-        url, format="bestaudio/best", retries=2, extractor_retries=1, socket_timeout=15
-    )
-    if not info:
-        raise SourceError(f"No live audio found at {url}; paste the link of the channel or stream.")
-    return info

@@ -16,7 +16,8 @@ from typing import Any
 from emotion.errors import BusyError
 from emotion.library.store import Store
 from emotion.live.alerts import Alert
-from emotion.live.monitor import LiveSettings, Monitor
+from emotion.live.monitor import Monitor
+from emotion.live.settings import LiveSettings
 from emotion.media.netguard import Address
 from emotion.model.batcher import Batcher
 from emotion.model.clap import Clap

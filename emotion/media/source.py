@@ -79,6 +79,13 @@ class SourceProgress(Progress):
     speed_bps: float | None = None
 
 
+def is_link(spec: str) -> bool:
+    """Whether a source is a web link (http or https), else a local file's path."""
+    # The scheme as urlsplit reads it, without its ValueError on a broken host ("http://[").
+    scheme, colon, _ = spec.lstrip().partition(":")
+    return bool(colon) and scheme.lower() in DEFAULT_PORTS
+
+
 def canonical_url(url: str) -> str:
     """``url`` with the fragment dropped, scheme and host lowercased, default port removed."""
     try:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emotion.errors import LabelError
-from emotion.library.store import AnalysisRecord, Review, Store
+from emotion.library.records import AnalysisRecord, Review
+from emotion.library.store import Store
 from emotion.scoring.prompts import DEFAULT_TEMPLATE, prompts_for, softmax, softmax_heard
 
 if TYPE_CHECKING:  # the model module imports torch (seconds); vectors need no model

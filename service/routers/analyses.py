@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from emotion import pipeline
+from emotion import pipeline, pipeline_export
 from emotion.analysis import Analysis
 from emotion.export import FILENAMES, FORMATS
 from emotion.scoring.highlights import Highlight, HighlightSettings, parse_thresholds
@@ -17,7 +17,7 @@ from emotion.scoring.prompts import Prompts
 from emotion.scoring.windows import check_grid
 from service.dependencies import Service, service
 from service.errors import ApiError
-from service.jobs import Job
+from service.job_store import Job
 from service.routers.clips import check_labels
 from service.schemas import (
     AnalysisCreated,
@@ -250,7 +250,7 @@ async def export(
     if fmt not in FORMATS:
         raise ApiError(404, f"Unknown export format {fmt!r}; choose from {', '.join(FORMATS)}.")
     analysis = await _scored(svc, job_id, labels, rules, chat)
-    files, _ = await run_in_threadpool(pipeline.export_files, analysis, svc.store, [fmt])
+    files, _ = await run_in_threadpool(pipeline_export.export_files, analysis, svc.store, [fmt])
     return Response(
         files[fmt],
         media_type=MEDIA_TYPES[fmt],

@@ -1,5 +1,5 @@
 """``/api/analyses/{id}/posts``: an analysis's shorts, reel and thumbnails, rendered in the
-background (``service.jobs.Renders`` over ``pipeline.export``) and downloaded file by file
+background (``service.renders.Renders`` over ``pipeline_export.export``) and downloaded file by file
 or as one zip."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from emotion import pipeline
+from emotion import pipeline_export
 from emotion.analysis import Analysis
 from emotion.errors import ReelError, ShortsError
 from emotion.export.layouts import check_picture
@@ -19,7 +19,7 @@ from emotion.export.reel import write_reel
 from emotion.export.shorts import write_shorts
 from service.dependencies import Service, service
 from service.errors import ApiError
-from service.jobs import Render
+from service.renders import Render
 from service.routers.analyses import Chat, Labels, Rules, _scored
 from service.schemas import PostFile, PostsCreated, PostsRequest, PostsStatus
 
@@ -45,7 +45,7 @@ async def create(
 ) -> PostsCreated:
     exports = _exports(request)  # a bad option is refused before anything is scored
     analysis = await _scored(svc, job_id, labels, rules, chat)
-    subject = await run_in_threadpool(pipeline.for_export, analysis, svc.store)
+    subject = await run_in_threadpool(pipeline_export.for_export, analysis, svc.store)
     await run_in_threadpool(_check_source, subject, exports)
     if len(svc.runner.renders.active()) >= svc.config.max_jobs:
         raise ApiError(
@@ -111,7 +111,7 @@ async def archive(svc: Svc, job_id: str, render_id: str) -> FileResponse:
     return _download(render.zip, "application/zip", f"posts-{job_id}.zip")
 
 
-def _exports(request: PostsRequest) -> pipeline.ExportSettings:
+def _exports(request: PostsRequest) -> pipeline_export.ExportSettings:
     """The library's settings of what is asked; a refusal is the library's sentence with
     the body's field named (as the CLI names its flag)."""
     if request.shorts is None and request.reel is None and not request.thumbnails:
@@ -126,12 +126,12 @@ def _exports(request: PostsRequest) -> pipeline.ExportSettings:
     except ShortsError as e:
         part = "reel" if isinstance(e, ReelError) else "shorts"
         raise ApiError(422, f"{e} ({part}.{e.setting})" if e.setting else str(e)) from None
-    return pipeline.ExportSettings(
+    return pipeline_export.ExportSettings(
         formats=(), thumbnails=request.thumbnails, shorts=shorts, reel=reel
     )
 
 
-def _check_source(subject: Analysis, exports: pipeline.ExportSettings) -> None:
+def _check_source(subject: Analysis, exports: pipeline_export.ExportSettings) -> None:
     """Refuse now what the render would refuse at once: no highlights to render (the
     writers' own sentences: with none they raise before touching a file), crop or split
     without a picture, a face cam outside it (reads the file's header: off the event loop)."""
