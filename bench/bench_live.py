@@ -80,12 +80,19 @@ def main() -> None:
     device = torch.device("cpu")
     model, processor = full_size_fused(device)
     precision = choose_precision(args.precision, device)
-    clap = Clap("htsat-fused (random weights)", model, processor, device,
-                PRECISIONS.get(precision, torch.float32), int8=precision == INT8)  # fmt: skip
+    clap = Clap(
+        "htsat-fused (random weights)",
+        model,
+        processor,
+        device,
+        PRECISIONS.get(precision, torch.float32),
+        int8=precision == INT8,
+    )
     embedder = Batcher(clap)
     embedder.embed([np.zeros(10 * SR, dtype=np.float32)])  # warm-up
-    print(f"CPU, {precision}, torch threads {torch.get_num_threads()}, streams of "
-          f"{args.seconds:g} s")  # fmt: skip
+    print(
+        f"CPU, {precision}, torch threads {torch.get_num_threads()}, streams of {args.seconds:g} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         events = [("a whistle", 10.0, 20.0), ("clicking", 30.0, 40.0)]

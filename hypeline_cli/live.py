@@ -146,7 +146,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"exports, from {','.join(FORMATS)} (default all)",
     )
     add_model_args(live)
-    live.set_defaults(func=_live)  # fmt: skip
+    live.set_defaults(func=_live)
 
 
 def _live(args: argparse.Namespace) -> int:
@@ -190,8 +190,16 @@ def _live(args: argparse.Namespace) -> int:
     except NotLiveError as e:
         raise HypelineError(f"{str(e).rstrip('.')}: use `python -m emotion analyze SOURCE`.") from e
     clap = load_clap(args.model, device=args.device, precision=args.precision)
-    monitor = Monitor(args.source, settings, Batcher(clap), Store(),
-                      on_alert=_print_alert, on_status=_status, on_note=_note, target=target)  # fmt: skip
+    monitor = Monitor(
+        args.source,
+        settings,
+        Batcher(clap),
+        Store(),
+        on_alert=_print_alert,
+        on_status=_status,
+        on_note=_note,
+        target=target,
+    )
     _stop_on_signals(monitor)
     monitor.start()
     while not monitor.join(0.5):
@@ -232,8 +240,14 @@ def _chat_settings(args: argparse.Namespace) -> ChatSettings | None:
         if args.chat_keywords is not None:
             raise HypelineError("--chat-keywords are counted in chat; add --chat twitch.")
         return None
-    return ChatSettings.of(args.chat, args.source, args.chat_lag, args.alert_needs_chat,
-                           keywords_of(args), option="--chat {}")  # fmt: skip
+    return ChatSettings.of(
+        args.chat,
+        args.source,
+        args.chat_lag,
+        args.alert_needs_chat,
+        keywords_of(args),
+        option="--chat {}",
+    )
 
 
 def _stop_on_signals(monitor: Monitor) -> None:

@@ -136,8 +136,13 @@ def add_post_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) 
 
 
 # The options of each, by argparse's name and ShortSettings' / ReelSettings' field.
-SHORT_ARGS = {"layout": "layout", "short_max": "max_s", "crop_x": "crop_x",
-              "facecam": "facecam", "title": "title"}  # fmt: skip
+SHORT_ARGS = {
+    "layout": "layout",
+    "short_max": "max_s",
+    "crop_x": "crop_x",
+    "facecam": "facecam",
+    "title": "title",
+}
 REEL_ARGS = {"reel_length": "length_s", "reel_spacing": "spacing_s"}
 
 
@@ -218,21 +223,39 @@ def _shorts(args: argparse.Namespace) -> int:
     with ProgressBars() as bars:
         clap = load_model(args)
         analysis = for_export(moments(record, store, clap, settings, on_note=note), store)
-        written = [] if args.no_shorts else write_shorts(
-            record.source, analysis.highlights, out, shorts, bars.update,
-            audio_track=record.audio_track, on_note=note,
-        )  # fmt: skip
+        written = (
+            []
+            if args.no_shorts
+            else write_shorts(
+                record.source,
+                analysis.highlights,
+                out,
+                shorts,
+                bars.update,
+                audio_track=record.audio_track,
+                on_note=note,
+            )
+        )
         made = None
         if args.reel:
             made = write_reel(
-                record.source.path, analysis.highlights, out, reel, bars.update,
-                audio_track=record.audio_track, has_video=record.source.has_video, on_note=note,
-            )  # fmt: skip
+                record.source.path,
+                analysis.highlights,
+                out,
+                reel,
+                bars.update,
+                audio_track=record.audio_track,
+                has_video=record.source.has_video,
+                on_note=note,
+            )
     if not args.no_shorts:
         print(f"{record.title}: {len(written)} short(s) in {out / 'shorts'}/", file=sys.stderr)
     if made is not None:
-        print(f"{record.title}: a {clock(made.duration_s)} reel of {len(made.parts)} "
-              f"moment(s) in {out}/", file=sys.stderr)  # fmt: skip
+        print(
+            f"{record.title}: a {clock(made.duration_s)} reel of {len(made.parts)} "
+            f"moment(s) in {out}/",
+            file=sys.stderr,
+        )
         written += [made.path, *([made.chapters] if made.chapters else [])]
     for path in written:
         print(path)

@@ -11,13 +11,16 @@ policy = shared.policy(config)  # None: one person's dashboard, files may be rea
 live.alert_settings()
 
 st.title("Live monitor")
-st.caption("Paste a live stream's link → **Start** → alerts as the moments happen. It keeps running when you close the tab; when it ends it is an analysis in the Library.")  # fmt: skip
+st.caption(
+    "Paste a live stream's link → **Start** → alerts as the moments happen. It keeps running when you close the tab; when it ends it is an analysis in the Library."
+)
 
 paths = policy is None
 link = st.text_input(
-    "Live stream link" + (" or file path" if paths else ""), key="live_url",
+    "Live stream link" + (" or file path" if paths else ""),
+    key="live_url",
     placeholder="https://www.twitch.tv/…  or  https://…/playlist.m3u8",
-)  # fmt: skip
+)
 realtime = paths and st.checkbox("A file: read it at 1× speed, as if live", key="live_realtime")
 chat = live.chat_fields(link, settings.chat_keywords)
 if st.button("Start", key="live_start", type="primary"):

@@ -32,7 +32,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures
     pytestmark,
     set_prompts,
     wait_for,
-)  # fmt: skip
+)
 
 SR = 48_000
 CHANNEL = "hypechannel"
@@ -75,8 +75,9 @@ def test_a_live_monitor_in_the_browser(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    audio = make_vod([("clicking", 6.0, 16.0), ("a whistle", 28.0, 38.0)], 60.0, SR,
-                     np.random.default_rng(11))  # fmt: skip
+    audio = make_vod(
+        [("clicking", 6.0, 16.0), ("a whistle", 28.0, 38.0)], 60.0, SR, np.random.default_rng(11)
+    )
     media = write_media(tmp_path / "stream.wav", audio, SR)
     d = browser
     d.get(server)
@@ -94,8 +95,10 @@ def test_a_live_monitor_in_the_browser(
             field.send_keys(live.url, Keys.ENTER)
             time.sleep(1)
             wait_for("the chat switch", lambda: _chat_switch(d)).click()
-            channel = wait_for("the channel box", lambda: d.find_elements(
-                By.CSS_SELECTOR, 'input[aria-label="Channel"]'))[0]  # fmt: skip
+            channel = wait_for(
+                "the channel box",
+                lambda: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Channel"]'),
+            )[0]
             channel.send_keys(CHANNEL, Keys.ENTER)
             lag = d.find_element(By.CSS_SELECTOR, 'input[aria-label="Chat lag (s)"]')
             lag.send_keys(Keys.CONTROL, "a")
@@ -104,9 +107,11 @@ def test_a_live_monitor_in_the_browser(
             wait_for("the Start button", lambda: _enabled_button(d, "Start")).click()
             wait_for("the monitor", lambda: "connected" in _text(d), timeout_s=60)
             wait_for("the chat", lambda: " connected · " in _chat_line(d), timeout_s=30)
-            wait_for("an alert with chat's answer",
-                     lambda: "clicking at 0:" in _text(d) and "messages, KEKW" in _text(d),
-                     timeout_s=60)  # fmt: skip
+            wait_for(
+                "an alert with chat's answer",
+                lambda: "clicking at 0:" in _text(d) and "messages, KEKW" in _text(d),
+                timeout_s=60,
+            )
 
             # the chat form and the monitor's panel down to its alert, in one view, once the
             # alert's toast has gone

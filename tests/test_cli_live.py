@@ -32,12 +32,22 @@ LABELS = "a whistle, a siren, clicking"
 
 
 def _live(*args: str, home: Path, env: dict[str, str] | None = None, **kw) -> subprocess.Popen[str]:
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO), **(env or {})}  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+        **(env or {}),
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "emotion", "live", *args], cwd=REPO, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
-    )  # fmt: skip
+        [sys.executable, "-m", "emotion", "live", *args],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def _refused(*args: str, home: Path, capsys) -> str:
@@ -127,8 +137,9 @@ def test_bad_chat_options_are_refused_in_one_sentence(tmp_path: Path, monkeypatc
     assert "add --chat twitch" in _refused(
         *file, "--alert-needs-chat", "2", home=home, capsys=capsys
     )
-    assert "usual rate" in _refused(*file, "--chat", "twitch:hype", "--alert-needs-chat", "-1",
-                                    home=home, capsys=capsys)  # fmt: skip
+    assert "usual rate" in _refused(
+        *file, "--chat", "twitch:hype", "--alert-needs-chat", "-1", home=home, capsys=capsys
+    )
     monkeypatch.setenv("HYPELINE_TWITCH_IRC", "nowhere")
     assert "not an IRC address" in _refused(
         *file, "--chat", "twitch:hype", home=home, capsys=capsys
@@ -148,10 +159,26 @@ def test_alerts_carry_the_chat_answer_and_can_require_one(tmp_path: Path) -> Non
         done = threading.Event()
         chatting = threading.Thread(target=_chat_room, args=(irc, "hypechannel", done))
         chatting.start()
-        run = _live(str(media), "--realtime", "--labels", LABELS, "--background", "silence",
-                    "--out", str(tmp_path / "out"), "--formats", "json",
-                    "--chat", "twitch:HypeChannel", "--chat-lag", "3", "--alert-needs-chat", "2",
-                    home=home, env={"HYPELINE_TWITCH_IRC": irc.address})  # fmt: skip
+        run = _live(
+            str(media),
+            "--realtime",
+            "--labels",
+            LABELS,
+            "--background",
+            "silence",
+            "--out",
+            str(tmp_path / "out"),
+            "--formats",
+            "json",
+            "--chat",
+            "twitch:HypeChannel",
+            "--chat-lag",
+            "3",
+            "--alert-needs-chat",
+            "2",
+            home=home,
+            env={"HYPELINE_TWITCH_IRC": irc.address},
+        )
         out, err = run.communicate(timeout=120)
         done.set()
         chatting.join(timeout=10)

@@ -21,8 +21,11 @@ from ui.prompt_rows import Prompt, seed
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 SR = 48_000
-PROMPTS = [Prompt("clicking", "#EF553B"), Prompt("a whistle", "#636EFA"),
-           Prompt("silence", "#9E9E9E", background=True)]  # fmt: skip
+PROMPTS = [
+    Prompt("clicking", "#EF553B"),
+    Prompt("a whistle", "#636EFA"),
+    Prompt("silence", "#9E9E9E", background=True),
+]
 
 
 @pytest.fixture
@@ -80,8 +83,11 @@ def test_the_live_timeline_draws_each_prompt_in_the_sidebars_color(
     from ui import live
 
     live.registry.clear()
-    prompts = [Prompt("clicking", "#FF1493"), Prompt("a whistle", "#2CA02C"),
-               Prompt("silence", "#8C564B", background=True)]  # fmt: skip
+    prompts = [
+        Prompt("clicking", "#FF1493"),
+        Prompt("a whistle", "#2CA02C"),
+        Prompt("silence", "#8C564B", background=True),
+    ]
     audio = make_vod([("clicking", 2.0, 8.0)], 12.0, SR, np.random.default_rng(3))
     media = write_media(tmp_path / "stream.flac", audio, SR)
     at = AppTest.from_file(DASHBOARD, default_timeout=120)

@@ -51,9 +51,13 @@ def test_a_loopback_stream_alerts_survives_a_drop_and_ends_as_an_analysis(
     with LiveHls(tmp_path, media) as live:
         live.wait_for_segments(1)  # the monitor starts at the stream's first segment
         monitor = Monitor(
-            live.url, _settings(), Batcher(clap), store,
-            on_alert=alerts.append, on_status=lambda s, _m: states.append(s),
-        )  # fmt: skip
+            live.url,
+            _settings(),
+            Batcher(clap),
+            store,
+            on_alert=alerts.append,
+            on_status=lambda s, _m: states.append(s),
+        )
         monitor.start()
         _wait(lambda: alerts, 40, "the first alert")
         live.down()  # the server is gone (connections cut, new ones refused) for 10 s
@@ -81,7 +85,9 @@ def test_a_loopback_stream_alerts_survives_a_drop_and_ends_as_an_analysis(
     )
     vectors = store.vectors(record)
     in_gap = [i for i in range(record.n_done) if i * 2.5 < gap_end_s and i * 2.5 + 10 > gap_start_s]
-    assert np.all(vectors[in_gap] == 0) and np.all(np.linalg.norm(np.delete(vectors, in_gap, 0), axis=1) > 0.99)  # fmt: skip
+    assert np.all(vectors[in_gap] == 0) and np.all(
+        np.linalg.norm(np.delete(vectors, in_gap, 0), axis=1) > 0.99
+    )
     analysis = monitor.analysis()
     assert sorted({h.label for h in analysis.highlights}) == ["a siren", "a whistle"]
     written = write_exports(analysis, tmp_path / "out", ["json", "csv"])
@@ -124,9 +130,11 @@ def test_live_windows_equal_offline_ones_with_two_streams_sharing_the_model(
     store = Store(tmp_path / "home")
     embedder = Batcher(clap, max_batch=8)
     monitors = [
-        Monitor(str(p), _settings(realtime=True, alerts=AlertSettings(cooldown_s=0)), embedder, store)
+        Monitor(
+            str(p), _settings(realtime=True, alerts=AlertSettings(cooldown_s=0)), embedder, store
+        )
         for p in (first, second)
-    ]  # fmt: skip
+    ]
     for m in monitors:
         m.start()
     assert all(m.join(RUN_TIMEOUT_S) for m in monitors)
@@ -157,8 +165,14 @@ def test_a_file_read_live_has_its_moment_where_analyze_puts_it(clap, tmp_path: P
     # Analyze on the same file, with the same prompts and threshold
     offline_store = Store(tmp_path / "offline")
     record = embed_source(clap, offline_store, open_source(str(media)), "vod", 10.0, 2.5)
-    vod = score(record, offline_store.vectors(record), clap, LABELS, BACKGROUND,
-                settings=HighlightSettings(threshold=monitor.settings.alerts.threshold))  # fmt: skip
+    vod = score(
+        record,
+        offline_store.vectors(record),
+        clap,
+        LABELS,
+        BACKGROUND,
+        settings=HighlightSettings(threshold=monitor.settings.alerts.threshold),
+    )
     (highlight,) = vod.highlights
     (alert,) = monitor.alerts
     assert (alert.label, clock(alert.stream_time_s)) == (highlight.label, clock(highlight.start_s))

@@ -68,9 +68,14 @@ def test_settings_are_checked_and_alerts_serialise_as_the_contract() -> None:
         AlertTracker(["a"], AlertSettings(threshold=1.5))
     alert = Alert("cheer", 0.91, 12.5, "2026-01-01T00:00:00.000Z", 3, "https://x.tv/c")
     assert json.loads(json.dumps(alert.to_dict())) == {
-        "type": "alert", "label": "cheer", "score": 0.91, "stream_time_s": 12.5,
-        "detected_at": "2026-01-01T00:00:00.000Z", "analysis_id": 3, "source": "https://x.tv/c",
-    }  # fmt: skip
+        "type": "alert",
+        "label": "cheer",
+        "score": 0.91,
+        "stream_time_s": 12.5,
+        "detected_at": "2026-01-01T00:00:00.000Z",
+        "analysis_id": 3,
+        "source": "https://x.tv/c",
+    }
 
 
 def test_an_alerts_chat_is_said_as_a_highlights_chat_is() -> None:
@@ -88,17 +93,29 @@ def test_an_alerts_chat_is_said_as_a_highlights_chat_is() -> None:
 @pytest.mark.decoder
 def test_a_chat_that_cannot_be_reached_leaves_the_sound_alone(clap, tmp_path: Path) -> None:
     sr = 48_000
-    media = write_media(tmp_path / "vod.flac",
-                        make_vod([("clicking", 3.0, 11.0)], 14.0, sr, np.random.default_rng(9)), sr)  # fmt: skip
+    media = write_media(
+        tmp_path / "vod.flac",
+        make_vod([("clicking", 3.0, 11.0)], 14.0, sr, np.random.default_rng(9)),
+        sr,
+    )
     chat = ChatSettings(
         "hypechannel", lag_s=0.0, endpoint=Endpoint("127.0.0.1", closed_port(), False)
     )
-    settings = LiveSettings(labels=("a whistle", "a siren", "clicking"), background=("silence",),
-                            realtime=True, chat=chat)  # fmt: skip
+    settings = LiveSettings(
+        labels=("a whistle", "a siren", "clicking"),
+        background=("silence",),
+        realtime=True,
+        chat=chat,
+    )
     alerts, notes, sent_at = [], [], []
-    monitor = Monitor(str(media), settings, Batcher(clap), Store(tmp_path / "home"),
-                      on_alert=lambda a: (alerts.append(a), sent_at.append(monitor.clock.at())),
-                      on_note=notes.append)  # fmt: skip
+    monitor = Monitor(
+        str(media),
+        settings,
+        Batcher(clap),
+        Store(tmp_path / "home"),
+        on_alert=lambda a: (alerts.append(a), sent_at.append(monitor.clock.at())),
+        on_note=notes.append,
+    )
     monitor.run()
     assert monitor.error is None and monitor.state == ENDED
     assert monitor.store.analysis(monitor.record.id).complete

@@ -72,4 +72,6 @@ def test_live_cells_are_the_vods_cells_and_a_resume_keeps_them(duration_s: float
     resumed = LiveCells(10.0, 2.5, 3, earlier=rows[:3])
     after = [resumed.push(i, rows[i]) for i in range(3, n_windows)] + resumed.finish(duration_s)
     assert [t for t, _ in after] == starts[3:].tolist()
-    np.testing.assert_allclose(np.stack([c for _, c in after]).reshape(-1, 3), scores[3:].reshape(-1, 3), atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        np.stack([c for _, c in after]).reshape(-1, 3), scores[3:].reshape(-1, 3), atol=1e-12
+    )

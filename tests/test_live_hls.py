@@ -87,10 +87,14 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_connect(
         live.wait_for_segments(1)
         states: list[str] = []
         monitor = Monitor(
-            live.url, SETTINGS, Batcher(clap), Store(tmp_path / "home"),
+            live.url,
+            SETTINGS,
+            Batcher(clap),
+            Store(tmp_path / "home"),
             on_status=lambda s, _m: states.append(s),
-            target=Target(live.url, "hls", "a public-looking stream"), guard=frozenset(),
-        )  # fmt: skip
+            target=Target(live.url, "hls", "a public-looking stream"),
+            guard=frozenset(),
+        )
         monitor.start()
         assert monitor.join(30)
         assert live._server is not None and live._server.requests == []  # nothing reached it

@@ -82,8 +82,9 @@ def test_privmsg_lines_give_author_text_and_emotes_in_text_order() -> None:
     )
     assert line.command == "PRIVMSG" and line.params == ("#ronni", "😂 Kappa 🎉 Kappa Keepo LUL")
     message = privmsg(line, 12.5)
-    assert message == ChatMessage(12.5, "Ünï code", "😂 Kappa 🎉 Kappa Keepo LUL",
-                                  ("Kappa", "Kappa", "Keepo"))  # fmt: skip
+    assert message == ChatMessage(
+        12.5, "Ünï code", "😂 Kappa 🎉 Kappa Keepo LUL", ("Kappa", "Kappa", "Keepo")
+    )
     # /me, no tags, an emote range past the end of the text (twitchdev/issues#104)
     bare = privmsg(parse_line(":ab!ab@ab.tmi.twitch.tv PRIVMSG #c :\x01ACTION waves\x01"), 1.0)
     assert bare == ChatMessage(1.0, "ab", "waves", ())
@@ -97,8 +98,12 @@ def test_channels_come_from_twitch_links_or_names_and_endpoints_from_text() -> N
     assert channel_of("https://www.twitch.tv/Some_Streamer") == "some_streamer"
     assert channel_of("twitch.tv/xqc?referrer=raid") == "xqc"
     assert channel_of("https://m.twitch.tv/xqc/clip/abc") == "xqc"
-    for other in ("https://www.twitch.tv/videos/123", "https://youtube.com/@x/live",
-                  "/streams/file.flac", "https://twitch.tv/"):  # fmt: skip
+    for other in (
+        "https://www.twitch.tv/videos/123",
+        "https://youtube.com/@x/live",
+        "/streams/file.flac",
+        "https://twitch.tv/",
+    ):
         assert channel_of(other) is None, other
     assert check_channel("#Hype_Line") == "hype_line"
     with pytest.raises(HypelineError, match="not a Twitch channel name"):
@@ -119,8 +124,11 @@ def test_logs_in_anonymously_joins_answers_ping_and_reads_messages() -> None:
         assert reader.next(ChatState) == ChatState("connected", "reading #hypechannel")
         (conn,) = irc.connections
         cap, password, nick, join = conn.lines[:4]
-        assert (cap, password, join) == ("CAP REQ :twitch.tv/tags", "PASS SCHMOOPIIE",
-                                         "JOIN #hypechannel")  # fmt: skip
+        assert (cap, password, join) == (
+            "CAP REQ :twitch.tv/tags",
+            "PASS SCHMOOPIIE",
+            "JOIN #hypechannel",
+        )
         assert re.fullmatch(r"NICK justinfan\d+", nick)
         irc.ping("tmi.twitch.tv")
         irc.wait_for(lambda: "PONG :tmi.twitch.tv" in conn.lines, "PONG")
@@ -128,8 +136,10 @@ def test_logs_in_anonymously_joins_answers_ping_and_reads_messages() -> None:
         irc.say("hypechannel", "🔥 PogChamp no way 🔥", author="Viewer_1", emotes="88:2-9")
         message = reader.next(ChatMessage)
         assert (message.author, message.text, message.emotes) == (
-            "Viewer_1", "🔥 PogChamp no way 🔥", ("PogChamp",),
-        )  # fmt: skip
+            "Viewer_1",
+            "🔥 PogChamp no way 🔥",
+            ("PogChamp",),
+        )
         assert before <= message.received <= time.monotonic()
         # only PRIVMSG lines, and nothing was ever sent to the channel
         assert not [line for line in conn.lines if line.startswith("PRIVMSG")]
@@ -168,8 +178,12 @@ def test_a_silent_connection_is_asked_then_replaced() -> None:
 
 
 def test_a_server_that_never_answers_is_given_up_after_the_retries() -> None:
-    chat = TwitchChat("hypechannel", Endpoint("127.0.0.1", closed_port(), False),
-                      max_retries=2, first_backoff_s=0.05)  # fmt: skip
+    chat = TwitchChat(
+        "hypechannel",
+        Endpoint("127.0.0.1", closed_port(), False),
+        max_retries=2,
+        first_backoff_s=0.05,
+    )
     started = time.monotonic()
     states = [e for e in chat.events() if isinstance(e, ChatState)]
     assert [s.state for s in states] == ["connecting", "reconnecting", "reconnecting", "gave up"]
@@ -247,9 +261,14 @@ def test_held_alerts_wait_for_the_span_and_the_rule_holds_back_an_unanswered_one
     assert sent.chat is not None and (sent.chat.messages, sent.chat.rate_vs_baseline) == (40, 4.0)
     assert sent.chat.complete and sent.chat.top == ("Pog",) and sent.chat.baseline_per_10s == 10.0
     assert sent.to_dict()["chat"] == {
-        "channel": "chan", "messages": 40, "rate_vs_baseline": 4.0, "baseline_per_10s": 10.0,
-        "top": ["Pog"], "lag_s": 5.0, "complete": True,
-    }  # fmt: skip
+        "channel": "chan",
+        "messages": 40,
+        "rate_vs_baseline": 4.0,
+        "baseline_per_10s": 10.0,
+        "top": ["Pog"],
+        "lag_s": 5.0,
+        "complete": True,
+    }
     (), (refused,) = held.due(75.0)
     assert refused.chat is not None and refused.chat.rate_vs_baseline == 1.0
     assert len(held) == 0 and held.wait_s(75.0) == 0.0
@@ -288,8 +307,12 @@ def test_settings_are_checked_and_the_clock_follows_the_audio() -> None:
 def test_the_users_keywords_are_counted_in_the_alerts_answer() -> None:
     """A catJAM burst (no Twitch emote tag: a 7TV/BTTV emote) names catJAM in the alert's
     chat top with the user's list, and goes unnamed with the defaults."""
-    theirs = ChatSettings.of("twitch", "https://www.twitch.tv/HypeChannel", lag_s=0.0,
-                             keywords=parse_keywords("KEKW, catJAM"))  # fmt: skip
+    theirs = ChatSettings.of(
+        "twitch",
+        "https://www.twitch.tv/HypeChannel",
+        lag_s=0.0,
+        keywords=parse_keywords("KEKW, catJAM"),
+    )
     assert theirs.channel == "hypechannel" and theirs.keywords == ("KEKW", "catJAM")
     assert ChatSettings.of("twitch:other", "x.flac").keywords == DEFAULT_KEYWORDS
     clock = StreamClock()

@@ -68,13 +68,16 @@ def alert_settings() -> tuple[float, tuple[str, ...], str | None, bool]:
             "Cooldown per label (s)", 0, 3600, int(AlertSettings.cooldown_s), 5, key="live_cooldown"
         )
         hooks = st.text_area(
-            "Webhooks (one URL a line)", key="live_webhooks",
+            "Webhooks (one URL a line)",
+            key="live_webhooks",
             help="Each alert is POSTed as JSON; a Discord webhook URL gets a Discord message.",
-        )  # fmt: skip
+        )
         secret = st.text_input(
-            "Webhook secret", type="password", key="live_secret",
+            "Webhook secret",
+            type="password",
+            key="live_secret",
             help="Signs each body: X-Hypeline-Signature: sha256=HMAC-SHA256(secret, body).",
-        )  # fmt: skip
+        )
         record = st.checkbox("Record the audio (for playback and clips)", True, key="live_record")
     urls = tuple(u.strip() for u in hooks.splitlines() if u.strip())
     return float(cooldown_s), urls, secret or None, record
@@ -83,24 +86,41 @@ def alert_settings() -> tuple[float, tuple[str, ...], str | None, bool]:
 def chat_fields(link: str, keywords: tuple[str, ...]) -> ChatFields | None:
     """The "Twitch chat" toggle and, when on, its fields; None when off. Only a channel name
     is taken (the IRC server is the dashboard's own), so shared mode needs nothing more."""
-    if not st.toggle("Twitch chat", key="live_chat", help="Read the channel's chat (read-only, "
-                     "anonymous): each alert waits for chat's answer and shows it."):  # fmt: skip
+    if not st.toggle(
+        "Twitch chat",
+        key="live_chat",
+        help="Read the channel's chat (read-only, "
+        "anonymous): each alert waits for chat's answer and shows it.",
+    ):
         return None
     channel, lag, needs = st.columns(3)
     name = channel.text_input(
-        "Channel", key="live_chat_channel", placeholder=channel_of(link) or "channel name",
+        "Channel",
+        key="live_chat_channel",
+        placeholder=channel_of(link) or "channel name",
         help="Empty: the channel of the twitch.tv link above.",
-    )  # fmt: skip
+    )
     lag_s = lag.number_input(
-        "Chat lag (s)", 0.0, LAG_SEARCH_S, LAG_DEFAULT_S, 1.0, "%.1f", key="live_chat_lag",
+        "Chat lag (s)",
+        0.0,
+        LAG_SEARCH_S,
+        LAG_DEFAULT_S,
+        1.0,
+        "%.1f",
+        key="live_chat_lag",
         help="Chat's answer to an alert is its 10 s starting this long after the moment; an "
         "alert is sent once that has passed.",
-    )  # fmt: skip
+    )
     factor = needs.number_input(
-        "Alert only when chat reacts ×", value=None, step=0.5, format="%.1f", key="live_chat_needs",
-        placeholder="off", help="Send an alert only when chat ran at least this many times its "
+        "Alert only when chat reacts ×",
+        value=None,
+        step=0.5,
+        format="%.1f",
+        key="live_chat_needs",
+        placeholder="off",
+        help="Send an alert only when chat ran at least this many times its "
         "usual rate in that span (an alert whose chat was not read is sent).",
-    )  # fmt: skip
+    )
     st.caption("Counted in chat: " + ", ".join(keywords) + " (the sidebar's Chat keywords).")
     return ChatFields(name.strip(), float(lag_s), None if factor is None else float(factor))
 
@@ -121,9 +141,13 @@ def start(
         chat_settings = None
         if chat is not None:  # the one check of a face's chat option
             chat_settings = ChatSettings.of(
-                f"twitch:{chat.channel}" if chat.channel else "twitch", spec.strip(),
-                chat.lag_s, chat.needs, settings.chat_keywords, option=CHAT_FIELD,
-            )  # fmt: skip
+                f"twitch:{chat.channel}" if chat.channel else "twitch",
+                spec.strip(),
+                chat.lag_s,
+                chat.needs,
+                settings.chat_keywords,
+                option=CHAT_FIELD,
+            )
         if policy is not None:  # a visitor's text: public links only, never the server's files
             if not is_link(spec):
                 raise HypelineError("Only links to live streams can be monitored here.")
@@ -155,8 +179,12 @@ def start(
 def alert_settings_state() -> tuple[float, tuple[str, ...], str | None, bool]:
     s = st.session_state
     hooks = tuple(u.strip() for u in s.get("live_webhooks", "").splitlines() if u.strip())
-    return (float(s.get("live_cooldown", AlertSettings.cooldown_s)), hooks, s.get("live_secret") or None,
-            bool(s.get("live_record", True)))  # fmt: skip
+    return (
+        float(s.get("live_cooldown", AlertSettings.cooldown_s)),
+        hooks,
+        s.get("live_secret") or None,
+        bool(s.get("live_record", True)),
+    )
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -170,13 +198,22 @@ def panel(monitor_id: int) -> None:
         head, stop = st.columns([5, 1])
         icon = STATE_ICONS.get(monitor.state, ":gray[:material/stop_circle:]")
         title = monitor.record.title if monitor.record else monitor.source
-        head.markdown(f"**{title}**  \n{icon} {monitor.state} · {clock(monitor.stream_s)} of stream"
-                      f" · {monitor.n_alerts} alert(s)")  # fmt: skip
+        head.markdown(
+            f"**{title}**  \n{icon} {monitor.state} · {clock(monitor.stream_s)} of stream"
+            f" · {monitor.n_alerts} alert(s)"
+        )
         if monitor.message and monitor.state not in ("connected",):
             head.caption(monitor.message)
         if (chat := monitor.chat_now()) is not None:
-            head.markdown(_chat_line(chat.channel, chat.state if monitor.running else "closed",
-                                     chat.messages, chat.messages_per_10s, chat.usual_per_10s))  # fmt: skip
+            head.markdown(
+                _chat_line(
+                    chat.channel,
+                    chat.state if monitor.running else "closed",
+                    chat.messages,
+                    chat.messages_per_10s,
+                    chat.usual_per_10s,
+                )
+            )
         if monitor.running:
             if stop.button("Stop", key=f"live_stop_{monitor_id}"):
                 registry().stop(monitor_id)  # returns once the analysis is finished
@@ -191,9 +228,10 @@ def panel(monitor_id: int) -> None:
             settings = st.session_state.get("settings")
             colors = settings.colors if isinstance(settings, Settings) else {}
             chart.plotly_chart(
-                figure(monitor, colors), key=f"live_chart_{monitor_id}",
+                figure(monitor, colors),
+                key=f"live_chart_{monitor_id}",
                 config={"displaylogo": False},
-            )  # fmt: skip
+            )
             with now:
                 st.caption(f"Now (from {clock(points[-1].start_s)})")
                 for label, p in zip(monitor.labels, points[-1].probabilities, strict=False):
@@ -221,19 +259,32 @@ def figure(monitor: Monitor, colors: Mapping[str, str]) -> go.Figure:
             go.Scatter(
                 x=[timeline.at(t + hop_s / 2) for t in starts],
                 y=[float(p.probabilities[j]) for p in recent],
-                name=prompt + (" (background)" if background else ""), mode="lines",
+                name=prompt + (" (background)" if background else ""),
+                mode="lines",
                 customdata=[[t, clock(t)] for t in starts],
-                line={"color": colors.get(prompt) or default_color(j, background),
-                      "width": 1.2 if background else 2.4, "dash": "dot" if background else "solid"},
+                line={
+                    "color": colors.get(prompt) or default_color(j, background),
+                    "width": 1.2 if background else 2.4,
+                    "dash": "dot" if background else "solid",
+                },
                 opacity=0.6 if background else 1.0,
                 hovertemplate=f"%{{customdata[1]}} · {prompt}: %{{y:.0%}}<extra></extra>",
             )
-        )  # fmt: skip
+        )
     threshold = monitor.settings.alerts.threshold
-    fig.add_hline(y=threshold, line_dash="dash", line_width=1, line_color="#888888",
-                  annotation_text=f"alerts at {threshold:.0%}", annotation_position="top left")  # fmt: skip
-    fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 20, "b": 10},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0})  # fmt: skip
+    fig.add_hline(
+        y=threshold,
+        line_dash="dash",
+        line_width=1,
+        line_color="#888888",
+        annotation_text=f"alerts at {threshold:.0%}",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        height=240,
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+    )
     fig.update_xaxes(type="date", tickformat=timeline.TIME_FORMAT, hoverformat=timeline.TIME_FORMAT)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title=None)
     return fig
@@ -249,8 +300,10 @@ def _alert_feed(monitor_id: int, monitor: Monitor) -> None:
     for i, a in enumerate(alerts):
         line, play = st.columns([5, 1])
         said = f" · {a.chat.why()}" if a.chat is not None else ""
-        line.markdown(f":material/notifications: **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
-                      f"{a.detected_at[11:19]} UTC{said}")  # fmt: skip
+        line.markdown(
+            f":material/notifications: **{a.label}** at {clock(a.stream_time_s)} · {a.score:.0%} · "
+            f"{a.detected_at[11:19]} UTC{said}"
+        )
         if playable and play.button("▶", key=f"live_play_{monitor_id}_{i}", help="Play from here"):
             st.session_state[f"live_playing_{monitor_id}"] = a.stream_time_s
     start_s = st.session_state.get(f"live_playing_{monitor_id}")
@@ -262,8 +315,9 @@ def _chat_line(
     channel: str, state: str, messages: int, last_10s: int | None, usual: float | None
 ) -> str:
     """ "#channel chat · connected · 37 messages read · 4 in the last 10 s (usual 3.1)"."""
-    icon = STATE_ICONS.get(state, ":red[:material/error:]" if state == "gave up"
-                           else ":gray[:material/stop_circle:]")  # fmt: skip
+    icon = STATE_ICONS.get(
+        state, ":red[:material/error:]" if state == "gave up" else ":gray[:material/stop_circle:]"
+    )
     rate = f" · {last_10s} in the last 10 s (usual {usual:g})" if last_10s is not None else ""
     return f":material/chat: #{channel} chat · {icon} {state} · {messages} messages read{rate}"
 

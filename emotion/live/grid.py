@@ -179,7 +179,9 @@ class LiveCells:
         if not self._rows:
             return []
         first, scores = self._cells(duration_s)
-        return [(k * self.hop_s, scores[k - first]) for k in range(self._last + 1, first + len(scores))]  # fmt: skip
+        return [
+            (k * self.hop_s, scores[k - first]) for k in range(self._last + 1, first + len(scores))
+        ]
 
     def _cells(self, duration_s: float) -> tuple[int, np.ndarray]:
         """The index of the first kept window, and the cells from it on (its own grid from 0)."""

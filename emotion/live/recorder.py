@@ -37,9 +37,29 @@ class Recorder:
         self.path = path
         self.sampling_rate = sampling_rate
         self.n_samples = 0
-        cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "f32le", "-ar", str(sampling_rate), "-ac", "1", "-i", "pipe:0",
-               "-c:a", "libopus", "-b:a", BITRATE, "-f", "ogg", str(path)]  # fmt: skip
+        cmd = [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "f32le",
+            "-ar",
+            str(sampling_rate),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            BITRATE,
+            "-f",
+            "ogg",
+            str(path),
+        ]
         self._proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -45,10 +45,26 @@ MAX_LINE_BYTES = 64 * 1024  # Twitch's lines are under 8 KiB with tags; longer i
 # Twitch's logins are 4–25 letters, digits or underscores; a few first path segments of
 # twitch.tv are pages, not channels.
 _CHANNEL = re.compile(r"[a-z0-9_]{2,25}")
-_NOT_CHANNELS = frozenset({
-    "directory", "videos", "settings", "subscriptions", "inventory", "wallet", "drops",
-    "downloads", "search", "p", "jobs", "turbo", "prime", "messages", "friends", "moderator",
-})  # fmt: skip
+_NOT_CHANNELS = frozenset(
+    {
+        "directory",
+        "videos",
+        "settings",
+        "subscriptions",
+        "inventory",
+        "wallet",
+        "drops",
+        "downloads",
+        "search",
+        "p",
+        "jobs",
+        "turbo",
+        "prime",
+        "messages",
+        "friends",
+        "moderator",
+    }
+)
 _TWITCH_HOSTS = frozenset({"twitch.tv", "www.twitch.tv", "m.twitch.tv", "go.twitch.tv"})
 _TAG_ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 
@@ -263,8 +279,11 @@ class TwitchChat:
                     GAVE_UP, f"gave up on #{self.channel} after {failures} tries ({why})"
                 )
                 return
-            delay = 0.0 if why == "the server asked us to reconnect" else (
-                min(MAX_BACKOFF_S, self.first_backoff_s * 2.0 ** max(0, failures - 1)))  # fmt: skip
+            delay = (
+                0.0
+                if why == "the server asked us to reconnect"
+                else (min(MAX_BACKOFF_S, self.first_backoff_s * 2.0 ** max(0, failures - 1)))
+            )
             yield ChatState(RECONNECTING, f"reconnecting to #{self.channel} in {delay:g} s ({why})")
             if self.stop.wait(delay):
                 return
