@@ -21,6 +21,9 @@ decode, embed, store), and prints windows/s and the ratios:
 
 Each engine first embeds a short warm-up VOD (worker processes, first-call costs), then
 the engines run in turn ``--repeats`` times, each keeping its best (the machine is shared).
+On Linux each run also reports the CPU seconds it cost this process and all its children
+(ffmpeg; Ray's daemons, decoding workers and model actor), per window: the engines' cost
+in a measure that the other users of a shared machine disturb less than the wall clock.
 
     python bench/bench_batch.py                       # tiny fixture checkpoint
     python bench/bench_batch.py --vods 6 --minutes 10 --decoders 3
@@ -31,6 +34,7 @@ the engines run in turn ``--repeats`` times, each keeping its best (the machine 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -85,6 +89,29 @@ def load_model(name: str, device: str, precision: str, folder: Path) -> Clap:
         print(f"The model's weights are not here ({e}); measuring with the tiny fixture "
               "checkpoint instead.")  # fmt: skip
         return load_clap(str(TINY), device=device, precision=precision)
+
+
+def cpu_s() -> float | None:
+    """CPU seconds of this process and its descendants, living and reaped (Linux's /proc;
+    None elsewhere): Ray's processes are children of the instance this bench starts."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        spent: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                    parents[int(entry)] = int(fields[1])
+                    spent[int(entry)] = sum(int(x) for x in fields[11:15]) / tick
+    except (OSError, ValueError):
+        return None
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += spent.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
 
 
 def batch(vods: list[Path], clap: Clap, engine, batch_size: int | None) -> tuple[int, float]:
@@ -167,20 +194,34 @@ def main() -> None:
         batch(warmup, clap, engine, args.batch_size)
 
     best: dict[str, float] = {}
+    least_cpu: dict[str, float] = {}  # CPU ms per window, the run's least
     for r in range(args.repeats):
         for name, engine in engines.items():
             run = on_a_thread if name == "seq-thread" else batch
+            cpu_before = cpu_s()
             n, took = run(vods, clap, engine, args.batch_size)
+            cpu_after = cpu_s()
             rate = n / took
             best[name] = max(best.get(name, 0.0), rate)
-            print(f"  run {r + 1} {name:>10}: {n} windows in {took:5.1f} s = {rate:6.1f} windows/s")
+            cpu = ""
+            if cpu_before is not None and cpu_after is not None:
+                per_window_ms = 1000 * (cpu_after - cpu_before) / n
+                least_cpu[name] = min(least_cpu.get(name, per_window_ms), per_window_ms)
+                cpu = f", CPU {cpu_after - cpu_before:5.1f} s = {per_window_ms:5.1f} ms/window"
+            print(f"  run {r + 1} {name:>10}: {n} windows in {took:5.1f} s = {rate:6.1f} windows/s"
+                  f"{cpu}")  # fmt: skip
     print("best of each:")
     for name, rate in best.items():
-        print(f"  {name:>10}: {rate:6.1f} windows/s ({rate / best['sequential']:.2f}× sequential)")
+        cpu = f", CPU {least_cpu[name]:5.1f} ms/window" if name in least_cpu else ""
+        print(f"  {name:>10}: {rate:6.1f} windows/s ({rate / best['sequential']:.2f}× sequential)"
+              f"{cpu}")  # fmt: skip
     if "ray" in best:
         overhead = best["local"] / best["ray"] - 1
         print(f"Ray's overhead against the local engine on the same cores: {100 * overhead:+.1f} % "
               "(target ≤ 10 %)")  # fmt: skip
+        if "ray" in least_cpu:
+            extra = least_cpu["ray"] / least_cpu["local"] - 1
+            print(f"Ray's CPU per window against the local engine's: {100 * extra:+.1f} %")
     if ray_engine is not None:
         ray_engine.close()
         import ray

@@ -82,8 +82,12 @@ def decode_batches(job: EmbedJob) -> Iterator[Packed | Decoded]:
     for batch in window_batches(windows, job.batch_size):
         layout = tuple(((w.index - batch[0].index) * hop_n, w.samples.size) for w in batch)
         span = np.empty(max(offset + n for offset, n in layout), dtype=np.float32)
+        filled = 0  # each sample copied once: a window's overlap with the last is the same samples
         for (offset, n), w in zip(layout, batch, strict=True):
-            span[offset : offset + n] = w.samples
+            if offset + n > filled:
+                start = max(offset, filled)
+                span[start : offset + n] = w.samples[start - offset :]
+                filled = offset + n
         yield span, layout
     yield Decoded(decoded.n_samples, decoded.n_nonfinite)
 
