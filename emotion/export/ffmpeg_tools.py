@@ -164,3 +164,13 @@ def run_ffmpeg(cmd: list[str], what: str) -> str:
         detail = lines[-1] if lines else f"exit code {proc.returncode}"
         raise ExportError(f"{what}: {detail}. Check that the media file is intact.")
     return proc.stderr
+
+
+def post_output(encoder: str, length_s: float, out: Path) -> list[str]:
+    """ffmpeg's output options of a post (a short, the reel): the graph's [v] and [a], H.264
+    by ``encoder``, AAC stereo at 48 kHz, ``length_s`` long, an MP4 that plays while it
+    loads."""
+    video = ["-map", "[v]", "-c:v", encoder, *ENCODER_OPTIONS[encoder], "-pix_fmt", "yuv420p"]
+    audio = ["-map", "[a]", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE)]
+    container = ["-ac", "2", "-t", f"{length_s:.3f}", "-movflags", "+faststart", "-f", "mp4"]
+    return [*video, *audio, *container, f"file:{out}"]

@@ -27,14 +27,13 @@ from emotion import atomic
 from emotion.clock import clock
 from emotion.errors import ExportError, ReelError
 from emotion.export.ffmpeg_tools import (
-    AUDIO_BITRATE,
-    ENCODER_OPTIONS,
     MAX_FPS,
     SAMPLE_RATE,
     Note,
     Picture,
     media_length_s,
     pick_encoder,
+    post_output,
     probe_picture,
     run_ffmpeg,
 )
@@ -160,30 +159,7 @@ def write_reel(
                 f"file:{sound}",
                 "-filter_complex",
                 graph,
-                "-map",
-                "[v]",
-                "-map",
-                "[a]",
-                "-c:v",
-                encoder,
-                *ENCODER_OPTIONS[encoder],
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-b:a",
-                AUDIO_BITRATE,
-                "-ar",
-                str(SAMPLE_RATE),
-                "-ac",
-                "2",
-                "-t",
-                f"{length_s:.3f}",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                f"file:{tmp}",
+                *post_output(encoder, length_s, tmp),
             ]
             run_ffmpeg(cmd, f"ffmpeg could not render the reel from {source_path.name}")
 

@@ -23,13 +23,11 @@ from emotion.clock import clock
 from emotion.errors import ExportError, ShortsError
 from emotion.export.clips import clip_name
 from emotion.export.ffmpeg_tools import (
-    AUDIO_BITRATE,
-    ENCODER_OPTIONS,
-    SAMPLE_RATE,
     Note,
     Picture,
     media_length_s,
     pick_encoder,
+    post_output,
     run_ffmpeg,
 )
 from emotion.export.layouts import check_picture, filter_graph, font_file, wrap_title
@@ -162,30 +160,7 @@ def render(
                 f"file:{path}",
                 "-filter_complex",
                 graph,
-                "-map",
-                "[v]",
-                "-map",
-                "[a]",
-                "-c:v",
-                encoder,
-                *ENCODER_OPTIONS[encoder],
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-b:a",
-                AUDIO_BITRATE,
-                "-ar",
-                str(SAMPLE_RATE),
-                "-ac",
-                "2",
-                "-t",
-                f"{plan.duration_s:.3f}",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                f"file:{tmp}",
+                *post_output(encoder, plan.duration_s, tmp),
             ]
             run_ffmpeg(cmd, f"ffmpeg could not render the short {plan.out.name} from {path.name}")
 
