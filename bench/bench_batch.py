@@ -20,13 +20,18 @@ decode, embed, store), and prints windows/s and the ratios:
               same cores (target ≤ 10 %).
 
 Each engine first embeds a short warm-up VOD (worker processes, first-call costs), then
-the engines run in turn ``--repeats`` times, each keeping its best (the machine is shared).
+the engines run in rounds (``--repeats``), in turn, the order reversed every other round
+(A B C, C B A, …) so that no engine always runs first or last. Each engine's figure is its
+median, and Ray's overhead is the median over the rounds of local's rate over Ray's in the
+same round: on a shared machine a best-of favours whichever engine varies most (the local
+engine spends more CPU per window than Ray, so it gains most from a quiet moment).
 On Linux each run also reports the CPU seconds it cost this process and all its children
 (ffmpeg; Ray's daemons, decoding workers and model actor), per window: the engines' cost
 in a measure that the other users of a shared machine disturb less than the wall clock.
 
     python bench/bench_batch.py                       # tiny fixture checkpoint
     python bench/bench_batch.py --vods 6 --minutes 10 --decoders 3
+    python bench/bench_batch.py --engines local,ray --repeats 5   # Ray's overhead alone
     python bench/bench_batch.py --model full --vods 2 --minutes 2   # full size, random weights
     python bench/bench_batch.py --model default       # the real CLAP, when its weights are here
 """
@@ -42,6 +47,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from statistics import median
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -56,6 +62,7 @@ from emotion.model.clap import Clap, load_clap  # noqa: E402
 from emotion.pipeline import embed, open_spec  # noqa: E402
 
 TINY = REPO / "tests" / "fixtures" / "tiny-clap"
+ENGINES = ("sequential", "seq-thread", "local-1", "local", "ray")
 
 
 def make_vod(path: Path, minutes: float, seed: int) -> Path:
@@ -65,8 +72,21 @@ def make_vod(path: Path, minutes: float, seed: int) -> Path:
             f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.05:seed={seed}[n];"
             f"sine=f={220 + 55 * seed}:r=48000:d={seconds}[s];[n][s]amix=inputs=2:weights=1 0.2"
         )
-        cmd = [ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph,
-               "-ac", "1", "-c:a", "aac", "-b:a", "64k", str(path)]  # fmt: skip
+        cmd = [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-filter_complex",
+            graph,
+            "-ac",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            str(path),
+        ]
         subprocess.run(cmd, check=True)
     return path
 
@@ -86,8 +106,10 @@ def load_model(name: str, device: str, precision: str, folder: Path) -> Clap:
     try:
         return load_clap(None if name == "default" else name, device=device, precision=precision)
     except HypelineError as e:
-        print(f"The model's weights are not here ({e}); measuring with the tiny fixture "
-              "checkpoint instead.")  # fmt: skip
+        print(
+            f"The model's weights are not here ({e}); measuring with the tiny fixture "
+            "checkpoint instead."
+        )
         return load_clap(str(TINY), device=device, precision=precision)
 
 
@@ -126,8 +148,12 @@ def batch(vods: list[Path], clap: Clap, engine, batch_size: int | None) -> tuple
             return Done(spec, record.id, record.n_done, 0, record.n_done)
 
         started = time.perf_counter()
-        outcomes = run_batch([Item(str(v)) for v in vods], one, Path(home),
-                             lanes=engine.lanes if engine is not None else 1)  # fmt: skip
+        outcomes = run_batch(
+            [Item(str(v)) for v in vods],
+            one,
+            Path(home),
+            lanes=engine.lanes if engine is not None else 1,
+        )
         took = time.perf_counter() - started
     failed = [o.error for o in outcomes if not o.ok]
     if failed:
@@ -144,83 +170,120 @@ def on_a_thread(vods: list[Path], clap: Clap, engine, batch_size: int | None) ->
     return result[0]
 
 
+def start_ray(clap: Clap, decoders: int):
+    """The Ray engine on a local instance started as the CLI starts one (None: no Ray)."""
+    try:
+        import ray
+    except ImportError:
+        print('Ray is not installed (pip install "hypeline[ray]"): no Ray figures.')
+        return None
+    from emotion.ray_engine import RayEngine, connect
+
+    started = time.perf_counter()
+    connect(ray, None)  # as the engine starts one: workers at niceness 0
+    up = time.perf_counter() - started
+    engine = RayEngine(clap, decoders=decoders)
+    print(
+        f"ray: instance up in {up:.1f} s, model actor(s) ready "
+        f"{time.perf_counter() - started - up:.1f} s later"
+    )
+    return engine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vods", type=int, default=4)
-    parser.add_argument("--minutes", type=float, default=5.0, help="length of each VOD")
+    parser.add_argument("--minutes", type=float, default=15.0, help="length of each VOD")
     parser.add_argument("--decoders", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--model", default="tiny",
-                        help="tiny, full (htsat-fused's size, random weights), default (the "
-                        "real CLAP, when its weights are here) or a path/id")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (odd: a clear median)")
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="which to run, in this order (comma-separated)",
+    )
+    parser.add_argument(
+        "--model",
+        default="tiny",
+        help="tiny, full (htsat-fused's size, random weights), default (the "
+        "real CLAP, when its weights are here) or a path/id",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--media-dir", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
 
-    vods = [make_vod(args.media_dir / f"hypeline-bench-batch-{args.minutes:g}m-{i}.m4a",
-                     args.minutes, i) for i in range(args.vods)]  # fmt: skip
+    vods = [
+        make_vod(
+            args.media_dir / f"hypeline-bench-batch-{args.minutes:g}m-{i}.m4a", args.minutes, i
+        )
+        for i in range(args.vods)
+    ]
     warmup = [make_vod(args.media_dir / "hypeline-bench-batch-warmup.m4a", 0.5, 99)]
     weights = tempfile.TemporaryDirectory(prefix="hypeline-bench-model-")
     clap = load_model(args.model, args.device, args.precision, Path(weights.name))
     import torch
 
-    print(f"{args.vods} VODs × {args.minutes:g} min, model {clap.name} ({clap.precision}), "
-          f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-          f"{args.decoders} decoders")  # fmt: skip
+    print(
+        f"{args.vods} VODs × {args.minutes:g} min, model {clap.name} ({clap.precision}), "
+        f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"{args.decoders} decoders"
+    )
 
-    engines: dict[str, object] = {"sequential": None, "seq-thread": None,
-                                  "local-1": LocalEngine(clap, 1),
-                                  "local": LocalEngine(clap, args.decoders)}  # fmt: skip
+    wanted = [name.strip() for name in args.engines.split(",") if name.strip()]
+    unknown = set(wanted) - set(ENGINES)
+    if unknown:
+        raise SystemExit(
+            f"no engine {', '.join(sorted(unknown))}; choose from {', '.join(ENGINES)}"
+        )
+    engines: dict[str, object] = {}
     ray_engine = None
-    if not args.no_ray:
-        try:
-            import ray
-        except ImportError:
-            print('Ray is not installed (pip install "hypeline[ray]"): no Ray figures.')
+    for name in wanted:
+        if name in ("sequential", "seq-thread"):
+            engines[name] = None
+        elif name == "local-1":
+            engines[name] = LocalEngine(clap, 1)
+        elif name == "local":
+            engines[name] = LocalEngine(clap, args.decoders)
         else:
-            from emotion.ray_engine import RayEngine
-
-            started = time.perf_counter()
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-            up = time.perf_counter() - started
-            ray_engine = RayEngine(clap, decoders=args.decoders)
-            print(f"ray: instance up in {up:.1f} s, model actor(s) ready "
-                  f"{time.perf_counter() - started - up:.1f} s later")  # fmt: skip
-            engines["ray"] = ray_engine
+            ray_engine = start_ray(clap, args.decoders)
+            if ray_engine is not None:
+                engines[name] = ray_engine
     for engine in engines.values():
         batch(warmup, clap, engine, args.batch_size)
 
-    best: dict[str, float] = {}
-    least_cpu: dict[str, float] = {}  # CPU ms per window, the run's least
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in engines}  # CPU ms per window
     for r in range(args.repeats):
-        for name, engine in engines.items():
+        order = list(engines) if r % 2 == 0 else list(reversed(engines))
+        for name in order:
             run = on_a_thread if name == "seq-thread" else batch
             cpu_before = cpu_s()
-            n, took = run(vods, clap, engine, args.batch_size)
+            n, took = run(vods, clap, engines[name], args.batch_size)
             cpu_after = cpu_s()
-            rate = n / took
-            best[name] = max(best.get(name, 0.0), rate)
+            rates[name].append(n / took)
             cpu = ""
             if cpu_before is not None and cpu_after is not None:
-                per_window_ms = 1000 * (cpu_after - cpu_before) / n
-                least_cpu[name] = min(least_cpu.get(name, per_window_ms), per_window_ms)
-                cpu = f", CPU {cpu_after - cpu_before:5.1f} s = {per_window_ms:5.1f} ms/window"
-            print(f"  run {r + 1} {name:>10}: {n} windows in {took:5.1f} s = {rate:6.1f} windows/s"
-                  f"{cpu}")  # fmt: skip
-    print("best of each:")
-    for name, rate in best.items():
-        cpu = f", CPU {least_cpu[name]:5.1f} ms/window" if name in least_cpu else ""
-        print(f"  {name:>10}: {rate:6.1f} windows/s ({rate / best['sequential']:.2f}× sequential)"
-              f"{cpu}")  # fmt: skip
-    if "ray" in best:
-        overhead = best["local"] / best["ray"] - 1
-        print(f"Ray's overhead against the local engine on the same cores: {100 * overhead:+.1f} % "
-              "(target ≤ 10 %)")  # fmt: skip
-        if "ray" in least_cpu:
-            extra = least_cpu["ray"] / least_cpu["local"] - 1
+                cpu_ms[name].append(1000 * (cpu_after - cpu_before) / n)
+                cpu = f", CPU {cpu_after - cpu_before:5.1f} s = {cpu_ms[name][-1]:5.1f} ms/window"
+            print(
+                f"  run {r + 1} {name:>10}: {n} windows in {took:5.1f} s = "
+                f"{n / took:6.1f} windows/s{cpu}"
+            )
+    print(f"median of {args.repeats} runs:")
+    first = median(rates[next(iter(engines))])
+    for name, rate in rates.items():
+        cpu = f", CPU {median(cpu_ms[name]):5.1f} ms/window" if cpu_ms[name] else ""
+        print(f"  {name:>10}: {median(rate):6.1f} windows/s ({median(rate) / first:.2f}×){cpu}")
+    if "ray" in rates and "local" in rates:
+        paired = [local / ray for local, ray in zip(rates["local"], rates["ray"], strict=True)]
+        print(
+            "Ray's overhead against the local engine on the same cores, round by round: "
+            + ", ".join(f"{100 * (x - 1):+.0f} %" for x in paired)
+            + f"; median {100 * (median(paired) - 1):+.1f} % (target ≤ 10 %)"
+        )
+        if cpu_ms["ray"] and cpu_ms["local"]:
+            extra = median(cpu_ms["ray"]) / median(cpu_ms["local"]) - 1
             print(f"Ray's CPU per window against the local engine's: {100 * extra:+.1f} %")
     if ray_engine is not None:
         ray_engine.close()

@@ -139,8 +139,9 @@ def check_engine(name: str, address: str | None = None) -> None:
     if name not in ENGINES:
         raise EngineError(f"There is no {name!r} engine; use one of {', '.join(ENGINES)}.")
     if address is not None and name != RAY:
-        raise EngineError("A Ray address is for the Ray engine; ask for that engine, or leave "
-                          "the address out.")  # fmt: skip
+        raise EngineError(
+            "A Ray address is for the Ray engine; ask for that engine, or leave the address out."
+        )
     if name == RAY and not _ray_installed():
         raise EngineError(RAY_MISSING)
 

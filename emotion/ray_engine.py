@@ -55,6 +55,13 @@ DECODE_CPUS = 0.5  # one ffmpeg and the windowing, mostly waiting on the backpre
 TASK_RETRIES = 3
 ACTOR_RETRIES = 3
 ACTOR_START_S = 600.0  # a cluster with no room for the actors says so instead of hanging
+# Ray starts its workers at niceness 15 (RAY_worker_niceness) so that its own daemons stay
+# responsive. Here the workers are the work: at 15 the model's OpenMP team loses its cores
+# to every nice-0 process (this one writing the library, Ray's daemons), and a pass waits
+# for its slowest thread. Measured on 2 cores with the tiny model: the local engine's
+# 41.9 windows/s against Ray's 33.6 at 15 (bench/bench_batch.py). An instance started here
+# runs its workers at 0; a cluster's are what its `ray start` said.
+WORKER_NICENESS = 0
 GPU_BATCH = 64  # default_batch_size on CUDA
 
 
@@ -76,8 +83,9 @@ def decode_batches(job: EmbedJob) -> Iterator[Packed | Decoded]:
     """The Ray task: ``job``'s batches of windows, packed, then ``Decoded``."""
     decoded = DecodeStats()
     pcm = stream_audio(job.path, job.sampling_rate, track=job.track, stats=decoded)
-    windows = iter_windows(pcm, job.sampling_rate, job.window_s, job.hop_s,
-                           first_index=job.first_index)  # fmt: skip
+    windows = iter_windows(
+        pcm, job.sampling_rate, job.window_s, job.hop_s, first_index=job.first_index
+    )
     hop_n = round(job.hop_s * job.sampling_rate)
     for batch in window_batches(windows, job.batch_size):
         layout = tuple(((w.index - batch[0].index) * hop_n, w.samples.size) for w in batch)
@@ -124,8 +132,14 @@ class ModelActor:
         if self._failed is not None:
             raise self._failed
         c = self.clap
-        return {"model": c.name, "precision": c.precision, "dim": c.embedding_dim,
-                "sampling_rate": c.sampling_rate, "node": ray.get_runtime_context().get_node_id()}  # fmt: skip
+        return {
+            "model": c.name,
+            "precision": c.precision,
+            "dim": c.embedding_dim,
+            "sampling_rate": c.sampling_rate,
+            "node": ray.get_runtime_context().get_node_id(),
+            "niceness": os.nice(0),
+        }
 
     def embed(self, item: Packed | Decoded) -> np.ndarray | Decoded:
         """A batch's vectors; the stream's end as it came (so the driver hands every item
@@ -166,7 +180,7 @@ class RayEngine:
             if address is not None and on_note is not None:
                 on_note(f"Ray is already connected in this process; {address} is not used.")
         else:
-            _connect(ray, address)
+            connect(ray, address)
             self._started = True  # shutdown stops an instance started here, or disconnects
         self._guard = threading.Lock()
         self._on_gpu = False
@@ -175,6 +189,8 @@ class RayEngine:
         except BaseException:
             self.close()
             raise
+        if on_note is not None and (note := niceness_note(self.niceness)) is not None:
+            on_note(note)
         self.lanes = decoders * len(self._slots)
         self.batch_size = GPU_BATCH if self._on_gpu else None
         self._decode = ray.remote(decode_batches)
@@ -199,20 +215,30 @@ class RayEngine:
                 plans = [("cpu", int(resources["CPU"]), {})]
             else:
                 plans = []
+            cpus = actor_cpus(resources.get("CPU", 0), len(plans))
             for device, threads, extra in plans:
                 strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=True)
-                actors.append(actor_class.options(
-                    num_cpus=1, max_restarts=ACTOR_RETRIES, max_task_retries=ACTOR_RETRIES,
-                    scheduling_strategy=strategy, **extra,
-                ).remote(model, device, clap.precision, threads))  # fmt: skip
+                actors.append(
+                    actor_class.options(
+                        num_cpus=cpus,
+                        max_restarts=ACTOR_RETRIES,
+                        max_task_retries=ACTOR_RETRIES,
+                        scheduling_strategy=strategy,
+                        **extra,
+                    ).remote(model, device, clap.precision, threads)
+                )
         if not actors:
-            raise EngineError("The Ray cluster has no node with a CPU or a GPU free for the "
-                              "model; add a node to it, or free one.")  # fmt: skip
+            raise EngineError(
+                "The Ray cluster has no node with a CPU or a GPU free for the "
+                "model; add a node to it, or free one."
+            )
         try:
             infos = ray.get([a.describe.remote() for a in actors], timeout=ACTOR_START_S)
         except ray.exceptions.GetTimeoutError as e:
-            raise EngineError(f"The Ray cluster found no room for the model's actors within "
-                              f"{ACTOR_START_S:.0f} s; free its CPUs or GPUs, or add a node.") from e  # fmt: skip
+            raise EngineError(
+                f"The Ray cluster found no room for the model's actors within "
+                f"{ACTOR_START_S:.0f} s; free its CPUs or GPUs, or add a node."
+            ) from e
         except ray.exceptions.RayError as e:
             raise _said(ray, e, "the model's actors") from None
         ours = (clap.precision, clap.embedding_dim, clap.sampling_rate)
@@ -222,6 +248,7 @@ class RayEngine:
                     f"The Ray actors load {info['model']} in {info['precision']}, but this "
                     f"process has it in {clap.precision}; ask for a precision both run."
                 )
+        self.niceness = max(info["niceness"] for info in infos)
         return [_Slot(a, info["node"]) for a, info in zip(actors, infos, strict=True)]
 
     def embedder(self, job: EmbedJob, decoded: DecodeStats) -> Generator[np.ndarray, None, None]:
@@ -235,10 +262,12 @@ class RayEngine:
         try:
             strategy = NodeAffinitySchedulingStrategy(slot.node, soft=True)
             gen = self._decode.options(
-                num_cpus=DECODE_CPUS, num_returns="streaming", max_retries=TASK_RETRIES,
+                num_cpus=DECODE_CPUS,
+                num_returns="streaming",
+                max_retries=TASK_RETRIES,
                 _generator_backpressure_num_objects=PREFETCH_BATCHES + 1,
                 scheduling_strategy=strategy,
-            ).remote(job)  # fmt: skip
+            ).remote(job)
             pending: deque[Any] = deque()
             end: Decoded | None = None
             refs = _guarded(ray, gen)
@@ -253,8 +282,10 @@ class RayEngine:
                 else:
                     yield out
             if end is None:
-                raise EngineError("The Ray decoding task of this VOD ended without its end; "
-                                  "run the batch again: it resumes from what the library stored.")  # fmt: skip
+                raise EngineError(
+                    "The Ray decoding task of this VOD ended without its end; "
+                    "run the batch again: it resumes from what the library stored."
+                )
             decoded.sampling_rate = job.sampling_rate
             decoded.n_samples, decoded.n_nonfinite = end.n_samples, end.n_nonfinite
             finished = True
@@ -290,18 +321,44 @@ class RayEngine:
             self._started = False
 
 
-def _connect(ray: Any, address: str | None) -> None:
+def actor_cpus(node_cpus: float, actors: int) -> float:
+    """The CPUs each of a node's ``actors`` asks Ray for: one, less on a small node, so
+    that a VOD's decoding (``DECODE_CPUS``) always finds room beside its actor (on a node
+    of 1 CPU, an actor of 1 would leave its decoding waiting for ever)."""
+    return max(0.0, min(1.0, (node_cpus - DECODE_CPUS) / max(actors, 1)))
+
+
+def niceness_note(niceness: int) -> str | None:
+    """What to say of model actors running at ``niceness`` (None: nothing to say)."""
+    if niceness <= WORKER_NICENESS:
+        return None
+    return (
+        f"The Ray cluster runs the model at niceness {niceness}, behind every other "
+        "process on its machines; start each node as `RAY_worker_niceness=0 ray start …` "
+        "for faster batches."
+    )
+
+
+def connect(ray: Any, address: str | None) -> None:
     """A Ray instance started here on this machine's CPUs, or the cluster at ``address``."""
     try:
         if address is None:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)  # fmt: skip
+            ray.init(
+                address="local",  # a new instance, even where `ray start` left one running
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                _system_config={"worker_niceness": WORKER_NICENESS},
+            )
         else:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = "here" if address is None else f"at {address}"
-        raise EngineError(f"Ray could not start or reach a cluster {where} ({_first_line(e)}); "
-                          "start one with `ray start --head` and give its address.") from e  # fmt: skip
+        raise EngineError(
+            f"Ray could not start or reach a cluster {where} ({_first_line(e)}); "
+            "start one with `ray start --head` and give its address."
+        ) from e
 
 
 def _guarded(ray: Any, gen: Any) -> Iterator[Any]:
@@ -322,8 +379,10 @@ def _said(ray: Any, e: BaseException, what: str) -> HypelineError:
     """The library's own error raised in a task or an actor, or a sentence for Ray's."""
     if isinstance(e, ray.exceptions.RayTaskError) and isinstance(e.cause, HypelineError):
         return e.cause
-    return EngineError(f"The Ray cluster lost {what} ({type(e).__name__}: {_first_line(e)}); "
-                       "run the batch again: it resumes from what the library stored.")  # fmt: skip
+    return EngineError(
+        f"The Ray cluster lost {what} ({type(e).__name__}: {_first_line(e)}); "
+        "run the batch again: it resumes from what the library stored."
+    )
 
 
 def _first_line(e: BaseException) -> str:

@@ -22,6 +22,7 @@ from emotion.engines import LocalEngine, Tally
 from emotion.library.store import Store
 from emotion.media.audio import ffmpeg_exe
 from emotion.pipeline import Settings, embed, moments, open_spec, run
+from emotion.ray_engine import actor_cpus, niceness_note
 from emotion.scoring.prompts import Prompts
 from tests.conftest import TINY_CLAP
 from tests.media import write_media
@@ -42,8 +43,12 @@ BATCH = 3  # windows per batch: several batches per VOD, so lanes interleave
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     folder = tmp_path_factory.mktemp("archive")
-    paths = [write_media(folder / f"{name}.flac", make_vod(events, 37.0, SR,
-                         np.random.default_rng(i)), SR) for i, (name, events) in enumerate(VODS.items())]  # fmt: skip
+    paths = [
+        write_media(
+            folder / f"{name}.flac", make_vod(events, 37.0, SR, np.random.default_rng(i)), SR
+        )
+        for i, (name, events) in enumerate(VODS.items())
+    ]
     broken = folder / "broken.mp4"
     broken.write_text("not a video")
     return [paths[0], broken, *paths[1:]]
@@ -64,14 +69,20 @@ def _batch(
             most[0] = max(most[0], in_flight[0])
         try:
             tally = Tally(engine.embedder) if engine is not None else None
-            result = run(spec, clap, store, SETTINGS, out / Path(spec).stem, batch_size=BATCH,
-                         embedder=tally)  # fmt: skip
+            result = run(
+                spec, clap, store, SETTINGS, out / Path(spec).stem, batch_size=BATCH, embedder=tally
+            )
         finally:
             with guard:
                 in_flight[0] -= 1
         a = result.analysis
-        return Done(a.source.title, a.analysis_id, len(a.window_starts_s), len(a.highlights),
-                    tally.windows if tally is not None else 0)  # fmt: skip
+        return Done(
+            a.source.title,
+            a.analysis_id,
+            len(a.window_starts_s),
+            len(a.highlights),
+            tally.windows if tally is not None else 0,
+        )
 
     lanes = engine.lanes if engine is not None else 1
     outcomes = run_batch([Item(str(p)) for p in items], one, out, lanes=lanes)
@@ -84,8 +95,11 @@ def _library(clap, store: Store) -> dict[str, tuple[bytes, list, float]]:
     found = {}
     for record in store.analyses():
         analysis = moments(record, store, clap, SETTINGS)
-        found[record.source.title] = (store.vectors(record).tobytes(), analysis.highlights,
-                                      record.duration_s)  # fmt: skip
+        found[record.source.title] = (
+            store.vectors(record).tobytes(),
+            analysis.highlights,
+            record.duration_s,
+        )
     return found
 
 
@@ -122,9 +136,11 @@ def test_the_local_engine_equals_solo_analyses_whatever_the_decoders(
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A local Ray instance on 2 CPUs for this module's Ray test, shut down after it."""
+    """A local Ray instance on this machine's CPUs, started as the engine starts one."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    from emotion.ray_engine import connect
+
+    connect(ray, None)
     yield ray
     ray.shutdown()
 
@@ -136,9 +152,11 @@ def test_the_ray_engine_equals_the_local_engine(
     from emotion.ray_engine import RayEngine
 
     started = time.monotonic()
-    engine = RayEngine(clap)
+    notes: list[str] = []
+    engine = RayEngine(clap, on_note=notes.append)
     try:
         assert engine.lanes == 2 and engine.batch_size is None  # one CPU actor, 2 decoders
+        assert engine.niceness == 0 and notes == []  # workers started at niceness 0
         outcomes, library = _batch(clap, archive, tmp_path / "home", tmp_path / "out", engine)
     finally:
         engine.close()
@@ -151,6 +169,15 @@ def test_the_ray_engine_equals_the_local_engine(
     assert time.monotonic() - started < 60
 
 
+def test_each_node_keeps_room_for_a_decoder_beside_its_actors() -> None:
+    assert actor_cpus(16, 1) == 1.0  # a CPU node: one actor of one CPU
+    assert actor_cpus(1, 1) == 0.5  # a node of 1 CPU: half for the actor, half to decode
+    assert actor_cpus(4, 8) == pytest.approx(3.5 / 8)  # 8 GPUs, 4 CPUs
+    assert actor_cpus(0, 1) == 0.0  # a GPU node without CPUs: its decoding runs elsewhere
+    assert niceness_note(0) is None
+    assert "niceness 15" in (niceness_note(15) or "")
+
+
 def _n_done(home: Path) -> dict[str, tuple[int, str]]:
     """``VOD title → (windows stored, status)`` in the library at ``home``."""
     if not (home / "library.sqlite").exists():
@@ -159,16 +186,22 @@ def _n_done(home: Path) -> dict[str, tuple[int, str]]:
         contextlib.closing(sqlite3.connect(home / "library.sqlite")) as db,
         contextlib.suppress(sqlite3.OperationalError),  # the schema is not created yet
     ):
-        rows = db.execute("SELECT s.title, a.n_done, a.status FROM analyses a "
-                          "JOIN sources s ON s.id = a.source_id").fetchall()  # fmt: skip
+        rows = db.execute(
+            "SELECT s.title, a.n_done, a.status FROM analyses a "
+            "JOIN sources s ON s.id = a.source_id"
+        ).fetchall()
         return {title: (n, status) for title, n, status in rows}
     return {}
 
 
 def _hypeline(*args: str, home: Path) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of ``python -m emotion ARGS`` over ``home``."""
-    env = {**os.environ, "HYPELINE_MODEL": str(TINY_CLAP), "HYPELINE_HOME": str(home),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        "HYPELINE_MODEL": str(TINY_CLAP),
+        "HYPELINE_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
     return [sys.executable, "-m", "emotion", *args], env
 
 
@@ -186,21 +219,55 @@ def _summary(stdout: str) -> dict[str, tuple[int, int]]:
 def test_a_batch_killed_mid_vod_resumes_where_the_library_stopped(clap, tmp_path: Path) -> None:
     vods = tmp_path / "vods"
     vods.mkdir()
-    write_media(vods / "a-first.flac", make_vod([("a whistle", 5.0, 12.0)], 20.0, SR,
-                np.random.default_rng(1)), SR)  # fmt: skip
+    write_media(
+        vods / "a-first.flac",
+        make_vod([("a whistle", 5.0, 12.0)], 20.0, SR, np.random.default_rng(1)),
+        SR,
+    )
     # A long second VOD, embedded one window a batch: the kill lands inside it, while the
     # default engine (2 decoders) has the first done and maybe the third under way.
     long_vod = vods / "b-long.m4a"
     graph = (
         "anoisesrc=d=150:c=pink:r=16000:a=0.05[n];sine=f=440:r=16000:d=150[s];[n][s]amix=inputs=2"
     )
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph, "-ac", "1",
-                    "-c:a", "aac", "-b:a", "24k", str(long_vod)], check=True)  # fmt: skip
-    write_media(vods / "c-last.flac", make_vod([("clicking", 3.0, 9.0)], 20.0, SR,
-                np.random.default_rng(3)), SR)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-filter_complex",
+            graph,
+            "-ac",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "24k",
+            str(long_vod),
+        ],
+        check=True,
+    )
+    write_media(
+        vods / "c-last.flac",
+        make_vod([("clicking", 3.0, 9.0)], 20.0, SR, np.random.default_rng(3)),
+        SR,
+    )
     home, out = tmp_path / "home", tmp_path / "out"
-    args = ["batch", str(vods), "--labels", ", ".join(LABELS), "--background", "silence",
-            "--out", str(out), "--formats", "json", "--batch-size", "1"]  # fmt: skip
+    args = [
+        "batch",
+        str(vods),
+        "--labels",
+        ", ".join(LABELS),
+        "--background",
+        "silence",
+        "--out",
+        str(out),
+        "--formats",
+        "json",
+        "--batch-size",
+        "1",
+    ]
     cmd, env = _hypeline(*args, home=home)
 
     with open(tmp_path / "killed.err", "wb") as err:
@@ -259,22 +326,29 @@ def test_a_batch_killed_mid_vod_resumes_where_the_library_stopped(clap, tmp_path
 
 def _ids(home: Path) -> dict[str, int]:
     with contextlib.closing(sqlite3.connect(home / "library.sqlite")) as db:
-        rows = db.execute("SELECT s.title, a.id FROM analyses a "
-                          "JOIN sources s ON s.id = a.source_id").fetchall()  # fmt: skip
+        rows = db.execute(
+            "SELECT s.title, a.id FROM analyses a JOIN sources s ON s.id = a.source_id"
+        ).fetchall()
     return dict(rows)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--engine", "ray"],
-         'The Ray engine needs Ray, which is not installed; run pip install "hypeline[ray]".'),
-        (["--ray-address", "auto"],
-         "A Ray address is for the Ray engine; ask for that engine, or leave the address out."),
-        (["--decoders", "0"],
-         "The number of decoders counts VODs decoded at once; give 1 or more."),
+        (
+            ["--engine", "ray"],
+            'The Ray engine needs Ray, which is not installed; run pip install "hypeline[ray]".',
+        ),
+        (
+            ["--ray-address", "auto"],
+            "A Ray address is for the Ray engine; ask for that engine, or leave the address out.",
+        ),
+        (
+            ["--decoders", "0"],
+            "The number of decoders counts VODs decoded at once; give 1 or more.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_engine_that_cannot_run_is_one_sentence_before_any_work(
     args: list[str],
     message: str,
